@@ -1,0 +1,28 @@
+"""durable-tui's engine: durable workflows whose every step is checkpointed in Postgres."""
+
+from engine.api import db, step, step_context, transaction, workflow
+from engine.control import Control
+from engine.engine import Engine, WorkflowHandle
+from engine.errors import (
+    AwaitedWorkflowCancelled,
+    DatabaseUnavailable,
+    DurableError,
+    InjectedFault,
+    InvalidState,
+    MaxAttemptsExceeded,
+    NonDeterministicWorkflowError,
+    RecordedError,
+    SchemaTooNew,
+    SerializationError,
+    WorkflowConflict,
+    WorkflowNotFound,
+    WorkflowTimeout,
+)
+from engine.execution import StepContext
+
+__all__ = [
+    "AwaitedWorkflowCancelled", "Control", "DatabaseUnavailable", "DurableError", "Engine", "InjectedFault",
+    "InvalidState", "MaxAttemptsExceeded", "NonDeterministicWorkflowError", "RecordedError", "SchemaTooNew",
+    "SerializationError", "StepContext", "WorkflowConflict", "WorkflowHandle", "WorkflowNotFound",
+    "WorkflowTimeout", "db", "step", "step_context", "transaction", "workflow",
+]

@@ -1,0 +1,84 @@
+"""Exceptions the engine raises, each meant to be read by a person: one line, no password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DurableError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class DatabaseUnavailable(DurableError):
+    """The database could not be reached; the message names the host, never the password."""
+
+
+class SchemaTooNew(DurableError):
+    """The database was migrated by a newer version of the engine than this one."""
+
+
+class SerializationError(DurableError):
+    """A value (input, output, error) could not be stored as JSON."""
+
+
+class WorkflowNotFound(DurableError):
+    """No workflow has this id."""
+
+
+class InvalidState(DurableError):
+    """A control operation does not apply to the workflow in its present state."""
+
+
+class WorkflowConflict(DurableError):
+    """A workflow id already exists with another workflow function."""
+
+
+class NonDeterministicWorkflowError(DurableError):
+    """Recovered code called a different step at a recorded position."""
+
+
+class WorkflowTimeout(DurableError):
+    """`WorkflowHandle.result(timeout=...)` ran out of time."""
+
+
+class MaxAttemptsExceeded(DurableError):
+    """A step failed on every one of its attempts.
+
+    `errors` holds one exception per attempt, oldest first, so a workflow that catches this can see
+    what went wrong each time (after a recovery they are rebuilt from the recorded attempts).
+    """
+
+    def __init__(self, step_name: str, max_attempts: int, errors: list[BaseException]):
+        self.step_name = step_name
+        self.max_attempts = max_attempts
+        self.errors = list(errors)
+        last = f": {type(errors[-1]).__name__}: {errors[-1]}" if errors else ""
+        super().__init__(f"step {step_name!r} failed {max_attempts} attempt(s){last}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.step_name, self.max_attempts, self.errors))
+
+
+class RecordedError(DurableError):
+    """Stands in for a recorded exception whose class cannot be rebuilt safely in this process."""
+
+    def __init__(self, type_name: str, message: str):
+        self.type_name = type_name
+        self.message = message
+        super().__init__(f"{type_name}: {message}")
+
+
+class WorkflowCancelled(BaseException):
+    """Raised inside a cancelled workflow to unwind it.
+
+    A BaseException, like KeyboardInterrupt, so that a step's or workflow's `except Exception`
+    cannot swallow a cancellation.
+    """
+
+
+class InjectedFault(Exception):
+    """Raised at a step attempt by a `fail` fault, exactly as if the step's own code had raised it."""
+
+
+class AwaitedWorkflowCancelled(DurableError):
+    """The workflow whose result was awaited was cancelled."""

@@ -1,0 +1,33 @@
+"""The store owns every SQL statement and the schema: nothing else in the project writes SQL."""
+
+from __future__ import annotations
+
+from psycopg_pool import ConnectionPool
+
+from engine.store.connection import connect, open_pool
+from engine.store.migrations import check_schema_name, control_channel, events_channel, migrate
+from engine.store.ops import OpsStore
+from engine.store.reads import ReadStore
+from engine.store.runtime import RuntimeStore
+
+
+class Store:
+    """A migrated schema behind one connection pool, with its three faces."""
+
+    def __init__(self, url: str, schema: str, pool_size: int):
+        self.url = url
+        self.schema = check_schema_name(schema)
+        with connect(url) as conn:
+            migrate(conn, schema)
+        self.pool: ConnectionPool = open_pool(url, pool_size)
+        self.runtime = RuntimeStore(self.pool, schema)
+        self.reads = ReadStore(self.pool, schema)
+        self.ops = OpsStore(self.pool, schema)
+        self.events_channel = events_channel(schema)
+        self.control_channel = control_channel(schema)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+__all__ = ["Store", "connect"]

@@ -1,0 +1,48 @@
+"""Opening connections: one readable error for an unreachable database, never the password."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from engine.config import describe_url
+from engine.errors import DatabaseUnavailable
+
+CONNECT_TIMEOUT = 5
+
+
+def _reason(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def connect(url: str, autocommit: bool = True) -> psycopg.Connection:
+    try:
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot reach Postgres at {describe_url(url)}: {_reason(exc)}. "
+            "Set $DURABLE_DATABASE_URL (or --database-url) to a reachable database."
+        ) from None
+
+
+async def connect_async(url: str) -> psycopg.AsyncConnection:
+    try:
+        return await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"cannot reach Postgres at {describe_url(url)}: {_reason(exc)}") from None
+
+
+def open_pool(url: str, max_size: int) -> ConnectionPool:
+    """An autocommit pool; the first connection is made here so a bad URL fails at once and clearly."""
+    connect(url).close()
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+        open=False,
+        name="durable",
+    )
+    pool.open(wait=True, timeout=CONNECT_TIMEOUT * 2)
+    return pool

@@ -1,0 +1,212 @@
+"""Versioned schema migrations, applied at launch under an advisory lock.
+
+Each entry is the SQL that moves the schema from version N-1 to N. `{schema}` is replaced by the
+configured schema name. Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+from psycopg import sql
+
+from engine.errors import SchemaTooNew
+
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+
+
+def events_channel(schema: str) -> str:
+    """Row changes of workflows, steps, attempts, executors and faults: the dashboard listens here."""
+    return f"{schema}_events"
+
+
+def control_channel(schema: str) -> str:
+    """Operations for workers: cancel, retry now, wake, faults changed, crash."""
+    return f"{schema}_control"
+
+
+def check_schema_name(schema: str) -> str:
+    if not SCHEMA_NAME.match(schema):
+        raise ValueError(f"schema name {schema!r} must match {SCHEMA_NAME.pattern}")
+    return schema
+
+MIGRATIONS: list[str] = [
+    # 1: workflows, steps, attempts, executors, faults, and the triggers that feed the dashboard.
+    """
+    CREATE TABLE {schema}.workflows (
+        workflow_id        text PRIMARY KEY,
+        name               text NOT NULL,
+        status             text NOT NULL,
+        inputs             jsonb NOT NULL DEFAULT '{{}}',
+        output             jsonb,
+        error              jsonb,
+        executor_id        text,
+        parent_workflow_id text,
+        parent_step_id     integer,
+        forked_from        text,
+        forked_from_step   integer,
+        recovery_count     integer NOT NULL DEFAULT 0,
+        wait_reason        text,
+        created_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+        started_at         timestamptz,
+        updated_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+        finished_at        timestamptz
+    );
+    CREATE INDEX workflows_created ON {schema}.workflows (created_at DESC, workflow_id);
+    CREATE INDEX workflows_status_created ON {schema}.workflows (status, created_at DESC);
+    CREATE INDEX workflows_name_created ON {schema}.workflows (name, created_at DESC);
+    CREATE INDEX workflows_id_pattern ON {schema}.workflows (workflow_id text_pattern_ops);
+    CREATE INDEX workflows_active_executor ON {schema}.workflows (executor_id)
+        WHERE status IN ('PENDING', 'ENQUEUED');
+    CREATE INDEX workflows_parent ON {schema}.workflows (parent_workflow_id)
+        WHERE parent_workflow_id IS NOT NULL;
+
+    CREATE TABLE {schema}.steps (
+        workflow_id       text NOT NULL REFERENCES {schema}.workflows ON DELETE CASCADE,
+        step_id           integer NOT NULL,
+        name              text NOT NULL,
+        kind              text NOT NULL DEFAULT 'step',
+        status            text NOT NULL,
+        attempts          integer NOT NULL DEFAULT 0,
+        attempt_base      integer NOT NULL DEFAULT 0,
+        max_attempts      integer NOT NULL DEFAULT 1,
+        next_attempt_at   timestamptz,
+        output            jsonb,
+        error             jsonb,
+        child_workflow_id text,
+        started_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+        finished_at       timestamptz,
+        PRIMARY KEY (workflow_id, step_id)
+    );
+
+    CREATE TABLE {schema}.attempts (
+        workflow_id   text NOT NULL,
+        step_id       integer NOT NULL,
+        attempt       integer NOT NULL,
+        started_at    timestamptz NOT NULL,
+        finished_at   timestamptz,
+        error_type    text,
+        error_message text,
+        traceback     text,
+        PRIMARY KEY (workflow_id, step_id, attempt),
+        FOREIGN KEY (workflow_id, step_id) REFERENCES {schema}.steps ON DELETE CASCADE
+            DEFERRABLE INITIALLY DEFERRED
+    );
+
+    CREATE TABLE {schema}.executors (
+        executor_id  text PRIMARY KEY,
+        host         text NOT NULL,
+        pid          integer NOT NULL,
+        started_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+        heartbeat_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        code_version text,
+        workflows    text[] NOT NULL DEFAULT '{{}}',
+        in_flight    integer NOT NULL DEFAULT 0,
+        stopped_at   timestamptz
+    );
+
+    CREATE TABLE {schema}.faults (
+        fault_id      bigserial PRIMARY KEY,
+        kind          text NOT NULL CHECK (kind IN ('fail', 'delay', 'crash')),
+        workflow_id   text,
+        step_name     text NOT NULL,
+        remaining     integer,
+        delay_seconds double precision NOT NULL DEFAULT 0,
+        phase         text NOT NULL DEFAULT 'before' CHECK (phase IN ('before', 'after')),
+        message       text NOT NULL DEFAULT 'injected fault',
+        created_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+        expires_at    timestamptz
+    );
+
+    CREATE FUNCTION {schema}.notify_workflow() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            PERFORM pg_notify('{channel_events}', json_build_object(
+                't', 'w', 'id', OLD.workflow_id, 's', 'DELETED')::text);
+            RETURN OLD;
+        END IF;
+        PERFORM pg_notify('{channel_events}', json_build_object(
+            't', 'w', 'id', NEW.workflow_id, 's', NEW.status)::text);
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER workflows_notify AFTER INSERT OR UPDATE OR DELETE ON {schema}.workflows
+        FOR EACH ROW EXECUTE FUNCTION {schema}.notify_workflow();
+
+    CREATE FUNCTION {schema}.notify_step() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('{channel_events}', json_build_object(
+            't', 's', 'id', NEW.workflow_id, 'step', NEW.step_id, 's', NEW.status,
+            'n', NEW.attempts)::text);
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER steps_notify AFTER INSERT OR UPDATE ON {schema}.steps
+        FOR EACH ROW EXECUTE FUNCTION {schema}.notify_step();
+
+    CREATE FUNCTION {schema}.notify_attempt() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('{channel_events}', json_build_object(
+            't', 'a', 'id', NEW.workflow_id, 'step', NEW.step_id, 'n', NEW.attempt)::text);
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER attempts_notify AFTER INSERT ON {schema}.attempts
+        FOR EACH ROW EXECUTE FUNCTION {schema}.notify_attempt();
+
+    CREATE FUNCTION {schema}.notify_executor() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            PERFORM pg_notify('{channel_events}', json_build_object('t', 'e', 'id', OLD.executor_id)::text);
+            RETURN OLD;
+        END IF;
+        PERFORM pg_notify('{channel_events}', json_build_object('t', 'e', 'id', NEW.executor_id)::text);
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER executors_notify AFTER INSERT OR UPDATE OR DELETE ON {schema}.executors
+        FOR EACH ROW EXECUTE FUNCTION {schema}.notify_executor();
+
+    CREATE FUNCTION {schema}.notify_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('{channel_events}', json_build_object('t', 'f')::text);
+        PERFORM pg_notify('{channel_control}', json_build_object('op', 'faults')::text);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER faults_notify AFTER INSERT OR UPDATE OR DELETE ON {schema}.faults
+        FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_fault();
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: psycopg.Connection, schema: str) -> int:
+    """Bring `schema` up to SCHEMA_VERSION; refuse a schema migrated by newer code. Returns the version.
+
+    An advisory transaction lock serialises concurrent launches, so two workers starting at once never
+    race on CREATE TABLE.
+    """
+    ident = sql.Identifier(check_schema_name(schema))
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"durable-migrate:{schema}",))
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
+        conn.execute(
+            sql.SQL("CREATE TABLE IF NOT EXISTS {}.schema_version (version integer NOT NULL)").format(ident)
+        )
+        row = conn.execute(sql.SQL("SELECT max(version) FROM {}.schema_version").format(ident)).fetchone()
+        current = (row[0] if row else None) or 0
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"schema {schema!r} is at version {current}, newer than this engine understands "
+                f"({SCHEMA_VERSION}); upgrade durable-tui or use another schema"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            conn.execute(
+                MIGRATIONS[version - 1].format(
+                    schema=schema,
+                    channel_events=events_channel(schema),
+                    channel_control=control_channel(schema),
+                )
+            )
+            conn.execute(
+                sql.SQL("INSERT INTO {}.schema_version (version) VALUES (%s)").format(ident), (version,)
+            )
+    return SCHEMA_VERSION
