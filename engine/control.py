@@ -23,6 +23,7 @@ from engine.records import (
     WorkflowRecord,
     WorkflowSummary,
 )
+from engine.serialization import dumps
 from engine.store import Store
 
 BATCH = 1000
@@ -79,6 +80,17 @@ class Control:
         return self.reads.faults()
 
     # one workflow ----------------------------------------------------------------------------
+
+    def enqueue_workflow(self, name: str, *args: Any, workflow_id: str | None = None, **kwargs: Any) -> str:
+        """Queue a workflow by its registered name for any live worker that has it; returns its id.
+
+        An id that exists already is returned as it is (the id is the idempotency key).
+        """
+        wid = workflow_id or str(uuid.uuid4())
+        inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
+        if self.store.runtime.insert_workflow(wid, name, ENQUEUED, inputs, None):
+            self.ops.wake()
+        return wid
 
     def _state(self, workflow_id: str) -> tuple[str, str, str | None, bool]:
         state = self.ops.state(workflow_id)

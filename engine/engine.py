@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.api import REGISTRY, StepSpec, WorkflowSpec, spec_of
 from engine.config import DEFAULT_EXECUTOR_ID, resolve_database_url, resolve_executor_id
+from engine.control import Control
 from engine.errors import (
     AwaitedWorkflowCancelled,
     DurableError,
@@ -24,8 +25,7 @@ from engine.errors import (
 )
 from engine.execution import CURRENT_WORKFLOW, Preempted, StepRun, WorkflowContext, _outcome
 from engine.faults import FaultCache
-from engine.records import CANCELLED, ENQUEUED, ERROR, FINAL_STATUSES, PENDING, STEP_RUNNING, SUCCESS
-from engine.records import WorkflowRecord
+from engine.records import CANCELLED, ERROR, FINAL_STATUSES, PENDING, STEP_RUNNING, SUCCESS, WorkflowRecord
 from engine.serialization import dumps, error_from_dict, error_to_dict
 from engine.store import Store
 from engine.store.runtime import ClaimedWorkflow, RecordedStep
@@ -140,6 +140,7 @@ class Engine:
         self.store = Store(self.database_url, self.schema, self.pool_size)
         self.pool = self.store.pool
         self.runtime = self.store.runtime
+        self.control = Control(self.database_url, lease_seconds=self.lease_seconds, store=self.store)
         self.faults = FaultCache(self.runtime, self.wait)
         self.slow_steps = SlowStepMarker(self)
         self._threads = ThreadPoolExecutor(self.max_workers, thread_name_prefix="durable-workflow")
@@ -196,14 +197,14 @@ class Engine:
     def start_workflow(self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None,
                        **kwargs: Any) -> WorkflowHandle:
         """Start a workflow in this process and return at once; an existing id is not run again."""
-        return self._start(spec_of(fn), args, kwargs, workflow_id, PENDING)
+        return self._start(spec_of(fn), args, kwargs, workflow_id)
 
     def enqueue_workflow(self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None,
                          **kwargs: Any) -> WorkflowHandle:
         """Queue a workflow for any live worker that registers its function (this one included)."""
+        self._require_launched()
         name = fn if isinstance(fn, str) else spec_of(fn).name
-        spec = REGISTRY.get(name) or WorkflowSpec(name, lambda *a, **k: None)
-        return self._start(spec, args, kwargs, workflow_id, ENQUEUED)
+        return WorkflowHandle(self, self.control.enqueue_workflow(name, *args, workflow_id=workflow_id, **kwargs))
 
     def run_workflow(self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None,
                      **kwargs: Any) -> Any:
@@ -222,24 +223,18 @@ class Engine:
         return self.store.reads.list_workflows(status=status, name=name, limit=limit)
 
     def _start(self, spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any],
-               workflow_id: str | None, status: str) -> WorkflowHandle:
+               workflow_id: str | None) -> WorkflowHandle:
         self._require_launched()
         wid = workflow_id or str(uuid.uuid4())
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({spec.name}) inputs")
-        if not self.runtime.insert_workflow(wid, spec.name, status, inputs, self._owner(status)):
+        if not self.runtime.insert_workflow(wid, spec.name, PENDING, inputs, self.executor_id):
             state = self.runtime.workflow_state(wid)
             if state is not None and state[0] != spec.name:
                 raise WorkflowConflict(f"workflow id {wid!r} already exists for workflow {state[0]!r}, "
                                        f"not {spec.name!r}")
             return WorkflowHandle(self, wid)
-        if status == ENQUEUED:
-            self.store.ops.wake()
-        else:
-            self._submit(wid, spec, {"args": list(args), "kwargs": kwargs}, {})
+        self._submit(wid, spec, {"args": list(args), "kwargs": kwargs}, {})
         return WorkflowHandle(self, wid)
-
-    def _owner(self, status: str) -> str | None:
-        return self.executor_id if status == PENDING else None
 
     def _require_launched(self) -> None:
         if not self.launched:
@@ -294,10 +289,7 @@ class Engine:
         outcome: Outcome = (PENDING, None, None)
         try:
             args, kwargs = inputs.get("args", []), inputs.get("kwargs", {})
-            if spec.is_async:
-                result = asyncio.run(spec.fn(*args, **kwargs))
-            else:
-                result = spec.fn(*args, **kwargs)
+            result = asyncio.run(spec.fn(*args, **kwargs)) if spec.is_async else spec.fn(*args, **kwargs)
             outcome = (SUCCESS, result, None)
             self.runtime.finish_workflow(wid, self.executor_id, SUCCESS,
                                          dumps(result, f"workflow {wid!r} ({spec.name}) output"), None)

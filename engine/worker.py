@@ -46,7 +46,12 @@ class ControlListener:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop listening; a NOTIFY to ourselves wakes the listener so it need not time out."""
         self._stop.set()
+        try:
+            self.engine.store.ops.nudge()
+        except Exception:
+            log.debug("could not nudge the control listener", exc_info=True)
         self._thread.join(timeout=2)
         if self._conn is not None:
             self._conn.close()
@@ -69,7 +74,9 @@ class ControlListener:
         while not self._stop.is_set():
             try:
                 assert self._conn is not None
-                for note in self._conn.notifies(timeout=0.5, stop_after=64):
+                for note in self._conn.notifies(timeout=1.0):
+                    if self._stop.is_set():
+                        return
                     self.handle(note.payload)
             except psycopg.OperationalError:
                 if self._stop.is_set():
@@ -107,7 +114,7 @@ class ControlListener:
             engine.faults.refresh()
         elif op == "crash" and msg.get("executor") == engine.executor_id:
             crash_now()
-        elif op != "crash":
+        elif op not in ("crash", "nudge"):
             log.warning("ignoring unknown control op %r", op)
 
 

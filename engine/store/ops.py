@@ -35,6 +35,11 @@ class OpsStore:
         with self.pool.connection() as c:
             self._notify(c, op="wake")
 
+    def nudge(self) -> None:
+        """A message that every listener ignores: it only wakes them up."""
+        with self.pool.connection() as c:
+            self._notify(c, op="nudge")
+
     def state(self, workflow_id: str) -> tuple[str, str, str | None, bool] | None:
         """(name, status, executor_id, executor alive) of one workflow."""
         with self.pool.connection() as c:

@@ -1,0 +1,112 @@
+"""A worker process for crash and control tests: `python -m tests.worker_app URL SCHEMA EXECUTOR_ID DIR`.
+
+Its steps append a line to DIR/<name> each time they run, so a test can count executions across processes,
+and block while DIR/hold-<name> exists, so a test can SIGKILL the worker at a chosen point.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from engine import Engine, step, step_context, workflow
+
+DIR = Path(".")
+
+
+def _mark(name: str) -> None:
+    with open(DIR / name, "a") as f:
+        f.write(f"{step_context().attempt}\n")
+    while (DIR / f"hold-{name}").exists():
+        time.sleep(0.01)
+
+
+@step(name="w.one")
+def one(x: int) -> int:
+    _mark("one")
+    return x + 1
+
+
+@step(name="w.two")
+def two(x: int) -> int:
+    _mark("two")
+    return x * 2
+
+
+@step(name="w.three")
+def three(x: int) -> int:
+    _mark("three")
+    return x - 3
+
+
+@step(name="w.four")
+def four(x: int) -> int:
+    _mark("four")
+    return x + 4
+
+
+@step(name="w.five")
+def five(x: int) -> int:
+    _mark("five")
+    return x * 5
+
+
+@workflow(name="w.five_steps")
+def five_steps(x: int) -> int:
+    return five(four(three(two(one(x)))))
+
+
+@step(name="w.always_fails", interval_seconds=0.6, max_attempts=3, backoff_rate=1.0)
+def always_fails() -> None:
+    _mark("always_fails")
+    raise RuntimeError(f"attempt {step_context().attempt} failed")
+
+
+@workflow(name="w.backoff")
+def backoff() -> str:
+    try:
+        always_fails()
+    except Exception as exc:
+        return type(exc).__name__
+    return "no error"
+
+
+@step(name="w.slow_retry", interval_seconds=30.0, max_attempts=2)
+def slow_retry() -> str:
+    _mark("slow_retry")
+    if step_context().attempt == 1:
+        raise RuntimeError("first attempt fails, then a long wait")
+    return "second attempt ran"
+
+
+@workflow(name="w.long_wait")
+def long_wait() -> str:
+    return slow_retry()
+
+
+@step(name="w.noop")
+def noop(i: int) -> int:
+    return i
+
+
+@workflow(name="w.quick")
+def quick(n: int) -> int:
+    return sum(noop(i) for i in range(n))
+
+
+def main() -> None:
+    global DIR
+    url, schema, executor_id, directory = sys.argv[1:5]
+    DIR = Path(directory)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Engine(url, executor_id, schema=schema, heartbeat_seconds=0.1, lease_seconds=1.0):
+        print("ready", flush=True)
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()
