@@ -36,12 +36,13 @@ def runs(directory: Path, name: str) -> list[int]:
 class Worker:
     """A `tests.worker_app` subprocess: a real worker that a test can SIGKILL."""
 
-    def __init__(self, database_url: str, schema: str, executor_id: str, directory: Path):
+    def __init__(self, database_url: str, schema: str, executor_id: str, directory: Path, **env: str):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.worker_app", database_url, schema, executor_id, str(directory)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         )
+        self.executor_id = executor_id
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if line.strip() != "ready":
             self.proc.kill()

@@ -6,6 +6,7 @@ and block while DIR/hold-<name> exists, so a test can SIGKILL the worker at a ch
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -97,13 +98,50 @@ def quick(n: int) -> int:
     return sum(noop(i) for i in range(n))
 
 
+@step(name="w.target", interval_seconds=0.05, max_attempts=3)
+def target() -> int:
+    _mark("target")
+    return step_context().attempt
+
+
+@workflow(name="w.faulty")
+def faulty() -> int:
+    return target()
+
+
+@step(name="w.fixable", interval_seconds=0.01, max_attempts=2)
+def fixable() -> str:
+    _mark("fixable")
+    if (DIR / "broken").exists():
+        raise RuntimeError("still broken")
+    return "fixed"
+
+
+@workflow(name="w.fix_me")
+def fix_me() -> str:
+    one(0)
+    return fixable()
+
+
+@step(name="w.counted")
+def counted(i: int) -> int:
+    _mark("counted")
+    return i
+
+
+@workflow(name="w.count")
+def count(i: int) -> int:
+    return counted(i) + counted(i)
+
+
 def main() -> None:
     global DIR
     url, schema, executor_id, directory = sys.argv[1:5]
     DIR = Path(directory)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Engine(url, executor_id, schema=schema, heartbeat_seconds=0.1, lease_seconds=1.0):
+    auto = os.environ.get("AUTO_RECOVER", "1") == "1"
+    with Engine(url, executor_id, schema=schema, heartbeat_seconds=0.1, lease_seconds=1.0, auto_recover=auto):
         print("ready", flush=True)
         stop.wait()
 

@@ -1,0 +1,84 @@
+"""Crash recovery with real worker processes killed by SIGKILL (issue 2)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.helpers import Worker, runs, wait_for
+
+
+@pytest.fixture
+def workers(database_url, schema, tmp_path):
+    started: list[Worker] = []
+
+    def start(executor_id: str, **env: str) -> Worker:
+        worker = Worker(database_url, schema, executor_id, tmp_path, **env)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def test_sigkill_mid_workflow_resumes_without_rerunning_recorded_steps(workers, control, tmp_path):
+    (tmp_path / "hold-three").touch()
+    w1 = workers("crashy")
+    wid = control.enqueue_workflow("w.five_steps", 1, workflow_id="five")
+    wait_for(lambda: runs(tmp_path, "three") == [1])
+    w1.kill()
+    (tmp_path / "hold-three").unlink()
+    workers("crashy")  # the same executor id, restarted: launch recovers its PENDING workflows
+    wait_for(lambda: control.get_workflow(wid).status == "SUCCESS")
+    assert control.get_workflow(wid).output == 25
+    assert (runs(tmp_path, "one"), runs(tmp_path, "two")) == ([1], [1])
+    assert runs(tmp_path, "three") == [1, 1]  # its outcome was never recorded, so it ran again
+    assert (runs(tmp_path, "four"), runs(tmp_path, "five")) == ([1], [1])
+    assert control.get_workflow(wid).recovery_count == 1
+
+
+def test_sigkill_mid_backoff_keeps_attempt_budget_and_remaining_wait(workers, control, tmp_path):
+    w1 = workers("backoff-exec")
+    wid = control.enqueue_workflow("w.backoff", workflow_id="bo")
+
+    def waiting_step():
+        steps = control.get_workflow(wid).steps
+        return steps and steps[0].status == "WAITING_RETRY" and steps[0]
+
+    first = wait_for(waiting_step)
+    w1.kill()
+    assert first.attempts == 1 and first.next_attempt_at is not None
+    workers("backoff-exec")
+    restarted = datetime.now(timezone.utc)
+    wait_for(lambda: control.get_workflow(wid).status == "SUCCESS")
+    assert control.get_workflow(wid).output == "MaxAttemptsExceeded"
+    assert runs(tmp_path, "always_fails") == [1, 2, 3]  # the budget was not reset by the crash
+    a1, a2, a3 = control.get_workflow(wid).steps[0].attempt_records
+    assert (a2.started_at - a1.finished_at).total_seconds() >= 0.6 - 0.02
+    # it waited only what was left of the 0.6 s, not a fresh 0.6 s from the restart
+    assert a2.started_at <= max(first.next_attempt_at, restarted) + timedelta(seconds=0.4)
+
+
+def test_crash_after_checkpoint_does_not_rerun_the_step(workers, control, tmp_path):
+    w1 = workers("after-exec")
+    control.add_fault("crash", "w.two", phase="after")
+    wid = control.enqueue_workflow("w.five_steps", 2, workflow_id="crash-after")
+    assert w1.proc.wait(timeout=10) == -9
+    assert control.get_workflow(wid).steps[-1].name == "w.two"
+    workers("after-exec")
+    wait_for(lambda: control.get_workflow(wid).status == "SUCCESS")
+    assert runs(tmp_path, "two") == [1]
+    assert runs(tmp_path, "three") == [1]
+
+
+def test_crash_before_step_runs_then_recovery_runs_it(workers, control, tmp_path):
+    w1 = workers("before-exec")
+    control.add_fault("crash", "w.three", phase="before")
+    wid = control.enqueue_workflow("w.five_steps", 3, workflow_id="crash-before")
+    assert w1.proc.wait(timeout=10) == -9
+    assert runs(tmp_path, "three") == []
+    workers("before-exec")
+    wait_for(lambda: control.get_workflow(wid).status == "SUCCESS")
+    assert runs(tmp_path, "three") == [1] and runs(tmp_path, "two") == [1]
