@@ -93,7 +93,7 @@ class Control:
         return wid
 
     def _state(self, workflow_id: str) -> tuple[str, str, str | None, bool]:
-        state = self.ops.state(workflow_id)
+        state = self.ops.state(workflow_id, self.lease_seconds)
         if state is None:
             raise WorkflowNotFound(f"no workflow with id {workflow_id!r}")
         return state
@@ -172,6 +172,23 @@ class Control:
         return self._bulk(self.ops.delete, FINAL_STATUSES, status, name)
 
     purge = delete_many
+
+    # bulk over a confirmed selection: exactly these ids (those in another state are skipped) ------
+
+    def _by_ids(self, action: Any, ids: list[str]) -> int:
+        return sum(len(action(ids[i:i + BATCH])) for i in range(0, len(ids), BATCH))
+
+    def cancel_ids(self, ids: list[str]) -> int:
+        return self._by_ids(self.ops.cancel, ids)
+
+    def resume_ids(self, ids: list[str]) -> int:
+        return self._by_ids(self.ops.resume, ids)
+
+    def recover_ids(self, ids: list[str]) -> int:
+        return self._by_ids(lambda batch: self.ops.requeue_dead(batch, self.lease_seconds), ids)
+
+    def delete_ids(self, ids: list[str]) -> int:
+        return self._by_ids(self.ops.delete, ids)
 
     # faults and workers ----------------------------------------------------------------------
 

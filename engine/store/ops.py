@@ -40,7 +40,7 @@ class OpsStore:
         with self.pool.connection() as c:
             self._notify(c, op="nudge")
 
-    def state(self, workflow_id: str) -> tuple[str, str, str | None, bool] | None:
+    def state(self, workflow_id: str, lease: float = 5.0) -> tuple[str, str, str | None, bool] | None:
         """(name, status, executor_id, executor alive) of one workflow."""
         with self.pool.connection() as c:
             return c.execute(f"""
@@ -48,7 +48,7 @@ class OpsStore:
                        coalesce(e.stopped_at IS NULL
                                 AND e.heartbeat_at > clock_timestamp() - make_interval(secs => %s), false)
                 FROM {self.s}.workflows w LEFT JOIN {self.s}.executors e USING (executor_id)
-                WHERE w.workflow_id = %s""", (5.0, workflow_id)).fetchone()
+                WHERE w.workflow_id = %s""", (lease, workflow_id)).fetchone()
 
     def ids_matching(self, statuses: tuple[str, ...], status: str | None, name: str | None,
                      limit: int) -> list[str]:
