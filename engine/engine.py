@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import hashlib
+import inspect
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from engine.api import REGISTRY, StepSpec, WorkflowSpec, spec_of
@@ -147,6 +153,7 @@ class Engine:
         self.listener = ControlListener(self)
         self.listener.start()
         self.faults.refresh()
+        self.code_version = self.code_version or _code_version()
         self.runtime.register_executor(self.executor_id, *_host_pid(), self.code_version, self.workflow_names)
         self.launched = True
         self._stopping.clear()
@@ -374,7 +381,13 @@ class Engine:
 
 
 def _host_pid() -> tuple[str, int]:
-    import os
-    import socket
-
     return socket.gethostname(), os.getpid()
+
+
+def _code_version() -> str:
+    """A short hash of the source files that define the registered workflows: changes when their code does."""
+    digest = hashlib.sha1()
+    for path in sorted({inspect.getsourcefile(spec.fn) or "" for spec in REGISTRY.values()}):
+        with contextlib.suppress(OSError):
+            digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:12]

@@ -163,7 +163,8 @@ class Heartbeat:
             self._poke.clear()
 
     def capacity(self) -> int:
-        return max(0, self.engine.max_workers * 4 - self.engine.in_flight())
+        """How many more workflows to claim: a deep queue per thread, so a burst is taken in one beat."""
+        return max(0, self.engine.max_workers * 16 - self.engine.in_flight())
 
     def adopt_dead(self, only: str | None = None) -> int:
         engine = self.engine
