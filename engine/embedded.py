@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import shutil
 import subprocess
 from pathlib import Path
@@ -60,12 +61,35 @@ def _pg_ctl_url(pgdata: Path) -> str:
             "no embedded Postgres: pgserver is not installed and initdb/pg_ctl are not on PATH. "
             f"Set ${ENV_URL}, e.g. postgresql://user@localhost:5432/dbname"
         )
+    as_owner = _as_server_owner(pgdata)
     if not (pgdata / "PG_VERSION").exists():
-        subprocess.run([initdb, "-D", str(pgdata), "-U", "postgres", "--auth=trust"], check=True,
-                       capture_output=True)
-    status = subprocess.run([pg_ctl, "-D", str(pgdata), "status"], capture_output=True)
+        _run([*as_owner, initdb, "-D", str(pgdata), "-U", "postgres", "--auth=trust"])
+    status = subprocess.run([*as_owner, pg_ctl, "-D", str(pgdata), "status"], capture_output=True)
     if status.returncode != 0:
         options = f"-k {pgdata} -c listen_addresses='' -p {SOCKET_PORT}"
-        subprocess.run([pg_ctl, "-D", str(pgdata), "-l", str(pgdata / "server.log"), "-o", options, "-w",
-                        "start"], check=True, capture_output=True)
+        _run([*as_owner, pg_ctl, "-D", str(pgdata), "-l", str(pgdata / "server.log"), "-o", options, "-w", "start"])
     return f"postgresql://postgres@/postgres?host={pgdata}&port={SOCKET_PORT}"
+
+
+def _as_server_owner(pgdata: Path) -> list[str]:
+    """Postgres refuses to run as root: as root, run it as the `postgres` user, which then owns pgdata."""
+    pgdata.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return []
+    runuser = shutil.which("runuser")
+    try:
+        owner = pwd.getpwnam("postgres")
+    except KeyError:
+        owner = None
+    if not (runuser and owner):
+        raise DatabaseUnavailable(f"Postgres cannot run as root and there is no 'postgres' user; set ${ENV_URL}")
+    os.chown(pgdata, owner.pw_uid, owner.pw_gid)
+    os.chmod(pgdata, 0o700)
+    return [runuser, "-u", "postgres", "--"]
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        reason = (done.stderr or done.stdout).strip().splitlines()
+        raise DatabaseUnavailable(f"could not start the embedded Postgres: {reason[-1] if reason else done.returncode}")
