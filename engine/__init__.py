@@ -18,11 +18,11 @@ from engine.errors import (
     WorkflowNotFound,
     WorkflowTimeout,
 )
-from engine.execution import StepContext
+from engine.execution import StepContext, sleep, sleep_async
 
 __all__ = [
     "AwaitedWorkflowCancelled", "Control", "DatabaseUnavailable", "DurableError", "Engine", "InjectedFault",
     "InvalidState", "MaxAttemptsExceeded", "NonDeterministicWorkflowError", "RecordedError", "SchemaTooNew",
     "SerializationError", "StepContext", "WorkflowConflict", "WorkflowHandle", "WorkflowNotFound",
-    "WorkflowTimeout", "db", "step", "step_context", "transaction", "workflow",
+    "WorkflowTimeout", "db", "sleep", "sleep_async", "step", "step_context", "transaction", "workflow",
 ]

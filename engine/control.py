@@ -122,7 +122,7 @@ class Control:
         return self.ops.requeue_dead([workflow_id], self.lease_seconds)
 
     def retry_now(self, workflow_id: str) -> list[str]:
-        """A step waiting for its next attempt skips the rest of the wait."""
+        """A step waiting for its next attempt (or a durable sleep) skips the rest of the wait."""
         status = self._state(workflow_id)[1]
         done = self.ops.retry_now([workflow_id]) if status == PENDING else []
         if not done:

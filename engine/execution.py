@@ -23,7 +23,7 @@ from engine.errors import (
     SerializationError,
     WorkflowCancelled,
 )
-from engine.records import ERROR, STEP_RUNNING, STEP_WAITING, SUCCESS
+from engine.records import ERROR, STEP_RUNNING, STEP_SLEEPING, STEP_WAITING, SUCCESS
 from engine.serialization import dumps, error_from_dict, error_to_dict
 
 if TYPE_CHECKING:
@@ -146,12 +146,13 @@ class StepRun:
 
     def record(self, status: str, *, output: str | None = None, error: dict[str, Any] | None = None,
                delay: float | None = None, info: dict[str, Any] | None = None,
-               conn: psycopg.Connection | None = None, child: str | None = None) -> None:
+               conn: psycopg.Connection | None = None, child: str | None = None, with_attempt: bool = True) -> None:
         ok = self.engine.runtime.record_step(
             workflow_id=self.ctx.workflow_id, step_id=self.step_id, name=self.spec.name, kind=self.spec.kind,
             status=status, attempt=self.attempt, max_attempts=self.budget, started=self.started,
             delay=delay, output=output, error=dumps(error, self.where) if error else None,
             error_info=info, final=status in (SUCCESS, ERROR), conn=conn, child_workflow_id=child,
+            with_attempt=with_attempt,
         )
         if not ok:
             raise Preempted(self.where)
@@ -273,6 +274,33 @@ async def _plain_step_async(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[
         finally:
             CURRENT_STEP.reset(token)
     raise _plain_failure(spec, errors) from errors[-1]
+
+
+def sleep(seconds: float) -> None:
+    """A durable sleep: its wake-up time is recorded, so a recovered workflow sleeps only what is left.
+
+    Cancel interrupts it at once and retry-now cuts it short. Outside a workflow it is `time.sleep`.
+    """
+    from engine.api import StepSpec
+
+    ctx = _active_context()
+    if ctx is None:
+        time.sleep(seconds)
+        return
+    run = StepRun(ctx, StepSpec("sleep", time.sleep, retries_allowed=False, max_attempts=1, kind="sleep"))
+    if run.done:
+        return
+    if run.recorded is None:
+        run.engine.check_cancelled(ctx.workflow_id)
+        run.record(STEP_SLEEPING, delay=seconds, with_attempt=False)
+        run.wait = seconds
+    run.engine.wait(ctx.workflow_id, run.wait)
+    run.record(SUCCESS, output="null", with_attempt=False)
+
+
+async def sleep_async(seconds: float) -> None:
+    """`sleep` for `async def` workflows."""
+    await asyncio.to_thread(contextvars.copy_context().run, sleep, seconds)
 
 
 RETRYABLE_TRANSACTION_ERRORS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)

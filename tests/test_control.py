@@ -58,6 +58,24 @@ def test_cancel_stops_before_the_next_step_and_cancels_children(workers, control
     assert status(control, wid) == "CANCELLED"
 
 
+def test_cancel_interrupts_a_durable_sleep(workers, control, tmp_path):
+    workers("w")
+    wid = control.enqueue_workflow("w.sleepy", 30.0, workflow_id="zz")
+    wait_for(lambda: [s.status for s in control.get_workflow(wid).steps] == ["SLEEPING"])
+    control.cancel(wid)
+    wait_idle(control, control.reads.db_now())
+    assert runs(tmp_path, "one") == []
+
+
+def test_retry_now_cuts_a_durable_sleep_short(workers, control, tmp_path):
+    workers("w")
+    wid = control.enqueue_workflow("w.sleepy", 30.0, workflow_id="zr")
+    wait_for(lambda: [s.status for s in control.get_workflow(wid).steps] == ["SLEEPING"])
+    control.retry_now(wid)
+    wait_for(lambda: status(control, wid) == "SUCCESS", timeout=3)
+    assert [(s.kind, s.status) for s in control.get_workflow(wid).steps] == [("sleep", "SUCCESS"), ("step", "SUCCESS")]
+
+
 def test_retry_now_skips_the_wait(workers, control):
     workers("w")
     wid = control.enqueue_workflow("w.long_wait", workflow_id="rn")

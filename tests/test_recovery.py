@@ -82,3 +82,16 @@ def test_crash_before_step_runs_then_recovery_runs_it(workers, control, tmp_path
     workers("before-exec")
     wait_for(lambda: control.get_workflow(wid).status == "SUCCESS")
     assert runs(tmp_path, "three") == [1] and runs(tmp_path, "two") == [1]
+
+
+def test_sigkill_during_durable_sleep_sleeps_only_what_is_left(workers, control, tmp_path):
+    w1 = workers("sleeper")
+    wid = control.enqueue_workflow("w.sleepy", 0.8, workflow_id="sl")
+    sleeping = wait_for(lambda: (control.get_workflow(wid).steps or [None])[0])
+    w1.kill()
+    workers("sleeper")
+    restarted = datetime.now(timezone.utc)
+    wait_for(lambda: control.get_workflow(wid).status == "SUCCESS")
+    nap = control.get_workflow(wid).steps[0]
+    assert nap.finished_at >= sleeping.next_attempt_at - timedelta(milliseconds=20)
+    assert nap.finished_at <= max(sleeping.next_attempt_at, restarted) + timedelta(seconds=0.4)

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from engine import Engine, step, step_context, workflow
+from engine import Engine, sleep, step, step_context, workflow
 
 DIR = Path(".")
 
@@ -132,6 +132,12 @@ def counted(i: int) -> int:
 @workflow(name="w.count")
 def count(i: int) -> int:
     return counted(i) + counted(i)
+
+
+@workflow(name="w.sleepy")
+def sleepy(seconds: float) -> int:
+    sleep(seconds)
+    return one(0)
 
 
 def main() -> None:

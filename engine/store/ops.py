@@ -116,7 +116,7 @@ class OpsStore:
         with self.pool.connection() as c, c.transaction():
             done = [r[0] for r in c.execute(f"""
                 UPDATE {self.s}.steps SET next_attempt_at = clock_timestamp()
-                WHERE workflow_id = ANY(%s) AND status = 'WAITING_RETRY'
+                WHERE workflow_id = ANY(%s) AND status IN ('WAITING_RETRY', 'SLEEPING')
                 RETURNING workflow_id""", (ids,)).fetchall()]
             if done:
                 self._notify(c, op="retry_now", ids=sorted(set(done)))
