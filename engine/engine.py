@@ -173,6 +173,8 @@ class Engine:
         if not self.launched:
             return
         self._stopping.set()
+        for event in list(self._wakeups.values()):
+            event.set()
         self.heartbeat.stop()
         self._threads.shutdown(wait=wait, cancel_futures=True)
         self.slow_steps.stop()

@@ -337,3 +337,25 @@ def test_result_timeout(engine):
     gate.set()
     h.result(timeout=5)
     wait_for(lambda: engine.in_flight() == 0)
+
+
+@step(name="wf.long_backoff", interval_seconds=30.0, max_attempts=2)
+def long_backoff():
+    raise RuntimeError("fails, then a long wait")
+
+
+@workflow(name="wf.long_backoff_wf")
+def long_backoff_wf():
+    long_backoff()
+
+
+def test_shutdown_interrupts_waits_and_leaves_workflow_pending(make_engine, control):
+    import time
+
+    eng = make_engine()
+    eng.start_workflow(long_backoff_wf, workflow_id="sd")
+    wait_for(lambda: [s.status for s in control.get_workflow("sd").steps] == ["WAITING_RETRY"])
+    started = time.monotonic()
+    eng.shutdown()
+    assert time.monotonic() - started < 5
+    assert control.get_workflow("sd").status == "PENDING"
