@@ -97,10 +97,11 @@ class ControlListener:
         """Act on one control message; anything malformed is logged and ignored."""
         try:
             msg = json.loads(payload)
-            op = msg["op"]
-        except (ValueError, KeyError, TypeError):
+            self._dispatch(msg["op"], msg)
+        except Exception:
             log.warning("ignoring malformed control message %.200r", payload)
-            return
+
+    def _dispatch(self, op: str, msg: dict) -> None:
         engine = self.engine
         if op == "cancel":
             for wid in msg.get("ids", []):
