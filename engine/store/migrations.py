@@ -33,6 +33,9 @@ def check_schema_name(schema: str) -> str:
 
 MIGRATIONS: list[str] = [
     # 1: workflows, steps, attempts, executors, faults, and the triggers that feed the dashboard.
+    # Steps and attempts carry no foreign keys: a key check locks the workflow row on every checkpoint,
+    # and deletes cascade explicitly in the store. Attempts need no trigger of their own: an attempt is
+    # always written by the same statement as its step, whose event carries the attempt number.
     """
     CREATE TABLE {schema}.workflows (
         workflow_id        text PRIMARY KEY,
@@ -63,7 +66,7 @@ MIGRATIONS: list[str] = [
         WHERE parent_workflow_id IS NOT NULL;
 
     CREATE TABLE {schema}.steps (
-        workflow_id       text NOT NULL REFERENCES {schema}.workflows ON DELETE CASCADE,
+        workflow_id       text NOT NULL,
         step_id           integer NOT NULL,
         name              text NOT NULL,
         kind              text NOT NULL DEFAULT 'step',
@@ -89,9 +92,7 @@ MIGRATIONS: list[str] = [
         error_type    text,
         error_message text,
         traceback     text,
-        PRIMARY KEY (workflow_id, step_id, attempt),
-        FOREIGN KEY (workflow_id, step_id) REFERENCES {schema}.steps ON DELETE CASCADE
-            DEFERRABLE INITIALLY DEFERRED
+        PRIMARY KEY (workflow_id, step_id, attempt)
     );
 
     CREATE TABLE {schema}.executors (
@@ -142,15 +143,6 @@ MIGRATIONS: list[str] = [
     END $$;
     CREATE TRIGGER steps_notify AFTER INSERT OR UPDATE ON {schema}.steps
         FOR EACH ROW EXECUTE FUNCTION {schema}.notify_step();
-
-    CREATE FUNCTION {schema}.notify_attempt() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        PERFORM pg_notify('{channel_events}', json_build_object(
-            't', 'a', 'id', NEW.workflow_id, 'step', NEW.step_id, 'n', NEW.attempt)::text);
-        RETURN NEW;
-    END $$;
-    CREATE TRIGGER attempts_notify AFTER INSERT ON {schema}.attempts
-        FOR EACH ROW EXECUTE FUNCTION {schema}.notify_attempt();
 
     CREATE FUNCTION {schema}.notify_executor() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

@@ -153,13 +153,16 @@ class OpsStore:
             self._notify(c, op="wake")
 
     def delete(self, ids: list[str]) -> list[str]:
-        """Delete finished workflows with their finished descendants; steps and attempts cascade."""
+        """Delete finished workflows with their finished descendants, and their steps and attempts."""
         with self.pool.connection() as c, c.transaction():
             tree = [r[0] for r in c.execute(DESCENDANTS.format(s=self.s), (ids,)).fetchall()]
-            return [r[0] for r in c.execute(f"""
+            done = [r[0] for r in c.execute(f"""
                 DELETE FROM {self.s}.workflows WHERE workflow_id = ANY(%s)
                   AND status IN ('SUCCESS', 'ERROR', 'CANCELLED')
                 RETURNING workflow_id""", (tree,)).fetchall()]
+            c.execute(f"DELETE FROM {self.s}.attempts WHERE workflow_id = ANY(%s)", (done,))
+            c.execute(f"DELETE FROM {self.s}.steps WHERE workflow_id = ANY(%s)", (done,))
+            return done
 
     def add_fault(self, kind: str, step_name: str, workflow_id: str | None, remaining: int | None,
                   delay_seconds: float, phase: str, message: str, ttl_seconds: float | None) -> int:

@@ -90,6 +90,9 @@ class ReadStore:
         for wid, sid, *rest in attempts:
             if (wid, sid) in by_step:
                 by_step[(wid, sid)].attempt_records.append(AttemptRecord(*rest))
+        for step in by_step.values():
+            if not step.attempt_records and step.status == "SUCCESS" and step.attempts == 1 and step.kind != "sleep":
+                step.attempt_records.append(AttemptRecord(1, step.started_at, step.finished_at, None, None, None))
         for parent, child in kids:
             records[parent].children.append(child)
         for origin, fork in forks:

@@ -1,7 +1,9 @@
 """SQL of a running worker: the hot path of a step, workflow lifecycle, executors, claims, faults.
 
 The hot path is one statement per step attempt: the `steps` upsert and the `attempts` insert share a
-statement (a data-modifying CTE), so a checkpoint costs one round trip and one commit.
+statement (a data-modifying CTE), so a checkpoint costs one round trip and one commit. The commonest
+checkpoint, a success at the first attempt, is a single-row upsert: the step row itself records that
+attempt (number 1, its start and end), and the read API presents it as attempt 1.
 """
 
 from __future__ import annotations
@@ -37,6 +39,17 @@ WITH s AS (
     ON CONFLICT DO NOTHING
 )
 SELECT count(*) FROM s
+"""
+
+RECORD_FIRST_SUCCESS = """
+INSERT INTO {s}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts, output,
+                             child_workflow_id, started_at, finished_at)
+VALUES (%s, %s, %s, %s, 'SUCCESS', 1, %s, %s::jsonb, %s, %s, clock_timestamp())
+ON CONFLICT (workflow_id, step_id) DO UPDATE SET
+    status = 'SUCCESS', attempts = 1, output = excluded.output, finished_at = excluded.finished_at,
+    next_attempt_at = NULL, child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id)
+WHERE st.status NOT IN ('SUCCESS', 'ERROR') AND st.name = excluded.name
+RETURNING 1
 """
 
 MARK_STEP = """
@@ -207,6 +220,9 @@ class RuntimeStore:
         conn: psycopg.Connection | None = None,
     ) -> bool:
         """Commit one attempt's outcome; False when the step already had a final outcome recorded."""
+        if status == "SUCCESS" and attempt == 1 and with_attempt:
+            args = (workflow_id, step_id, name, kind, max_attempts, output, child_workflow_id, started)
+            return self._one(self.sql["RECORD_FIRST_SUCCESS"], args, conn)
         info = error_info or {}
         params = {
             "wid": workflow_id, "sid": step_id, "name": name, "kind": kind, "status": status,
@@ -215,11 +231,14 @@ class RuntimeStore:
             "etype": info.get("type"), "emsg": info.get("message"), "etb": info.get("traceback"),
             "with_attempt": with_attempt,
         }
+        return self._one(self.sql["RECORD_STEP"], params, conn)
+
+    def _one(self, query: str, params: Any, conn: psycopg.Connection | None) -> bool:
         if conn is not None:
-            row = conn.execute(self.sql["RECORD_STEP"], params).fetchone()
+            row = conn.execute(query, params).fetchone()
         else:
             with self.pool.connection() as c:
-                row = c.execute(self.sql["RECORD_STEP"], params).fetchone()
+                row = c.execute(query, params).fetchone()
         return bool(row and row[0])
 
     def mark_step(self, workflow_id: str, step_id: int, name: str, kind: str, status: str, attempt: int,
