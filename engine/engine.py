@@ -35,7 +35,7 @@ from engine.records import CANCELLED, ERROR, FINAL_STATUSES, PENDING, STEP_RUNNI
 from engine.serialization import dumps, error_from_dict, error_to_dict
 from engine.store import Store
 from engine.store.runtime import ClaimedWorkflow, RecordedStep
-from engine.worker import ControlListener, Heartbeat, SlowStepMarker
+from engine.worker import ControlListener, Finisher, Heartbeat, SlowStepMarker
 
 log = logging.getLogger("durable")
 
@@ -149,6 +149,7 @@ class Engine:
         self.control = Control(self.database_url, lease_seconds=self.lease_seconds, store=self.store)
         self.faults = FaultCache(self.runtime, self.wait)
         self.slow_steps = SlowStepMarker(self)
+        self.finisher = Finisher(self)
         self._threads = ThreadPoolExecutor(self.max_workers, thread_name_prefix="durable-workflow")
         self.listener = ControlListener(self)
         self.listener.start()
@@ -158,6 +159,7 @@ class Engine:
         self.launched = True
         self._stopping.clear()
         self.slow_steps.start()
+        self.finisher.start()
         self.heartbeat = Heartbeat(self)
         self.heartbeat.start()
         self.run_claimed(self.runtime.claim_own(self.executor_id))
@@ -177,6 +179,7 @@ class Engine:
             event.set()
         self.heartbeat.stop()
         self._threads.shutdown(wait=wait, cancel_futures=True)
+        self.finisher.stop()
         self.slow_steps.stop()
         self.listener.stop()
         try:
@@ -296,12 +299,12 @@ class Engine:
         ctx = WorkflowContext(self, wid, spec.name, recorded)
         token = CURRENT_WORKFLOW.set(ctx)
         outcome: Outcome = (PENDING, None, None)
+        record: tuple[str, str, str | None, str | None] | None = None
         try:
             args, kwargs = inputs.get("args", []), inputs.get("kwargs", {})
             result = asyncio.run(spec.fn(*args, **kwargs)) if spec.is_async else spec.fn(*args, **kwargs)
+            record = (wid, SUCCESS, dumps(result, f"workflow {wid!r} ({spec.name}) output"), None)
             outcome = (SUCCESS, result, None)
-            self.runtime.finish_workflow(wid, self.executor_id, SUCCESS,
-                                         dumps(result, f"workflow {wid!r} ({spec.name}) output"), None)
         except WorkflowCancelled:
             if wid in self._cancelled:
                 outcome = (CANCELLED, None, None)
@@ -309,11 +312,14 @@ class Engine:
             log.warning("workflow %s was taken over elsewhere (%s); stopping here", wid, exc)
         except Exception as exc:
             error = error_to_dict(exc)
+            record = (wid, ERROR, None, dumps(error, f"workflow {wid!r}"))
             outcome = (ERROR, None, error)
-            self.runtime.finish_workflow(wid, self.executor_id, ERROR, None, dumps(error, f"workflow {wid!r}"))
         finally:
             CURRENT_WORKFLOW.reset(token)
-            self._release_local(wid, future, outcome)
+            if record is None:
+                self._release_local(wid, future, outcome)
+            else:
+                self.finisher.submit(record, lambda: self._release_local(wid, future, outcome))
         return outcome
 
     def run_child(self, ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...],

@@ -70,10 +70,11 @@ ON CONFLICT (workflow_id) DO NOTHING
 RETURNING workflow_id
 """
 
-FINISH_WORKFLOW = """
-UPDATE {s}.workflows SET status = %s, output = %s::jsonb, error = %s::jsonb,
+FINISH_WORKFLOWS = """
+UPDATE {s}.workflows w SET status = v.status, output = v.output::jsonb, error = v.error::jsonb,
        finished_at = clock_timestamp(), updated_at = clock_timestamp()
-WHERE workflow_id = %s AND status = 'PENDING' AND executor_id = %s
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS v(workflow_id, status, output, error)
+WHERE w.workflow_id = v.workflow_id AND w.status = 'PENDING' AND w.executor_id = %s
 """
 
 STEPS_FOR_RUN = """
@@ -255,11 +256,14 @@ class RuntimeStore:
                                                           parent_id, parent_step, status == "PENDING"))
             return row.fetchone() is not None
 
-    def finish_workflow(self, workflow_id: str, executor_id: str, status: str, output: str | None,
-                        error: str | None) -> bool:
+    def finish_workflows(self, executor_id: str, outcomes: list[tuple[str, str, str | None, str | None]]) -> None:
+        """Record how workflows ended, (id, status, output, error) each, in one statement and one commit.
+
+        Only workflows still PENDING and owned by this executor change: a cancel or a takeover wins.
+        """
+        ids, statuses, outputs, errors = (list(column) for column in zip(*outcomes, strict=True))
         with self.pool.connection() as c:
-            cur = c.execute(self.sql["FINISH_WORKFLOW"], (status, output, error, workflow_id, executor_id))
-            return cur.rowcount == 1
+            c.execute(self.sql["FINISH_WORKFLOWS"], (ids, statuses, outputs, errors, executor_id))
 
     def recorded_steps(self, workflow_ids: list[str]) -> dict[str, dict[int, RecordedStep]]:
         """Everything replay needs for these workflows, in two queries however many there are."""
