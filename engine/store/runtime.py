@@ -16,6 +16,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from engine.records import FaultRecord
+from engine.store.group_commit import GroupCommit
 
 RECORD_STEP = """
 WITH s AS (
@@ -194,6 +195,7 @@ class ClaimedWorkflow:
 class RuntimeStore:
     def __init__(self, pool: ConnectionPool, schema: str):
         self.pool = pool
+        self.group_commit = GroupCommit(pool)
         self.sql = {
             name: text.format(s=schema)
             for name, text in globals().items()
@@ -235,11 +237,9 @@ class RuntimeStore:
         return self._one(self.sql["RECORD_STEP"], params, conn)
 
     def _one(self, query: str, params: Any, conn: psycopg.Connection | None) -> bool:
-        if conn is not None:
-            row = conn.execute(query, params).fetchone()
-        else:
-            with self.pool.connection() as c:
-                row = c.execute(query, params).fetchone()
+        if conn is None:
+            return self.group_commit.write(query, params)
+        row = conn.execute(query, params).fetchone()
         return bool(row and row[0])
 
     def mark_step(self, workflow_id: str, step_id: int, name: str, kind: str, status: str, attempt: int,
