@@ -12,8 +12,10 @@ CONNECT_TIMEOUT = 5
 
 
 def _reason(exc: BaseException) -> str:
+    """The cause in a few words ("Connection refused"), not psycopg's multi-line report."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
+    causes = [line.rsplit("failed:", 1)[1].strip() for line in lines if "failed:" in line]
+    return next((c for c in reversed(causes) if c), lines[-1] if lines else type(exc).__name__)
 
 
 def connect(url: str, autocommit: bool = True) -> psycopg.Connection:
