@@ -13,6 +13,8 @@ import asyncio
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -69,6 +71,22 @@ async def latency(control: Control, samples: int) -> tuple[list[float], dict]:
     return lat, burst
 
 
+WRITERS = 4
+
+
+def burst_writer(url: str, schema: str, part: int, parts: int, rate: int, seconds: float) -> None:
+    """In its own process (as a real application would be): commits number part, part+parts, ... on the
+    schedule of `rate` per second overall; ids sort by commit order."""
+    with Control(url, schema=schema) as control:
+        n, start = part, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            target = int((time.perf_counter() - start) * rate)
+            while n < target:
+                control.enqueue_workflow("bench.none", workflow_id=f"burst-{n:06d}")
+                n += parts
+            time.sleep(0.001)
+
+
 async def run_burst(app: DashboardApp, pilot, control: Control, seen: dict[str, float],
                     applies: list[float], rate: int = 1000, seconds: float = 3.0) -> dict:
     """Commit `rate` new workflows per second from another thread; measure loop lag and catch-up."""
@@ -81,22 +99,19 @@ async def run_burst(app: DashboardApp, pilot, control: Control, seen: dict[str, 
             await asyncio.sleep(0.01)
             lags.append((time.perf_counter() - t - 0.01) * 1000)
 
-    def writer() -> tuple[int, float]:
-        n, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            target = int((time.perf_counter() - start) * rate)
-            while n < target:
-                control.enqueue_workflow("bench.none", workflow_id=f"burst-{n}-{uuid.uuid4().hex[:4]}")
-                n += 1
-            time.sleep(0.001)
-        return n, time.perf_counter()
-
+    before = control.reads.count(name="bench.none")
     events0, applies0 = app.events_seen, len(applies)
     probe_task = asyncio.create_task(probe())
-    n, end = await asyncio.to_thread(writer)
+    procs = [subprocess.Popen([sys.executable, __file__, "--writer", control.database_url, control.store.schema,
+                               str(part), str(WRITERS), str(rate), str(seconds)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for part in range(WRITERS)]
+    await asyncio.to_thread(lambda: [p.wait() for p in procs])
+    end = time.perf_counter()
+    n = control.reads.count(name="bench.none") - before
+    last = max(r.workflow_id for r in control.summaries(name="bench.none", sort="created", limit=50))
     screen = app.screen
-    await until(pilot, lambda: screen.total >= n and any(r.workflow_id.startswith(f"burst-{n - 1}-")
-                                                         for r in screen.page))
+    await until(pilot, lambda: screen.total >= n + before and any(r.workflow_id == last for r in screen.page))
     caught_up = (time.perf_counter() - end) * 1000
     stop = True
     await probe_task
@@ -111,8 +126,8 @@ def seed(url: str, schema: str, rows: int) -> None:
     with psycopg.connect(url, autocommit=True) as c:
         c.execute(f"""
             INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, created_at, updated_at)
-            SELECT 'wf-' || lpad(i::text, 7, '0'), 'bench.flow' || (i % 7),
-                   (ARRAY['SUCCESS','SUCCESS','SUCCESS','ERROR','PENDING','ENQUEUED','CANCELLED'])[1 + i % 7],
+            SELECT 'wf-' || lpad(i::text, 7, '0'), 'bench.flow' || (i %% 7),
+                   (ARRAY['SUCCESS','SUCCESS','SUCCESS','ERROR','PENDING','ENQUEUED','CANCELLED'])[1 + i %% 7],
                    jsonb_build_object('args', jsonb_build_array(i), 'kwargs', '{{}}'::jsonb),
                    now() - make_interval(secs => i), now()
             FROM generate_series(1, %s) i""", (rows,))
@@ -147,6 +162,10 @@ async def first_paint(control: Control) -> tuple[float, float, float]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--writer"]:
+        url, schema, part, parts, rate, seconds = sys.argv[2:8]
+        burst_writer(url, schema, int(part), int(parts), int(rate), float(seconds))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=200)

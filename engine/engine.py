@@ -133,6 +133,7 @@ class Engine:
         self._running: dict[str, Future[Outcome]] = {}
         self._running_lock = threading.Lock()
         self._cancelled: set[str] = set()
+        self._rerun: dict[str, tuple[WorkflowSpec, dict[str, Any]]] = {}
         self._wakeups: dict[str, threading.Event] = {}
         self._stopping = threading.Event()
         self.launched = False
@@ -271,6 +272,12 @@ class Engine:
                 recorded: dict[int, RecordedStep]) -> None:
         future = self._claim_local(wid)
         if future is None:
+            # Its previous run (cancelled, say) is still unwinding here: run it again once that ends.
+            with self._running_lock:
+                if wid in self._running:
+                    self._rerun[wid] = (spec, inputs)
+                    return
+            self._submit(wid, spec, inputs, self.runtime.recorded_steps([wid])[wid])
             return
         try:
             self._threads.submit(self._execute, wid, spec, inputs, recorded, future)
@@ -291,7 +298,10 @@ class Engine:
             self._running.pop(wid, None)
             self._wakeups.pop(wid, None)
             self._cancelled.discard(wid)
+            rerun = self._rerun.pop(wid, None)
         future.set_result(outcome)
+        if rerun is not None and not self._stopping.is_set():
+            self._submit(wid, *rerun, self.runtime.recorded_steps([wid])[wid])
 
     def _execute(self, wid: str, spec: WorkflowSpec, inputs: dict[str, Any],
                  recorded: dict[int, RecordedStep], future: Future[Outcome]) -> Outcome:

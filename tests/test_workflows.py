@@ -368,3 +368,24 @@ def test_garbage_control_notifications_are_ignored(engine, database_url, schema,
     with caplog.at_level("WARNING", logger="durable.worker"):
         wait_for(lambda: len([r for r in caplog.records if "ignoring" in r.getMessage()]) >= 5)
     assert engine.run_workflow(simple, "still fine") == "still fine"
+
+
+def test_resume_while_the_cancelled_run_is_still_unwinding(engine, control):
+    gate = threading.Event()
+
+    @step(name="wf.gated")
+    def gated():
+        gate.wait(5)
+        return "through"
+
+    @workflow(name="wf.gated_wf")
+    def gated_wf():
+        return [gated(), echo("after")]
+
+    engine.start_workflow(gated_wf, workflow_id="cr")
+    wait_for(lambda: engine.in_flight() == 1)
+    control.cancel("cr")
+    control.resume("cr")
+    wait_for(lambda: control.get_workflow("cr").status == "PENDING")
+    gate.set()
+    assert engine.retrieve_workflow("cr").result(timeout=10) == ["through", "after"]

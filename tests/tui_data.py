@@ -1,0 +1,195 @@
+"""Support for the dashboard tests: deterministic data made by a real Engine, a worker subprocess, waits.
+
+Snapshot data is produced by really running workflows in the test's schema; only the timestamps (and
+the executor's host and pid) are then pinned, so that with the injected clock every rendered time,
+age and countdown is the same on every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+from textual.pilot import Pilot
+
+from engine import Control, Engine, step, workflow
+from tests.conftest import ROOT
+from tui.app import DashboardApp
+
+T0 = datetime(2026, 11, 26, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def fixed_clock() -> datetime:
+    return T0
+
+
+@step(name="snap.charge")
+def charge(amount: int) -> dict:
+    return {"charged": amount, "currency": "EUR"}
+
+
+@step(name="snap.ship")
+def ship(order: str) -> str:
+    return f"shipped {order}"
+
+
+@step(name="snap.reserve", max_attempts=1)
+def reserve(order: str) -> None:
+    raise ValueError(f"no stock for {order}")
+
+
+@step(name="snap.flaky", interval_seconds=600.0, max_attempts=5, backoff_rate=1.0)
+def flaky(order: str) -> None:
+    raise ConnectionError("payment gateway timed out")
+
+
+@workflow(name="snap.order")
+def order(order_id: str, amount: int) -> str:
+    charge(amount)
+    return ship(order_id)
+
+
+@workflow(name="snap.broken")
+def broken(order_id: str) -> str:
+    charge(1)
+    reserve(order_id)
+    return "unreachable"
+
+
+@workflow(name="snap.retrying")
+def retrying(order_id: str) -> str:
+    charge(5)
+    flaky(order_id)
+    return "unreachable"
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.01)
+
+
+def seed_mixed(database_url: str, schema: str) -> None:
+    """Workflows in every status (one waiting to retry with 3.4 s left at T0), and three executors."""
+    with Engine(database_url, "exec-1", schema=schema, heartbeat_seconds=0.1, lease_seconds=1.0,
+                auto_recover=False) as eng:
+        eng.run_workflow(order, "A-1001", 42, workflow_id="order-1001")
+        eng.run_workflow(order, "A-1002", 7, workflow_id="order-1002")
+        eng.start_workflow(broken, "A-1003", workflow_id="order-1003")
+        eng.start_workflow(retrying, "A-1004", workflow_id="order-1004")
+        eng.start_workflow(retrying, "A-1005", workflow_id="order-1005")
+        with Control(database_url, schema=schema) as ctl:
+            wait_until(lambda: ctl.get_workflow("order-1003").status == "ERROR")
+            for wid in ("order-1004", "order-1005"):
+                wait_until(lambda w=wid: any(s.status == "WAITING_RETRY" for s in ctl.get_workflow(w).steps))
+            ctl.cancel("order-1005")
+            wait_until(lambda: ctl.get_workflow("order-1005").status == "CANCELLED")
+    for executor in ("exec-old", "exec-dead"):
+        Engine(database_url, executor, schema=schema, auto_recover=False).launch().shutdown()
+    with Control(database_url, schema=schema) as ctl:
+        ctl.enqueue_workflow("snap.nobody", "A-1006", workflow_id="order-1006")
+        ctl.add_fault("fail", "snap.ship", count=2, message="injected: carrier down")
+        ctl.add_fault("delay", "snap.charge", workflow_id="order-1004", count=None, delay_seconds=2.5)
+        ctl.add_fault("crash", "snap.reserve", phase="after")
+    pin_times(database_url, schema)
+
+
+def pin_times(database_url: str, schema: str) -> None:
+    """Every timestamp relative to T0, executors on a fixed host and pid: the data is the same each run."""
+    s = schema
+    with psycopg.connect(database_url, autocommit=True) as c:
+        c.execute(f"""
+            UPDATE {s}.workflows SET
+                created_at = %(t0)s - make_interval(secs => 60 - right(workflow_id, 1)::int * 5),
+                started_at = CASE WHEN status = 'ENQUEUED' THEN NULL
+                             ELSE %(t0)s - make_interval(secs => 60 - right(workflow_id, 1)::int * 5) END,
+                updated_at = %(t0)s - interval '1 second',
+                finished_at = CASE WHEN status IN ('SUCCESS', 'ERROR', 'CANCELLED')
+                              THEN %(t0)s - make_interval(secs => 58.5 - right(workflow_id, 1)::int * 5)
+                              END,
+                wait_reason = NULL""", {"t0": T0})
+        c.execute(f"""
+            UPDATE {s}.steps st SET started_at = w.started_at + make_interval(secs => st.step_id * 0.25),
+                finished_at = CASE WHEN st.finished_at IS NULL THEN NULL
+                              ELSE w.started_at + make_interval(secs => st.step_id * 0.25 + 0.1) END,
+                next_attempt_at = CASE WHEN st.status = 'WAITING_RETRY'
+                                  THEN %(t0)s + interval '3.4 seconds' END
+            FROM {s}.workflows w WHERE w.workflow_id = st.workflow_id""", {"t0": T0})
+        c.execute(f"""
+            UPDATE {s}.attempts a SET started_at = st.started_at, finished_at = st.started_at + interval '0.1 s',
+                traceback = 'Traceback (most recent call last):' || E'\\n' || '  File "shop.py", line 12'
+                            || E'\\n' || error_type || ': ' || error_message
+            FROM {s}.steps st WHERE st.workflow_id = a.workflow_id AND st.step_id = a.step_id""")
+        c.execute(f"""
+            UPDATE {s}.executors SET host = 'build-box', pid = CASE executor_id WHEN 'exec-1' THEN 4242
+                                                                 WHEN 'exec-old' THEN 4100 ELSE 4343 END,
+                started_at = %(t0)s - interval '5 minutes',
+                heartbeat_at = CASE executor_id WHEN 'exec-1' THEN %(t0)s - interval '0.4 seconds'
+                                                ELSE %(t0)s - interval '42 seconds' END,
+                stopped_at = CASE executor_id WHEN 'exec-old' THEN %(t0)s - interval '40 seconds' END
+            """, {"t0": T0})
+
+
+def make_app(control: Control, **kwargs: object) -> DashboardApp:
+    kwargs.setdefault("clock", fixed_clock)
+    kwargs.setdefault("steady", True)
+    kwargs.setdefault("where", "root@db:5432/test (test schema)")
+    return DashboardApp(control, **kwargs)  # type: ignore[arg-type]
+
+
+async def until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    """Let the app run until `predicate()` holds (checked every 20 ms)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await pilot.pause(0.02)
+
+
+async def settle(pilot: Pilot, connected: bool = True) -> None:
+    """Wait until the feed is in the expected state and no read is in flight (a stable screen)."""
+    app: DashboardApp = pilot.app  # type: ignore[assignment]
+    await until(pilot, lambda: app.connected is connected)
+    for _ in range(3):
+        await until(pilot, lambda: app.loads_in_flight == 0)
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def run(coro_fn: Callable[[], object]) -> None:
+    """Pilot tests are sync functions running their scenario with asyncio (no plugin needed)."""
+    asyncio.run(coro_fn())  # type: ignore[arg-type]
+
+
+class WorkerProcess:
+    """`tests.tui_worker` in a subprocess: a real worker the dashboard drives (and may crash)."""
+
+    def __init__(self, database_url: str, schema: str, executor_id: str, directory: Path,
+                 auto_recover: bool = True):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "AUTO_RECOVER": "1" if auto_recover else "0"}
+        self.executor_id = executor_id
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.tui_worker", database_url, schema, executor_id, str(directory)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if line.strip() != "ready":
+            self.proc.kill()
+            raise AssertionError(f"worker did not start: {line}{self.proc.stderr.read() if self.proc.stderr else ''}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

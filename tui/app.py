@@ -1,0 +1,190 @@
+"""The dashboard app: wires the event feed, the coalescing flush, the ticking clock and the screens.
+
+Data flows one way: row change → trigger → NOTIFY → `EventFeed` (a long-lived async worker) →
+`Changes` buffer → one flush per window → the visible screen's reads (one each, in a thread) → widgets.
+A reconnect (notifications were lost) and a slow timer both reconcile everything on screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from functools import partial
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.logging import TextualHandler
+from textual.screen import Screen
+
+from engine import Control
+from engine.config import DEFAULT_SCHEMA
+from engine.feed import EventFeed, FeedStatus
+from tui.base import DashScreen
+from tui.clock import Clock, DbClock
+from tui.detail import DetailScreen
+from tui.faults import FaultsScreen
+from tui.help import HelpScreen
+from tui.live import Changes
+from tui.workers import WorkersScreen
+from tui.workflows import WorkflowsScreen
+
+log = logging.getLogger("durable.tui")
+
+YIELD_EVERY = 200
+
+
+class DashboardApp(App):
+    """`control`: where to read and act. `clock`: now, as the database sees it (tests inject a fixed one).
+    `steady`: no cursor blink, `where`: the label of the database (both for snapshots)."""
+
+    CSS_PATH = "dashboard.tcss"
+    TITLE = "durable-tui"
+    BINDINGS = [
+        Binding("1", "show('workflows')", "Workflows", show=False),
+        Binding("2", "show('workers')", "Workers", show=False),
+        Binding("3", "show('faults')", "Faults", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+    MODES = {"workflows": WorkflowsScreen, "workers": WorkersScreen, "faults": FaultsScreen}
+
+    def __init__(self, control: Control, *, read_only: bool = False, clock: Clock | None = None,
+                 feed: EventFeed | None = None, coalesce_seconds: float = 0.05, tick_seconds: float = 0.1,
+                 reconcile_seconds: float = 15.0, steady: bool = False, where: str | None = None):
+        super().__init__()
+        self.control = control
+        self.read_only = read_only
+        self.clock = DbClock(clock)
+        self.feed = feed or EventFeed(control.database_url, control.events_channel)
+        self.coalesce_seconds = coalesce_seconds
+        self.tick_seconds = tick_seconds
+        self.reconcile_seconds = reconcile_seconds
+        self.steady = steady
+        self.where = where or (control.where if control.store.schema == DEFAULT_SCHEMA else
+                               f"{control.where} (schema {control.store.schema})")
+        self.connected: bool | None = None
+        self.down_reason = ""
+        self.loads_in_flight = 0
+        self.events_seen = 0
+        self._pending = Changes()
+        self._flush_scheduled = False
+        self._last_flush = 0.0
+
+    def on_mount(self) -> None:
+        self.switch_mode("workflows")
+        self._calibrate()
+        self._listen()
+        self.set_interval(self.tick_seconds, self._tick)
+        self.set_interval(self.reconcile_seconds, self.reconcile)
+
+    @work(group="calibrate", exit_on_error=False)
+    async def _calibrate(self) -> None:
+        if not self.clock.injected:
+            self.clock.calibrate(await asyncio.to_thread(self.control.reads.db_now))
+
+    # the live feed -------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="feed", exit_on_error=False)
+    async def _listen(self) -> None:
+        n = 0
+        async for item in self.feed.events():
+            if isinstance(item, FeedStatus):
+                self._feed_status(item)
+                continue
+            self.events_seen += 1
+            self._pending.add(item)
+            self._schedule_flush()
+            n += 1
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+
+    def _feed_status(self, status: FeedStatus) -> None:
+        was = self.connected
+        self.connected = status.connected
+        self.down_reason = status.reason
+        for screen in self._dash_screens():
+            screen.show_connection()
+        if status.connected:
+            if was is False:
+                self.notify("database reachable again: live updates resumed", title="Reconnected")
+            self.reconcile()
+        else:
+            log.warning("event feed down: %s", status.reason)
+
+    def _schedule_flush(self) -> None:
+        if self._flush_scheduled:
+            return
+        self._flush_scheduled = True
+        wait = self._last_flush + self.coalesce_seconds - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self._flush_changes)
+        else:
+            self.call_later(self._flush_changes)
+
+    def _flush_changes(self) -> None:
+        self._flush_scheduled = False
+        self._last_flush = time.monotonic()
+        changes, self._pending = self._pending, Changes()
+        screen = self._visible_screen()
+        if changes and screen is not None:
+            screen.apply_changes(changes)
+
+    def reconcile(self) -> None:
+        """Re-read everything on screen: after a reconnect, and now and then as a safety net."""
+        self._pending.everything = True
+        self._pending.workflow_status = self._pending.executors = self._pending.faults = True
+        self._schedule_flush()
+
+    def _tick(self) -> None:
+        screen = self._visible_screen()
+        if screen is not None:
+            screen.tick(self.clock())
+
+    def _dash_screens(self) -> list[DashScreen]:
+        return [s for s in self.screen_stack if isinstance(s, DashScreen)]
+
+    def _visible_screen(self) -> DashScreen | None:
+        screens = self._dash_screens()
+        return screens[-1] if screens else None
+
+    # navigation and actions ------------------------------------------------------------------
+
+    def action_show(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def open_workflow(self, workflow_id: str) -> None:
+        if self.current_mode != "workflows":
+            self.switch_mode("workflows")
+        self.push_screen(DetailScreen(workflow_id))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers every action of the current screen (those allowed), then Textual's own."""
+        seen = set()
+        for node in (screen, self):
+            for binding in node.BINDINGS:
+                if not isinstance(binding, Binding) or not binding.description or binding.action in seen:
+                    continue
+                seen.add(binding.action)
+                name = binding.action.split("(")[0]
+                if isinstance(screen, DashScreen) and not screen.check_action(name, ()):
+                    continue
+                key = binding.key.split(",")[0].replace("slash", "/").replace("question_mark", "?")
+                yield SystemCommand(binding.description, f"key {key}",
+                                    partial(self.run_action, binding.action, node))
+        yield from super().get_system_commands(screen)
+
+
+def run_dashboard(database_url: str | None, read_only: bool, *, schema: str = DEFAULT_SCHEMA) -> int:
+    """`durable-tui`: the dashboard on `database_url` (else $DURABLE_DATABASE_URL, else embedded)."""
+    logger = logging.getLogger("durable")
+    logger.addHandler(TextualHandler())
+    logger.propagate = False
+    with Control(database_url, schema=schema) as control:
+        DashboardApp(control, read_only=read_only).run()
+    return 0

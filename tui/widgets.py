@@ -1,0 +1,131 @@
+"""Widgets shared by the screens: the connection bar and a DataTable that shows a window of a long list."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+
+class ConnectionBar(Static):
+    """Where the dashboard is connected, and whether the live feed is up (a red banner when it is not)."""
+
+    def show(self, where: str, connected: bool | None, reason: str = "", read_only: bool = False,
+             mode: str = "") -> None:
+        ro = "  [read-only]" if read_only else ""
+        tabs = Text()
+        for key, name in (("1", "workflows"), ("2", "workers"), ("3", "faults")):
+            tabs.append(f" {key} {name.capitalize()} ", style="reverse bold" if name == mode else "dim")
+        if connected is None:
+            self.set_classes("connecting")
+            self.update(Text.assemble(tabs, f" durable-tui · {where}{ro} · connecting…"))
+        elif connected:
+            self.set_classes("live")
+            self.update(Text.assemble(tabs, " durable-tui · ", where, ro, " · ", ("● live", "bold green")))
+        else:
+            self.set_classes("down")
+            self.update(Text(f" DATABASE UNREACHABLE · reconnecting… · the data shown may be stale · "
+                             f"{where}: {reason or 'connection lost'}"))
+
+
+def set_rows(table: DataTable, rows: Sequence[tuple[Hashable, Sequence[Any]]], column_keys: Sequence[str],
+             keep: Hashable | None = None) -> None:
+    """Show `rows` (key, cells): cells change in place when the keys are the same, else the table is
+    rebuilt (cheap: it only ever holds one window). The cursor stays on `keep` when it is still there."""
+    keys = [str(k) for k, _ in rows]
+    current = [rk.value for rk in table.rows]
+    if keys == current:
+        for key, cells in rows:
+            for column, value in zip(column_keys, cells, strict=True):
+                if table.get_cell(str(key), column) != value:
+                    table.update_cell(str(key), column, value)
+        return
+    row = table.cursor_row
+    table.clear()
+    for key, cells in rows:
+        table.add_row(*cells, key=str(key))
+    if keep is not None and str(keep) in keys:
+        row = keys.index(str(keep))
+    if table.row_count:
+        table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False)
+
+
+class WindowTable(DataTable):
+    """A DataTable holding one window (`offset`, `page_size` rows) of a list paged in SQL.
+
+    Moving the cursor past either edge asks the owner to move the window (a `Move` message) instead of
+    scrolling: 100,000 rows never need to exist as widgets, only the ones on screen.
+    """
+
+    BINDINGS = [
+        Binding("home,g", "window_top", "Top", show=False),
+        Binding("end,G", "window_bottom", "Bottom", show=False),
+    ]
+
+    class Move(Message):
+        def __init__(self, offset: int, cursor: str | int):
+            super().__init__()
+            self.offset = offset
+            self.cursor = cursor
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.window_offset = 0
+        self.total = 0
+
+    @property
+    def page_size(self) -> int:
+        height = self.size.height or (self.app.size.height - 8)
+        return max(1, height - (self.header_height if self.show_header else 0) - 1)
+
+    def _move(self, offset: int, cursor: str | int) -> None:
+        offset = max(0, min(offset, max(0, self.total - self.page_size)))
+        if offset != self.window_offset:
+            self.post_message(self.Move(offset, cursor))
+        elif isinstance(cursor, int):
+            self.move_cursor(row=cursor, animate=False)
+        elif self.row_count:
+            self.move_cursor(row=0 if cursor == "first" else self.row_count - 1, animate=False)
+
+    def action_cursor_down(self) -> None:
+        if self.row_count and self.cursor_row >= self.row_count - 1:
+            self._move(self.window_offset + 1, "last")
+        else:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.cursor_row <= 0:
+            self._move(self.window_offset - 1, "first")
+        else:
+            super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        if self.window_offset + self.row_count >= self.total:
+            self._move(self.window_offset, "last")
+        else:
+            self._move(self.window_offset + self.page_size, self.cursor_row)
+
+    def action_page_up(self) -> None:
+        if self.window_offset == 0:
+            self._move(0, "first")
+        else:
+            self._move(self.window_offset - self.page_size, self.cursor_row)
+
+    def action_window_top(self) -> None:
+        self._move(0, "first")
+
+    def action_window_bottom(self) -> None:
+        self._move(self.total, "last")
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self._move(self.window_offset + 3, self.cursor_row)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self._move(self.window_offset - 3, self.cursor_row)
