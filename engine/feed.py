@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from engine.store.connection import CONNECT_TIMEOUT
+from engine.store.connection import CONNECT_TIMEOUT, failure_reason
 
 log = logging.getLogger("durable.feed")
 
@@ -61,11 +61,6 @@ def parse(payload: str) -> Event | None:
     return Event(data["t"], wid, status, step, n)
 
 
-def _reason(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
-
-
 class EventFeed:
     """`async for item in feed.events()` yields `Event`s and `FeedStatus` changes, forever.
 
@@ -93,7 +88,7 @@ class EventFeed:
             except (psycopg.Error, OSError) as exc:
                 if not down_reported:
                     down_reported = True
-                    yield FeedStatus(False, reason=_reason(exc))
+                    yield FeedStatus(False, reason=failure_reason(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
                 continue
@@ -112,7 +107,7 @@ class EventFeed:
                     await conn.execute("SELECT 1")
             except (psycopg.Error, OSError) as exc:
                 down_reported = True
-                yield FeedStatus(False, reason=_reason(exc))
+                yield FeedStatus(False, reason=failure_reason(exc))
             finally:
                 await conn.close()
             await asyncio.sleep(delay)

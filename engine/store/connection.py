@@ -11,7 +11,7 @@ from engine.errors import DatabaseUnavailable
 CONNECT_TIMEOUT = 5
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
     """The cause in a few words ("Connection refused"), not psycopg's multi-line report."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     causes = [line.rsplit("failed:", 1)[1].strip() for line in lines if "failed:" in line]
@@ -23,16 +23,9 @@ def connect(url: str, autocommit: bool = True) -> psycopg.Connection:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
-            f"cannot reach Postgres at {describe_url(url)}: {_reason(exc)}. "
+            f"cannot reach Postgres at {describe_url(url)}: {failure_reason(exc)}. "
             "Set $DURABLE_DATABASE_URL (or --database-url) to a reachable database."
         ) from None
-
-
-async def connect_async(url: str) -> psycopg.AsyncConnection:
-    try:
-        return await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-    except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(f"cannot reach Postgres at {describe_url(url)}: {_reason(exc)}") from None
 
 
 def open_pool(url: str, max_size: int) -> ConnectionPool:
