@@ -10,8 +10,10 @@ from psycopg.conninfo import conninfo_to_dict
 ENV_URL = "DURABLE_DATABASE_URL"
 ENV_EXECUTOR = "DURABLE_EXECUTOR_ID"
 ENV_DATA_DIR = "DURABLE_DATA_DIR"
+ENV_SCHEMA = "DURABLE_SCHEMA"
 DEFAULT_EXECUTOR_ID = "local"
-DEFAULT_SCHEMA = "durable"
+DEFAULT_SCHEMA = os.environ.get(ENV_SCHEMA) or "durable"
+"""The schema every process uses unless told otherwise: `$DURABLE_SCHEMA`, else `durable`."""
 
 
 def data_dir() -> Path:

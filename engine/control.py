@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from engine.config import describe_url, resolve_database_url
+from engine.config import DEFAULT_SCHEMA, describe_url, resolve_database_url
 from engine.errors import InvalidState, WorkflowNotFound
 from engine.records import (
     CANCELLED,
@@ -33,7 +33,7 @@ FAULT_KINDS = ("fail", "delay", "crash")
 class Control:
     """Operations and reads for controllers. Use as a context manager, or call `close()`."""
 
-    def __init__(self, database_url: str | None = None, *, schema: str = "durable", lease_seconds: float = 5.0,
+    def __init__(self, database_url: str | None = None, *, schema: str = DEFAULT_SCHEMA, lease_seconds: float = 5.0,
                  store: Store | None = None):
         self.database_url = resolve_database_url(database_url)
         self.lease_seconds = lease_seconds

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.api import REGISTRY, StepSpec, WorkflowSpec, spec_of
-from engine.config import DEFAULT_EXECUTOR_ID, resolve_database_url, resolve_executor_id
+from engine.config import DEFAULT_EXECUTOR_ID, DEFAULT_SCHEMA, resolve_database_url, resolve_executor_id
 from engine.control import Control
 from engine.errors import (
     AwaitedWorkflowCancelled,
@@ -112,7 +112,7 @@ class Engine:
         database_url: str | None = None,
         executor_id: str | None = None,
         *,
-        schema: str = "durable",
+        schema: str = DEFAULT_SCHEMA,
         max_workers: int = 64,
         pool_size: int = 12,
         lease_seconds: float = 5.0,
