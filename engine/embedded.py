@@ -33,7 +33,9 @@ def embedded_url(data_dir: Path) -> str:
 
 
 def _pgserver_url(pgdata: Path) -> str:
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(pgdata.parent))
+    runtime = pgdata.parent / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))  # platformdirs warns when it is unset or shared
     import pgserver  # noqa: PLC0415  (optional: no wheel for every platform)
 
     try:

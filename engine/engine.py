@@ -151,6 +151,7 @@ class Engine:
         self.faults = FaultCache(self.runtime, self.wait)
         self.slow_steps = SlowStepMarker(self)
         self.finisher = Finisher(self)
+        self.heartbeat = Heartbeat(self)
         self._threads = ThreadPoolExecutor(self.max_workers, thread_name_prefix="durable-workflow")
         self.listener = ControlListener(self)
         self.listener.start()
@@ -161,7 +162,6 @@ class Engine:
         self._stopping.clear()
         self.slow_steps.start()
         self.finisher.start()
-        self.heartbeat = Heartbeat(self)
         self.heartbeat.start()
         self.run_claimed(self.runtime.claim_own(self.executor_id))
         _current = self

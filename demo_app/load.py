@@ -1,0 +1,131 @@
+"""The load generator: queue demo workflows at a steady rate, with ids a person can read and say.
+
+It queues through `Control` (the database URL is all it needs), so whichever live worker registers
+the workflow runs it; it registers no executor and runs nothing itself.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from typing import Any
+
+from demo_app import CHECKOUT, PIPELINE
+from demo_app.shop import CATALOG
+from engine import Control, WorkflowNotFound
+
+KINDS = ("mix", "order", "pipeline")
+PIPELINE_EVERY = 6
+UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0,
+         "hour": 3600.0}
+RATE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:/\s*([a-z]+))?\s*$")
+
+CUSTOMERS = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov",
+             "Donald Knuth", "Margaret Hamilton", "Ken Thompson", "Frances Allen", "John Backus"]
+COUNTRIES = ["DE", "FR", "NL", "SE", "US", "GB", "DE", "FR", "NL"]
+BUGGY_COUNTRY = "NO"
+
+
+def parse_rate(text: str) -> float:
+    """Workflows per second from `5/s`, `30/min`, `0.5/s` or a bare number (per second)."""
+    match = RATE.match(text.lower())
+    unit = match and (match.group(2) or "s")
+    if not match or unit not in UNITS or float(match.group(1)) <= 0:
+        raise ValueError(f"rate must look like 5/s, 30/min or 2 (a positive number per second), not {text!r}")
+    return float(match.group(1)) / UNITS[unit]
+
+
+def make_order(n: int) -> dict[str, Any]:
+    """Order number n, the same every time; one in ten ships to Norway and meets the tax bug."""
+    rng = random.Random(f"order-{n}")
+    customer = rng.choice(CUSTOMERS)
+    skus = rng.sample(sorted(CATALOG), rng.randint(1, 3))
+    return {
+        "id": f"order-{n:04d}",
+        "customer": customer,
+        "email": customer.lower().replace(" ", ".") + "@example.com",
+        "country": BUGGY_COUNTRY if n % 10 == 7 else rng.choice(COUNTRIES),
+        "items": {sku: rng.randint(1, 2) for sku in skus},
+    }
+
+
+def make_batch(n: int) -> dict[str, Any]:
+    rng = random.Random(f"pipeline-{n}")
+    return {"id": f"pipeline-{n:04d}", "day": (date(2026, 1, 1) + timedelta(days=n)).isoformat(),
+            "rows": rng.randint(8_000, 60_000)}
+
+
+class Numbers:
+    """Next free numbers for ids `<prefix>-NNNN`, continuing after earlier runs against the same database."""
+
+    def __init__(self, control: Control, prefix: str):
+        self.control = control
+        self.prefix = prefix
+        self.next = self._first_free()
+
+    def exists(self, n: int) -> bool:
+        try:
+            self.control.get_workflow(f"{self.prefix}-{n:04d}")
+        except WorkflowNotFound:
+            return False
+        return True
+
+    def _first_free(self) -> int:
+        """Gallop then bisect: O(log n) lookups, assuming earlier runs numbered from 1 without gaps."""
+        high = 1
+        while self.exists(high):
+            high *= 2
+        low = high // 2
+        while low + 1 < high:
+            mid = (low + high) // 2
+            if self.exists(mid):
+                low = mid
+            else:
+                high = mid
+        return high
+
+    def take(self) -> int:
+        while self.exists(self.next):
+            self.next += 1
+        self.next += 1
+        return self.next - 1
+
+
+def plan(control: Control, kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Endless (workflow name, id, input): orders, pipelines, or one pipeline every PIPELINE_EVERY."""
+    orders = Numbers(control, "order") if kind != "pipeline" else None
+    batches = Numbers(control, "pipeline") if kind != "order" else None
+    i = 0
+    while True:
+        i += 1
+        if batches and (orders is None or i % PIPELINE_EVERY == 0):
+            batch = make_batch(batches.take())
+            yield PIPELINE, batch["id"], batch
+        elif orders:
+            order = make_order(orders.take())
+            yield CHECKOUT, order["id"], order
+
+
+def generate(control: Control, rate: float, count: int | None = None, kind: str = "mix",
+             stop: threading.Event | None = None,
+             on_start: Callable[[str, str], None] | None = None) -> int:
+    """Queue `count` workflows (None: until `stop` is set) at `rate` per second; returns how many."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    stop = stop or threading.Event()
+    started_at = time.monotonic()
+    started = 0
+    if count == 0:
+        return 0
+    for name, wid, value in plan(control, kind):
+        control.enqueue_workflow(name, value, workflow_id=wid)
+        started += 1
+        if on_start:
+            on_start(name, wid)
+        if started == count or stop.wait(max(0.0, started_at + started / rate - time.monotonic())):
+            break
+    return started

@@ -1,0 +1,6 @@
+"""Importing this module registers every demo workflow with the engine: what a worker does first."""
+
+from demo_app.checkout import checkout, ship_order
+from demo_app.pipeline import data_pipeline
+
+__all__ = ["checkout", "data_pipeline", "ship_order"]
