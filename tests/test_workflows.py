@@ -361,12 +361,21 @@ def test_shutdown_interrupts_waits_and_leaves_workflow_pending(make_engine, cont
     assert control.get_workflow("sd").status == "PENDING"
 
 
-def test_garbage_control_notifications_are_ignored(engine, database_url, schema, caplog):
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        for payload in ("not json", '{"op": "explode"}', '{"no_op": 1}', "[1, 2]", '{"op": "cancel", "ids": 5}'):
-            conn.execute("SELECT pg_notify(%s, %s)", (f"{schema}_control", payload))
-    with caplog.at_level("WARNING", logger="durable.worker"):
-        wait_for(lambda: len([r for r in caplog.records if "ignoring" in r.getMessage()]) >= 5)
+def test_garbage_control_notifications_are_ignored(engine, database_url, schema):
+    import logging
+
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("durable.worker")
+    logger.addHandler(handler)
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            for payload in ("not json", '{"op": "explode"}', '{"no_op": 1}', "[1, 2]", '{"op": "cancel", "ids": 5}'):
+                conn.execute("SELECT pg_notify(%s, %s)", (f"{schema}_control", payload))
+        wait_for(lambda: len([m for m in seen if "ignoring" in m]) >= 5)
+    finally:
+        logger.removeHandler(handler)
     assert engine.run_workflow(simple, "still fine") == "still fine"
 
 
