@@ -63,3 +63,20 @@ def engine(make_engine) -> Engine:
 def control(database_url: str, schema: str) -> Iterator[Control]:
     with Control(database_url, schema=schema, lease_seconds=1.0) as ctl:
         yield ctl
+
+
+@pytest.fixture
+def workers(database_url: str, schema: str, tmp_path: Path) -> Iterator:
+    """Start `tests.worker_app` worker processes (stopped at the end); each counts its steps in tmp_path."""
+    from tests.helpers import Worker
+
+    started: list[Worker] = []
+
+    def start(executor_id: str, **env: str) -> Worker:
+        worker = Worker(database_url, schema, executor_id, tmp_path, **env)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -4,23 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
-from tests.helpers import Worker, runs, wait_for
-
-
-@pytest.fixture
-def workers(database_url, schema, tmp_path):
-    started: list[Worker] = []
-
-    def start(executor_id: str, **env: str) -> Worker:
-        worker = Worker(database_url, schema, executor_id, tmp_path, **env)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
+from tests.helpers import runs, wait_for
 
 
 def test_sigkill_mid_workflow_resumes_without_rerunning_recorded_steps(workers, control, tmp_path):

@@ -12,6 +12,7 @@ from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
 from engine.store.migrations import control_channel
+from engine.store.reads import filters
 
 DESCENDANTS = """
 WITH RECURSIVE tree AS (
@@ -52,17 +53,11 @@ class OpsStore:
 
     def ids_matching(self, statuses: tuple[str, ...], status: str | None, name: str | None,
                      limit: int) -> list[str]:
-        where = ["status = ANY(%s)"]
-        params: list[Any] = [list(statuses)]
-        if status:
-            where.append("status = %s")
-            params.append(status)
-        if name:
-            where.append("name = %s")
-            params.append(name)
+        where, params = filters(status, name, None)
+        where += (" AND " if where else " WHERE ") + "w.status = ANY(%s)"
         with self.pool.connection() as c:
-            rows = c.execute(f"SELECT workflow_id FROM {self.s}.workflows WHERE {' AND '.join(where)} "
-                             "ORDER BY created_at LIMIT %s", [*params, limit]).fetchall()
+            rows = c.execute(f"SELECT w.workflow_id FROM {self.s}.workflows w{where} ORDER BY w.created_at LIMIT %s",
+                             [*params, list(statuses), limit]).fetchall()
         return [r[0] for r in rows]
 
     def cancel(self, ids: list[str]) -> list[str]:

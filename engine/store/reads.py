@@ -36,7 +36,8 @@ SORTS = {
 PREVIEW_CHARS = 120
 
 
-def _filters(status: str | None, name: str | None, id_prefix: str | None) -> tuple[str, list[Any]]:
+def filters(status: str | None, name: str | None, id_prefix: str | None) -> tuple[str, list[Any]]:
+    """A WHERE clause (on alias `w`) and its parameters for the workflow list's filters."""
     where, params = [], []
     if status:
         where.append("w.status = %s")
@@ -101,7 +102,7 @@ class ReadStore:
 
     def list_workflows(self, status: str | None = None, name: str | None = None,
                        limit: int = 100) -> list[WorkflowRecord]:
-        where, params = _filters(status, name, None)
+        where, params = filters(status, name, None)
         with self.pool.connection() as c:
             ids = [r[0] for r in c.execute(
                 f"SELECT workflow_id FROM {self.s}.workflows w{where} ORDER BY {SORTS['created']} LIMIT %s",
@@ -111,7 +112,7 @@ class ReadStore:
     def summaries(self, status: str | None = None, name: str | None = None, id_prefix: str | None = None,
                   sort: str = "created", limit: int = 100, offset: int = 0) -> list[WorkflowSummary]:
         """One page of the workflow list, with each workflow's latest step: no full values."""
-        where, params = _filters(status, name, id_prefix)
+        where, params = filters(status, name, id_prefix)
         order = SORTS.get(sort, SORTS["created"])
         query = f"""
             SELECT w.workflow_id, w.name, w.status, w.executor_id, w.created_at, w.started_at,
@@ -127,7 +128,7 @@ class ReadStore:
         return [WorkflowSummary(*r) for r in rows]
 
     def count(self, status: str | None = None, name: str | None = None, id_prefix: str | None = None) -> int:
-        where, params = _filters(status, name, id_prefix)
+        where, params = filters(status, name, id_prefix)
         with self.pool.connection() as c:
             return c.execute(f"SELECT count(*) FROM {self.s}.workflows w{where}", params).fetchone()[0]  # type: ignore[index]
 
