@@ -21,12 +21,12 @@ from engine.store.connection import CONNECT_TIMEOUT, failure_reason
 
 log = logging.getLogger("durable.feed")
 
-KINDS = ("w", "s", "a", "e", "f")
+KINDS = ("w", "s", "e", "f")
 
 
 @dataclass(frozen=True)
 class Event:
-    """One row change: kind `w` workflow, `s` step, `a` attempt, `e` executor, `f` faults."""
+    """One row change: kind `w` workflow, `s` step (with its attempt count), `e` executor, `f` faults."""
 
     kind: str
     id: str | None = None
