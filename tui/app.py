@@ -27,6 +27,7 @@ from tui.clock import Clock, DbClock
 from tui.detail import DetailScreen
 from tui.faults import FaultsScreen
 from tui.help import HelpScreen
+from tui.keys import key_label, long_description
 from tui.live import Changes
 from tui.workers import WorkersScreen
 from tui.workflows import WorkflowsScreen
@@ -43,11 +44,11 @@ class DashboardApp(App):
     CSS_PATH = "dashboard.tcss"
     TITLE = "durable-tui"
     BINDINGS = [
-        Binding("1", "show('workflows')", "Workflows", show=False),
-        Binding("2", "show('workers')", "Workers", show=False),
-        Binding("3", "show('faults')", "Faults", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
+        Binding("1", "show('workflows')", "Workflows", show=False, tooltip="Show the Workflows screen"),
+        Binding("2", "show('workers')", "Workers", show=False, tooltip="Show the Workers screen"),
+        Binding("3", "show('faults')", "Faults", show=False, tooltip="Show the Faults screen"),
+        Binding("question_mark", "help", "Help", tooltip="Help: every key of every screen"),
+        Binding("q", "quit", "Quit", tooltip="Quit the dashboard"),
     ]
     MODES = {"workflows": WorkflowsScreen, "workers": WorkersScreen, "faults": FaultsScreen}
 
@@ -164,7 +165,8 @@ class DashboardApp(App):
         self.push_screen(DetailScreen(workflow_id))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette offers every action of the current screen (those allowed), then Textual's own."""
+        """The palette offers every action of the current screen (those allowed), by its full description
+        (so "recover" finds `r`), then Textual's own."""
         seen = set()
         for node in (screen, self):
             for binding in node.BINDINGS:
@@ -174,8 +176,7 @@ class DashboardApp(App):
                 name = binding.action.split("(")[0]
                 if isinstance(screen, DashScreen) and not screen.check_action(name, ()):
                     continue
-                key = binding.key.split(",")[0].replace("slash", "/").replace("question_mark", "?")
-                yield SystemCommand(binding.description, f"key {key}",
+                yield SystemCommand(long_description(binding), f"key {key_label(binding)}",
                                     partial(self.run_action, binding.action, node))
         yield from super().get_system_commands(screen)
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from engine.errors import DurableError
-from tui.dialogs import ConfirmScreen
+from tui.dialogs import ConfirmScreen, first_line
+from tui.keys import DashFooter
 from tui.live import Changes
 from tui.widgets import ConnectionBar
 
@@ -29,13 +29,12 @@ MUTATING = frozenset({
 })
 
 
-def first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
-
-
 class DashScreen(Screen):
-    """A screen of the dashboard: `compose_body` between the connection bar and the footer."""
+    """A screen of the dashboard: `compose_body` between the connection bar and the footer.
+
+    `FOOTER_DROP`: actions in the order they leave the footer when the terminal is too narrow."""
+
+    FOOTER_DROP: tuple[str, ...] = ("quit",)
 
     @property
     def dash(self) -> DashboardApp:
@@ -44,7 +43,7 @@ class DashScreen(Screen):
     def compose(self) -> ComposeResult:
         yield ConnectionBar(id="bar")
         yield from self.compose_body()
-        yield Footer(compact=True)
+        yield DashFooter(self.FOOTER_DROP)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from engine.errors import WorkflowNotFound
 from engine.records import FINAL_STATUSES, StepRecord, WorkflowRecord
@@ -27,6 +28,7 @@ from tui.workflow_actions import WORKFLOW_BINDINGS, WorkflowActions
 STEP_COLUMNS = [("id", "#", 4), ("name", "step", 22), ("status", "status", 13), ("attempts", "tries", 5),
                 ("took", "took", 7), ("output", "output", 28), ("error", "error / wait", 48)]
 STEP_KEYS = [key for key, _, _ in STEP_COLUMNS]
+KIND_LABELS = {"transaction": "txn"}
 
 
 def error_line(error: dict[str, Any] | None) -> str:
@@ -44,20 +46,25 @@ def error_text(error: dict[str, Any] | None) -> str:
 
 class DetailScreen(WorkflowActions):
     BINDINGS = [
-        Binding("escape,backspace", "back", "Back"),
+        Binding("escape,backspace", "back", "Back", tooltip="Back to the list"),
         *WORKFLOW_BINDINGS,
-        Binding("F", "replay_step", "Replay from step"),
-        Binding("i", "inject_fault", "Fault on step"),
-        Binding("v", "view", "Values"),
-        Binding("enter", "view_step", "Step values", show=False),
-        Binding("l", "links", "Links"),
+        Binding("F", "replay_step", "Replay step",
+                tooltip="Replay from the selected step: a new workflow keeps the outcomes of the steps before it"),
+        Binding("i", "inject_fault", "Fault on step",
+                tooltip="Inject a fault on the selected step: fail N times, delay, or crash the worker"),
+        Binding("v", "view", "Values", tooltip="View the full inputs, output or error with its traceback"),
+        Binding("enter", "view_step", "Step values", show=False,
+                tooltip="View the selected step's full output and every attempt's traceback"),
+        Binding("l", "links", "Links", tooltip="Open a linked workflow: parent, children, forks"),
     ]
+    FOOTER_DROP = ("quit", "links", "view", "delete", "replay", "back")
 
     def __init__(self, workflow_id: str):
         super().__init__()
         self.workflow_id = workflow_id
         self.record: WorkflowRecord | None = None
         self.gone = False
+        self.second = -1
 
     def compose_body(self) -> ComposeResult:
         yield Static(f" loading {self.workflow_id}…", id="summary")
@@ -161,21 +168,29 @@ class DetailScreen(WorkflowActions):
             note = Text(clip(error_line(s.error), 48), style="red")
         else:
             note = ""
-        label = s.name if s.kind == "step" else f"{s.name} ({s.kind})"
+        label = s.name if s.kind == "step" else f"{s.name} ({KIND_LABELS.get(s.kind, s.kind)})"
         return [str(s.step_id), clip(label, 22), status_text(s.status), f"{tries}/{budget}" if budget > 1 else
                 str(tries), duration(s.started_at, s.finished_at, now), preview(s.output, 28), note]
 
     def tick(self, now: datetime) -> None:
+        """Countdowns every tick; the running durations (summary and unfinished steps) once a second."""
         if self.record is None:
             return
+        new_second = int(now.timestamp()) != self.second
+        self.second = int(now.timestamp())
+        if new_second and self.record.status not in FINAL_STATUSES:
+            self.query_one("#summary", Static).update(self._summary(self.record, now))
         for s in self.record.steps:
-            if s.next_attempt_at is not None and s.status not in FINAL_STATUSES:
-                cells = self._step_cells(s, now)
-                key = f"s:{s.step_id}"
+            counting = s.next_attempt_at is not None and s.status not in FINAL_STATUSES
+            running = new_second and s.finished_at is None and s.started_at is not None
+            if not (counting or running):
+                continue
+            cells = dict(zip(STEP_KEYS, self._step_cells(s, now), strict=True))
+            for column in ("error", "took"):
                 try:
-                    if self.steps.get_cell(key, "error") != cells[-1]:
-                        self.steps.update_cell(key, "error", cells[-1])
-                except KeyError:
+                    if self.steps.get_cell(f"s:{s.step_id}", column) != cells[column]:
+                        self.steps.update_cell(f"s:{s.step_id}", column, cells[column])
+                except CellDoesNotExist:
                     pass
 
     # selection -----------------------------------------------------------------------------------
@@ -286,12 +301,4 @@ class DetailScreen(WorkflowActions):
         if step is None:
             self.notify("select a step first", severity="warning")
             return
-        ctl = self.dash.control
-
-        def submitted(spec: dict[str, Any] | None) -> None:
-            if spec:
-                kind, name = spec.pop("kind"), spec.pop("step_name")
-                self.perform(lambda: ctl.add_fault(kind, name, **spec),
-                             lambda fid: f"fault {fid} ({kind}) armed on step {name}")
-
-        self.app.push_screen(FaultForm(step.name, self.workflow_id), submitted)
+        self.app.push_screen(FaultForm(self.dash.control, step.name, self.workflow_id))

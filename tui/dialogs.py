@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioButton, RadioSet, Static, TextArea
 
+from engine.errors import DurableError
+
+if TYPE_CHECKING:
+    from engine import Control
+
 SHOWN_TARGETS = 8
+
+
+def first_line(exc: BaseException) -> str:
+    """The last non-empty line of an error (a driver's message, never its traceback)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -54,18 +66,23 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class FaultForm(ModalScreen[dict[str, Any] | None]):
-    """Inject a fault: kind, how many attempts it hits, delay, phase, scope. Returns `add_fault` kwargs."""
+class FaultForm(ModalScreen[int | None]):
+    """Inject a fault: kind, step, workflow (or all), how many attempts it hits, delay, phase, message.
+
+    The form itself calls `add_fault` (in a thread): an engine refusal (`InvalidState`) is shown in the
+    form, which stays open to be corrected, and as a notification. Returns the new fault's id."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Inject")]
 
-    def __init__(self, step_name: str = "", workflow_id: str | None = None):
+    def __init__(self, control: Control, step_name: str = "", workflow_id: str | None = None):
         super().__init__()
+        self.control = control
         self.step_name = step_name
         self.workflow_id = workflow_id
+        self.busy = False
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="form"):
+        with VerticalScroll(id="dialog", classes="form"):
             yield Label(Text("Inject a fault", style="bold"), id="dialog-title")
             with RadioSet(id="kind"):
                 yield RadioButton("fail: the attempt raises", value=True, name="fail")
@@ -73,15 +90,15 @@ class FaultForm(ModalScreen[dict[str, Any] | None]):
                 yield RadioButton("crash: the worker dies (SIGKILL)", name="crash")
             yield Label("step name")
             yield Input(self.step_name, id="step")
+            yield Label("workflow id (empty: every workflow)")
+            yield Input(self.workflow_id or "", placeholder="any workflow", id="workflow")
             yield Label("attempts hit (empty: every attempt)")
             yield Input("1", id="count", type="integer")
             yield Label("delay seconds (delay faults)")
             yield Input("5", id="delay", type="number")
             yield Label("message (fail faults)")
             yield Input("injected fault", id="message")
-            yield Checkbox("crash right after the checkpoint (phase 'after')", id="after")
-            if self.workflow_id:
-                yield Checkbox(f"only workflow {self.workflow_id}", value=True, id="only")
+            yield Checkbox("crash right after the checkpoint (phase 'after', crash faults)", id="after")
             yield Static("", id="form-error")
             with Horizontal(id="buttons"):
                 yield Button("Inject (ctrl+s)", variant="warning", id="ok")
@@ -90,6 +107,7 @@ class FaultForm(ModalScreen[dict[str, Any] | None]):
     def on_mount(self) -> None:
         for field in self.query(Input):
             field.cursor_blink = not getattr(self.app, "steady", False)
+        self.query_one("#kind" if self.step_name else "#step").focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "ok":
@@ -100,31 +118,60 @@ class FaultForm(ModalScreen[dict[str, Any] | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    def action_submit(self) -> None:
+    def refuse(self, reason: str) -> None:
+        """Say why, in the form (which stays open) and as a notification."""
+        self.query_one("#form-error", Static).update(reason)
+        self.app.notify(reason, title="Fault not added", severity="error")
+
+    def spec(self) -> dict[str, Any] | None:
+        """The `add_fault` arguments, or None (after `refuse`) when a field cannot be read."""
         pressed = self.query_one("#kind", RadioSet).pressed_button
         kind = pressed.name if pressed is not None and pressed.name else "fail"
         step = self.query_one("#step", Input).value.strip()
         count_text = self.query_one("#count", Input).value.strip()
         delay_text = self.query_one("#delay", Input).value.strip()
         if not step:
-            self.query_one("#form-error", Static).update("a step name is needed")
-            return
+            self.refuse("a step name is needed")
+            return None
         try:
             count = int(count_text) if count_text else None
             delay = float(delay_text) if delay_text else 0.0
         except ValueError:
-            self.query_one("#form-error", Static).update("count and delay must be numbers")
-            return
-        only = self.query("#only")
-        self.dismiss({
+            self.refuse("attempts and delay must be numbers")
+            return None
+        return {
             "kind": kind,
             "step_name": step,
-            "workflow_id": self.workflow_id if only and only.first(Checkbox).value else None,
+            "workflow_id": self.query_one("#workflow", Input).value.strip() or None,
             "count": count,
             "delay_seconds": delay if kind == "delay" else 0.0,
-            "phase": "after" if kind == "crash" and self.query_one("#after", Checkbox).value else "before",
+            "phase": "after" if self.query_one("#after", Checkbox).value else "before",
             "message": self.query_one("#message", Input).value or "injected fault",
-        })
+        }
+
+    def action_submit(self) -> None:
+        spec = self.spec()
+        if spec is not None and not self.busy:
+            self.busy = True
+            self.run_worker(self._add(spec), group="add-fault", exit_on_error=False)
+
+    async def _add(self, spec: dict[str, Any]) -> None:
+        app = self.app
+        app.loads_in_flight += 1  # type: ignore[attr-defined]
+        try:
+            fault_id = await asyncio.to_thread(self.control.add_fault, **spec)
+        except DurableError as exc:
+            self.refuse(str(exc))
+        except Exception as exc:
+            self.refuse(f"failed: {first_line(exc)}")
+        else:
+            scope = f"workflow {spec['workflow_id']}" if spec["workflow_id"] else "every workflow"
+            app.notify(f"fault {fault_id} ({spec['kind']}) armed on step {spec['step_name']}, {scope}",
+                       title="Done")
+            self.dismiss(fault_id)
+        finally:
+            self.busy = False
+            app.loads_in_flight -= 1  # type: ignore[attr-defined]
 
 
 class ValueScreen(ModalScreen[None]):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,9 +25,9 @@ KIND_STYLES = {"fail": "bold red", "delay": "bold yellow", "crash": "bold magent
 
 class FaultsScreen(DashScreen):
     BINDINGS = [
-        Binding("a", "add_fault", "Add"),
-        Binding("c", "clear_fault", "Clear"),
-        Binding("C", "clear_faults", "Clear all"),
+        Binding("a", "add_fault", "Add", tooltip="Add a fault: on a step of one workflow, or of all"),
+        Binding("c", "clear_fault", "Clear", tooltip="Clear the selected fault"),
+        Binding("C", "clear_faults", "Clear all", tooltip="Clear every fault (asks first)"),
     ]
 
     def __init__(self) -> None:
@@ -79,15 +78,7 @@ class FaultsScreen(DashScreen):
         return self.faults[min(self.table.cursor_row, len(self.faults) - 1)]
 
     def action_add_fault(self) -> None:
-        ctl = self.dash.control
-
-        def submitted(spec: dict[str, Any] | None) -> None:
-            if spec:
-                kind, name = spec.pop("kind"), spec.pop("step_name")
-                self.perform(lambda: ctl.add_fault(kind, name, **spec),
-                             lambda fid: f"fault {fid} ({kind}) armed on step {name}")
-
-        self.app.push_screen(FaultForm(), submitted)
+        self.app.push_screen(FaultForm(self.dash.control))
 
     def action_clear_fault(self) -> None:
         fault = self.selected()

@@ -99,7 +99,7 @@ def countdown(step_status: str | None, attempt: int | None, max_attempts: int | 
     if next_attempt_at is None or step_status not in (STEP_WAITING, STEP_SLEEPING):
         return None
     left = (next_attempt_at - now).total_seconds()
-    when = f"in {seconds(left)}" if left > 0 else "now"
+    when = f"in {seconds(left)}" if left >= 0.05 else "now"
     if step_status == STEP_SLEEPING:
         return Text(f"wakes {when}", style="cyan")
     return Text(f"retry {(attempt or 0) + 1}/{max_attempts or '?'} {when}", style="#ff8700")

@@ -1,4 +1,5 @@
-"""The help screen: every key of every screen, read from the screens' own bindings (never out of date)."""
+"""The help screen: every key of every screen with its full description, read from the screens' own
+bindings (never out of date)."""
 
 from __future__ import annotations
 
@@ -12,19 +13,12 @@ from textual.widgets import Static
 
 from tui.detail import DetailScreen
 from tui.faults import FaultsScreen
+from tui.keys import described
 from tui.workers import WorkersScreen
 from tui.workflows import WorkflowsScreen
 
-NAVIGATION = [("↑ ↓ pgup pgdn", "move (the list pages through the database)"), ("home/g end/G", "first / last"),
-              ("enter", "open / view"), ("ctrl+p", "command palette: every action by name")]
-
-
-def _keys(bindings: list) -> list[tuple[str, str]]:
-    rows = []
-    for b in bindings:
-        if isinstance(b, Binding) and b.description:
-            rows.append((b.key.replace("slash", "/").replace("question_mark", "?"), b.description))
-    return rows
+NAVIGATION = [("↑ ↓ pgup pgdn", "Move (the list pages through the database)"), ("home/g end/G", "First / last"),
+              ("ctrl+p", "Command palette: every action by name")]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -33,11 +27,11 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         from tui.app import DashboardApp
 
-        sections = [("Everywhere", _keys(DashboardApp.BINDINGS) + NAVIGATION),
-                    ("Workflows", _keys(WorkflowsScreen.BINDINGS)),
-                    ("Workflow detail", _keys(DetailScreen.BINDINGS)),
-                    ("Workers", _keys(WorkersScreen.BINDINGS)),
-                    ("Faults", _keys(FaultsScreen.BINDINGS))]
+        sections = [("Everywhere", described(DashboardApp.BINDINGS) + NAVIGATION),
+                    ("Workflows", described(WorkflowsScreen.BINDINGS)),
+                    ("Workflow detail", described(DetailScreen.BINDINGS)),
+                    ("Workers", described(WorkersScreen.BINDINGS)),
+                    ("Faults", described(FaultsScreen.BINDINGS))]
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()

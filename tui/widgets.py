@@ -13,24 +13,39 @@ from textual.widgets import DataTable, Static
 
 
 class ConnectionBar(Static):
-    """Where the dashboard is connected, and whether the live feed is up (a red banner when it is not)."""
+    """Where the dashboard is connected, and whether the live feed is up (a red banner when it is not).
+    In a narrow terminal the product name goes first, so that the live/connecting state stays visible."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._shown: tuple[str, bool | None, str, bool, str] | None = None
 
     def show(self, where: str, connected: bool | None, reason: str = "", read_only: bool = False,
              mode: str = "") -> None:
+        self._shown = (where, connected, reason, read_only, mode)
         ro = "  [read-only]" if read_only else ""
         tabs = Text()
         for key, name in (("1", "workflows"), ("2", "workers"), ("3", "faults")):
             tabs.append(f" {key} {name.capitalize()} ", style="reverse bold" if name == mode else "dim")
         if connected is None:
             self.set_classes("connecting")
-            self.update(Text.assemble(tabs, f" durable-tui · {where}{ro} · connecting…"))
+            state: Text | str = "connecting…"
         elif connected:
             self.set_classes("live")
-            self.update(Text.assemble(tabs, " durable-tui · ", where, ro, " · ", ("● live", "bold green")))
+            state = Text("● live", style="bold green")
         else:
             self.set_classes("down")
             self.update(Text(f" DATABASE UNREACHABLE · reconnecting… · the data shown may be stale · "
                              f"{where}: {reason or 'connection lost'}"))
+            return
+        text = Text.assemble(tabs, " durable-tui · ", where, ro, " · ", state)
+        if text.cell_len > (self.size.width or self.app.size.width):
+            text = Text.assemble(tabs, " ", state, " · ", where, ro)
+        self.update(text)
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
 
 
 def set_rows(table: DataTable, rows: Sequence[tuple[Hashable, Sequence[Any]]], column_keys: Sequence[str],

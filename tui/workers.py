@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from engine.records import ExecutorRecord
 from tui.base import DashScreen
@@ -26,7 +27,8 @@ COLUMN_KEYS = [key for key, _, _ in COLUMNS]
 
 
 class WorkersScreen(DashScreen):
-    BINDINGS = [Binding("x", "crash_worker", "Crash worker")]
+    BINDINGS = [Binding("x", "crash_worker", "Crash worker",
+                        tooltip="Crash the selected worker (killed as by SIGKILL; asks first)")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -81,7 +83,7 @@ class WorkersScreen(DashScreen):
                 try:
                     if self.table.get_cell(w.executor_id, column) != value:
                         self.table.update_cell(w.executor_id, column, value)
-                except KeyError:
+                except CellDoesNotExist:
                     pass
 
     def selected(self) -> ExecutorRecord | None:

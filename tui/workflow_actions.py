@@ -8,11 +8,12 @@ from engine.records import PENDING
 from tui.base import DashScreen
 
 WORKFLOW_BINDINGS = [
-    Binding("k", "kill", "Kill"),
-    Binding("r", "resume", "Resume"),
-    Binding("n", "retry_now", "Retry now"),
-    Binding("f", "replay", "Replay"),
-    Binding("d", "delete", "Delete"),
+    Binding("k", "kill", "Kill", tooltip="Kill (cancel) the workflow and its children (asks first)"),
+    Binding("r", "resume", "Resume", tooltip="Resume a CANCELLED/ERROR workflow from its last checkpoint, "
+                                             "or recover a PENDING one whose worker died"),
+    Binding("n", "retry_now", "Retry now", tooltip="Retry now: a step waiting to retry runs at once"),
+    Binding("f", "replay", "Replay", tooltip="Replay from the start, as a new (forked) workflow"),
+    Binding("d", "delete", "Delete", tooltip="Delete the workflow, its steps and attempts (asks first)"),
 ]
 
 

@@ -17,6 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from engine.records import (
     CANCELLED,
@@ -25,6 +26,7 @@ from engine.records import (
     FINAL_STATUSES,
     PENDING,
     WORKFLOW_STATUSES,
+    ExecutorRecord,
     WorkflowSummary,
 )
 from tui.dialogs import PickScreen
@@ -33,8 +35,8 @@ from tui.live import Changes, Refresher
 from tui.widgets import WindowTable, set_rows
 from tui.workflow_actions import WORKFLOW_BINDINGS, WorkflowActions
 
-COLUMNS = [("id", "id", 26), ("name", "name", 18), ("status", "status", 9), ("step", "step", 20),
-           ("attempt", "try", 5), ("info", "wait / note", 24), ("started", "started", 8),
+COLUMNS = [("id", "id", 24), ("name", "name", 18), ("status", "status", 9), ("step", "step", 20),
+           ("attempt", "try", 7), ("info", "wait / note", 24), ("started", "started", 8),
            ("duration", "took", 7), ("executor", "executor", 14)]
 COLUMN_KEYS = [key for key, _, _ in COLUMNS]
 SORTS = ["created", "updated", "name", "status", "id"]
@@ -75,16 +77,22 @@ class Page:
 
 class WorkflowsScreen(WorkflowActions):
     BINDINGS = [
-        Binding("enter", "open", "Open", show=False),
+        Binding("enter", "open", "Open", show=False,
+                tooltip="Open the workflow: steps, attempts, values, countdowns"),
         *WORKFLOW_BINDINGS,
-        Binding("slash", "search", "Search"),
-        Binding("s", "cycle_status", "Status"),
-        Binding("t", "pick_name", "Name"),
-        Binding("o", "cycle_sort", "Sort"),
-        Binding("K", "bulk_kill", "Kill all"),
-        Binding("R", "bulk_resume", "Resume all"),
-        Binding("D", "bulk_delete", "Delete all"),
+        Binding("slash", "search", "Search", tooltip="Search workflows by id prefix"),
+        Binding("s", "cycle_status", "Status", tooltip="Filter by status (each press: the next status)"),
+        Binding("t", "pick_name", "Name", tooltip="Filter by workflow name (pick from the list)"),
+        Binding("o", "cycle_sort", "Sort", tooltip="Sort: newest, recently changed, name, status, id"),
+        Binding("K", "bulk_kill", "Kill all",
+                tooltip="Kill every PENDING/ENQUEUED workflow the filter shows (asks first)"),
+        Binding("R", "bulk_resume", "Resume all",
+                tooltip="Resume/recover every CANCELLED/ERROR/dead-PENDING workflow the filter shows (asks first)"),
+        Binding("D", "bulk_delete", "Delete all",
+                tooltip="Delete every finished workflow the filter shows (asks first)"),
     ]
+    FOOTER_DROP = ("bulk_delete", "bulk_resume", "bulk_kill", "quit", "cycle_sort", "replay", "delete",
+                   "pick_name", "cycle_status", "search", "retry_now")
 
     def __init__(self) -> None:
         super().__init__()
@@ -99,6 +107,7 @@ class WorkflowsScreen(WorkflowActions):
         self.counts_at = 0.0
         self.counts_timer = False
         self.second = -1
+        self.heartbeats: dict[str, datetime | None] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="counts")
@@ -118,6 +127,7 @@ class WorkflowsScreen(WorkflowActions):
     def on_mount(self) -> None:
         super().on_mount()
         self.refresher = Refresher(self, self._load, self._apply, self._failed)
+        self.workers_refresher = Refresher(self, self.dash.control.workers, self._apply_workers)
         self.query_one("#search").display = False
         self.query_one("#empty").display = False
         self.table.focus()
@@ -128,6 +138,8 @@ class WorkflowsScreen(WorkflowActions):
     def apply_changes(self, changes: Changes) -> None:
         if changes.everything or changes.workflow_status:
             self.counts_due = True
+        if changes.everything or changes.executors:
+            self.workers_refresher.request()
         visible = {row.workflow_id for row in self.page}
         if changes.everything or changes.workflow_status or changes.workflows & visible:
             self.refresher.request()
@@ -176,6 +188,17 @@ class WorkflowsScreen(WorkflowActions):
         table.display = not empty
         self._show_counts()
 
+    def _apply_workers(self, workers: list[ExecutorRecord]) -> None:
+        self.heartbeats = {w.executor_id: None if w.stopped_at else w.heartbeat_at for w in workers}
+        self._refresh_pending(self.dash.clock(), every_second=True)
+
+    def orphaned(self, r: WorkflowSummary, now: datetime) -> bool:
+        """PENDING on an executor that stopped or missed its lease: nothing runs it until it is recovered."""
+        if r.status != PENDING or r.executor_id not in self.heartbeats:
+            return False
+        beat = self.heartbeats[r.executor_id]
+        return beat is None or (now - beat).total_seconds() > self.dash.control.lease_seconds
+
     def _counts_later(self) -> None:
         self.counts_timer = False
         self.refresher.request()
@@ -201,13 +224,19 @@ class WorkflowsScreen(WorkflowActions):
         step = f"{r.step_id} {r.step_name}" if r.step_id is not None else ""
         attempt = f"{r.attempt}/{r.max_attempts}" if r.attempt and r.max_attempts and (
             r.attempt > 1 or r.status not in FINAL_STATUSES) else ""
-        return [clip(r.workflow_id, 26), clip(r.name, 18), status_text(r.status), clip(step, 20), attempt,
+        return [clip(r.workflow_id, 24), clip(r.name, 18), status_text(r.status), clip(step, 20), attempt,
                 self._info(r, now), clock_time(r.started_at or r.created_at, now),
                 duration(r.started_at, r.finished_at if r.status in FINAL_STATUSES else None, now),
-                clip(r.executor_id or "", 14)]
+                self._executor(r, now)]
 
-    @staticmethod
-    def _info(r: WorkflowSummary, now: datetime) -> Text | str:
+    def _executor(self, r: WorkflowSummary, now: datetime) -> Text | str:
+        if self.orphaned(r, now):
+            return Text(clip(r.executor_id or "", 14), style="bold red")
+        return clip(r.executor_id or "", 14)
+
+    def _info(self, r: WorkflowSummary, now: datetime) -> Text | str:
+        if self.orphaned(r, now):
+            return Text("worker dead" if self.dash.read_only else "worker dead: r recovers", style="bold red")
         if r.status == PENDING:
             wait = countdown(r.step_status, r.attempt, r.max_attempts, r.next_attempt_at, now)
             if wait is not None:
@@ -219,25 +248,28 @@ class WorkflowsScreen(WorkflowActions):
         return ""
 
     def tick(self, now: datetime) -> None:
-        if not self.page:
-            return
-        table = self.table
         new_second = int(now.timestamp()) != self.second
         self.second = int(now.timestamp())
+        self._refresh_pending(now, new_second)
+
+    def _refresh_pending(self, now: datetime, every_second: bool) -> None:
+        """Countdowns every tick; durations and the dead-worker mark (a lease expiring) once a second."""
+        table = self.table
         for r in self.page:
             if r.status != PENDING:
                 continue
-            if r.next_attempt_at is not None:
+            if r.next_attempt_at is not None or every_second:
                 self._set(table, r.workflow_id, "info", self._info(r, now))
-            if new_second:
+            if every_second:
                 self._set(table, r.workflow_id, "duration", duration(r.started_at, None, now))
+                self._set(table, r.workflow_id, "executor", self._executor(r, now))
 
     @staticmethod
     def _set(table: DataTable, row: str, column: str, value: object) -> None:
         try:
             if table.get_cell(row, column) != value:
                 table.update_cell(row, column, value)
-        except KeyError:
+        except CellDoesNotExist:
             pass
 
     # navigation and filters -----------------------------------------------------------------
