@@ -203,7 +203,7 @@ class Control:
         if kind == "delay" and delay_seconds <= 0:
             raise InvalidState("a delay fault needs delay_seconds > 0")
         if count is not None and count < 1:
-            raise InvalidState("count must be at least 1 (or None for every attempt)")
+            raise InvalidState("count must be at least 1 (or empty for every attempt)")
         return self.ops.add_fault(kind, step_name, workflow_id, count, delay_seconds, phase, message,
                                   ttl_seconds)
 

@@ -184,8 +184,13 @@ class DashboardApp(App):
 def run_dashboard(database_url: str | None, read_only: bool, *, schema: str = DEFAULT_SCHEMA) -> int:
     """`durable-tui`: the dashboard on `database_url` (else $DURABLE_DATABASE_URL, else embedded)."""
     logger = logging.getLogger("durable")
-    logger.addHandler(TextualHandler())
-    logger.propagate = False
-    with Control(database_url, schema=schema) as control:
-        DashboardApp(control, read_only=read_only).run()
+    handler = TextualHandler()
+    logger.addHandler(handler)
+    logger.propagate = False  # the engine's log lines must not scribble over the screen
+    try:
+        with Control(database_url, schema=schema) as control:
+            DashboardApp(control, read_only=read_only).run()
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
     return 0
