@@ -130,7 +130,9 @@ def pin_times(database_url: str, schema: str) -> None:
                             || E'\\n' || error_type || ': ' || error_message
             FROM {s}.steps st WHERE st.workflow_id = a.workflow_id AND st.step_id = a.step_id""")
         c.execute(f"""
-            UPDATE {s}.executors SET host = 'build-box', pid = CASE executor_id WHEN 'exec-1' THEN 4242
+            UPDATE {s}.executors SET host = 'build-box', code_version = 'c0ffee',
+                workflows = ARRAY['snap.broken', 'snap.order', 'snap.retrying'],
+                pid = CASE executor_id WHEN 'exec-1' THEN 4242
                                                                  WHEN 'exec-old' THEN 4100 ELSE 4343 END,
                 started_at = %(t0)s - interval '5 minutes',
                 heartbeat_at = CASE executor_id WHEN 'exec-1' THEN %(t0)s - interval '0.4 seconds'
