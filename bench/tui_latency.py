@@ -50,7 +50,7 @@ def hook(screen: WorkflowsScreen, seen: dict[str, float], applies: list[float]) 
     screen.refresher.apply = apply
 
 
-async def latency(control: Control, samples: int) -> tuple[list[float], dict]:
+async def latency(control: Control, samples: int, burst_seconds: float) -> tuple[list[float], dict]:
     app = DashboardApp(control, steady=True)
     seen: dict[str, float] = {}
     applies: list[float] = []
@@ -67,7 +67,7 @@ async def latency(control: Control, samples: int) -> tuple[list[float], dict]:
             await until(pilot, lambda w=wid: w in seen)
             lat.append((seen[wid] - start) * 1000)
             await pilot.pause(0.01)
-        burst = await run_burst(app, pilot, control, seen, applies)
+        burst = await run_burst(app, pilot, control, seen, applies, seconds=burst_seconds)
     return lat, burst
 
 
@@ -140,7 +140,7 @@ def seed(url: str, schema: str, rows: int) -> None:
         c.execute(f"ANALYZE {schema}.steps")
 
 
-async def first_paint(control: Control) -> tuple[float, float, float]:
+async def first_paint(control: Control, idle_seconds: float) -> tuple[float, float, float]:
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     app = DashboardApp(control, steady=True)
@@ -154,7 +154,7 @@ async def first_paint(control: Control) -> tuple[float, float, float]:
         await until(pilot, lambda: app.loads_in_flight == 0 and app.screen.table.window_offset > 0)
         last = app.screen.page[-1].workflow_id
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        await pilot.pause(5.0)
+        await pilot.pause(idle_seconds)
         idle = (time.process_time() - cpu0) / (time.perf_counter() - wall0) * 100
     rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
     print(f"  (end of list reached: last row {last})")
@@ -169,6 +169,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--burst-seconds", type=float, default=3.0)
+    parser.add_argument("--idle-seconds", type=float, default=5.0, help="how long idle CPU is measured")
     args = parser.parse_args()
     url = os.environ.get("DURABLE_DATABASE_URL")
     if not url:
@@ -176,10 +178,10 @@ def main() -> None:
     live, big = f"bench_tui_{uuid.uuid4().hex[:6]}", f"bench_tui_{uuid.uuid4().hex[:6]}"
     try:
         with Control(url, schema=live) as control:
-            lat, burst = asyncio.run(latency(control, args.samples))
+            lat, burst = asyncio.run(latency(control, args.samples, args.burst_seconds))
         seed(url, big, args.rows)
         with Control(url, schema=big) as control:
-            paint, rss, idle = asyncio.run(first_paint(control))
+            paint, rss, idle = asyncio.run(first_paint(control, args.idle_seconds))
     finally:
         with psycopg.connect(url, autocommit=True) as c:
             for s in (live, big):

@@ -229,3 +229,15 @@ def test_bulk_operations_and_purge(engine, control):
     assert control.delete_many(status="CANCELLED") == 5
     assert [w.workflow_id for w in control.list_workflows()] == ["keep"]
     assert control.resume_many(name="bulk.nobody") == 0
+
+
+def test_faults_expire(workers, control, tmp_path):
+    import time
+
+    workers("w")
+    control.add_fault("fail", "w.target", count=None, ttl_seconds=0.05, message="short-lived")
+    time.sleep(0.1)  # well past the fault's 50 ms life
+    wid = control.enqueue_workflow("w.faulty", workflow_id="ex")
+    wait_for(lambda: status(control, wid) == "SUCCESS")
+    assert control.get_workflow(wid).output == 1  # the first attempt ran: the fault had expired
+    assert [f.expires_at is not None for f in control.faults()] == [True]

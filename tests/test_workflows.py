@@ -398,3 +398,36 @@ def test_resume_while_the_cancelled_run_is_still_unwinding(engine, control):
     wait_for(lambda: control.get_workflow("cr").status == "PENDING")
     gate.set()
     assert engine.retrieve_workflow("cr").result(timeout=10) == ["through", "after"]
+
+
+@step
+def bare_step(x):
+    return x + 1
+
+
+@transaction
+def bare_transaction():
+    return db().execute("SELECT 41").fetchone()[0]
+
+
+@workflow
+def bare_workflow(x):
+    return bare_step(x) + bare_transaction()
+
+
+@step
+async def bare_async_step(x):
+    return x * 3
+
+
+@workflow
+async def bare_async_workflow(x):
+    return await bare_async_step(x)
+
+
+def test_bare_decorators_name_steps_by_qualname(engine):
+    assert engine.run_workflow(bare_workflow, 1, workflow_id="bare") == 43
+    rec = engine.get_workflow("bare")
+    assert rec.name == "bare_workflow"
+    assert [(s.name, s.kind) for s in rec.steps] == [("bare_step", "step"), ("bare_transaction", "transaction")]
+    assert engine.run_workflow(bare_async_workflow, 2) == 6
