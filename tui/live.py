@@ -35,7 +35,7 @@ class Changes:
 
     def add(self, event: Event) -> None:
         self.events += 1
-        if event.kind in ("w", "s", "a") and event.id is not None:
+        if event.kind in ("w", "s") and event.id is not None:
             self.workflows.add(event.id)
             self.workflow_status = self.workflow_status or event.kind == "w"
         elif event.kind == "e":
