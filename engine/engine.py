@@ -154,7 +154,12 @@ class Engine:
         self.heartbeat = Heartbeat(self)
         self._threads = ThreadPoolExecutor(self.max_workers, thread_name_prefix="durable-workflow")
         self.listener = ControlListener(self)
-        self.listener.start()
+        try:
+            self.listener.start()
+        except BaseException:
+            self._threads.shutdown(wait=False)
+            self.store.close()
+            raise
         self.faults.refresh()
         self.code_version = self.code_version or _code_version()
         self.runtime.register_executor(self.executor_id, *_host_pid(), self.code_version, self.workflow_names)
