@@ -25,7 +25,7 @@ from typing import Any
 from demo_app.load import generate, parse_rate
 from engine import Control
 from engine.config import DEFAULT_SCHEMA, ENV_URL, data_dir, describe_url, resolve_database_url
-from engine.embedded import PGSERVER_DIR, PLAIN_DIR
+from engine.embedded import running_pid, stop_server
 from engine.errors import DurableError
 
 log = logging.getLogger("durable.demo")
@@ -75,13 +75,13 @@ class Demo:
         directory = data_dir()
         directory.mkdir(parents=True, exist_ok=True)
         embedded = not (database_url or os.environ.get(ENV_URL))
-        pg_before = _embedded_pid(directory) if embedded else None
+        pg_before = running_pid(directory) if embedded else None
         if embedded and pg_before is None:
             print(f"starting the embedded Postgres in {directory} ...", flush=True)
         try:
             url = resolve_database_url(database_url)
             if embedded and pg_before is None:
-                self.pg_started = _embedded_pid(directory)
+                self.pg_started = running_pid(directory)
             self.control = Control(url, schema=self.schema)
         except DurableError as exc:
             return _fail(str(exc), 1)
@@ -108,7 +108,7 @@ class Demo:
             self.control.close()
             self.control = None
         if self.pg_started is not None:
-            _stop_postgres(self.pg_started)
+            stop_server(self.pg_started)
             self.pg_started = None
 
     def stop_on(self, *signals: signal.Signals) -> dict[signal.Signals, Any]:
@@ -173,39 +173,6 @@ def _wait_ready(control: Control, proc: subprocess.Popen[bytes]) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-def _embedded_pid(directory: Path) -> int | None:
-    """The pid of the embedded Postgres serving `directory`, if one runs."""
-    for sub in (PGSERVER_DIR, PLAIN_DIR):
-        try:
-            pid = int((directory / sub / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue
-        if _alive(pid):
-            return pid
-    return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # another user's process (the postmaster under pgserver as root): alive all the same
-    return True
-
-
-def _stop_postgres(pid: int) -> None:
-    """Fast shutdown (SIGINT to the postmaster): what `pg_ctl stop -m fast` does."""
-    try:
-        os.kill(pid, signal.SIGINT)
-    except (ProcessLookupError, PermissionError):
-        return
-    deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -10,7 +10,9 @@ import logging
 import os
 import pwd
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 from engine.config import ENV_URL
@@ -95,3 +97,36 @@ def _run(command: list[str]) -> None:
     if done.returncode != 0:
         reason = (done.stderr or done.stdout).strip().splitlines()
         raise DatabaseUnavailable(f"could not start the embedded Postgres: {reason[-1] if reason else done.returncode}")
+
+
+def running_pid(data_dir: Path) -> int | None:
+    """The pid of the embedded Postgres serving `data_dir`, if one runs."""
+    for sub in (PGSERVER_DIR, PLAIN_DIR):
+        try:
+            pid = int((data_dir / sub / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if _alive(pid):
+            return pid
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process (pgserver runs its postmaster as its own user when root): alive
+    return True
+
+
+def stop_server(pid: int, timeout: float = 10.0) -> None:
+    """Fast shutdown, as `pg_ctl stop -m fast` does it: SIGINT to the postmaster, then wait for it to go."""
+    try:
+        os.kill(pid, signal.SIGINT)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -36,9 +36,10 @@ def test_default_is_embedded_pgserver_in_dot_durable(tmp_path, monkeypatch):
         with Engine(executor_id="emb") as eng:
             assert eng.run_workflow(greet, "there") == "hello there"
     finally:
-        import pgserver
-
-        pgserver.get_server(tmp_path / ".durable" / "pgdata", cleanup_mode="stop").cleanup()
+        pid = embedded.running_pid(tmp_path / ".durable")
+        assert pid is not None
+        embedded.stop_server(pid)
+        assert embedded.running_pid(tmp_path / ".durable") is None
 
 
 def test_fallback_to_initdb_and_pg_ctl():
