@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -166,6 +167,10 @@ class StepRun:
         except SerializationError as exc:
             self.failed(exc, retryable=False)
         self.record(SUCCESS, output=output)
+        return self.checkpointed(result)
+
+    def checkpointed(self, result: Any) -> Any:
+        """The outcome is committed: a `crash` fault set for right after the checkpoint strikes now."""
         self.engine.faults.after_checkpoint(self.ctx.workflow_id, self.spec.name)
         return result
 
@@ -191,6 +196,23 @@ def _active_context() -> WorkflowContext | None:
     return None if ctx is None or ctx.in_step else ctx
 
 
+def _attempts(run: StepRun, attempt: Callable[[], Any], done: Callable[[Any], Any],
+              retryable: Callable[[Exception], bool] = lambda exc: True) -> Any:
+    """Run attempts until one succeeds (then `done` checkpoints it) or the budget is spent (it raises)."""
+    while True:
+        run.prepare()
+        token = run.enter()
+        try:
+            run.inject_faults()
+            result = attempt()
+        except Exception as exc:
+            run.leave(token)
+            run.failed(exc, retryable=retryable(exc))
+            continue
+        run.leave(token)
+        return done(result)
+
+
 def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     ctx = _active_context()
     if ctx is None:
@@ -198,18 +220,7 @@ def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     run = StepRun(ctx, spec)
     if run.done:
         return _outcome(run.recorded)  # type: ignore[arg-type]
-    while True:
-        run.prepare()
-        token = run.enter()
-        try:
-            run.inject_faults()
-            result = spec.fn(*args, **kwargs)
-        except Exception as exc:
-            run.leave(token)
-            run.failed(exc)
-            continue
-        run.leave(token)
-        return run.succeeded(result)
+    return _attempts(run, lambda: spec.fn(*args, **kwargs), run.succeeded)
 
 
 async def call_step_async(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -314,19 +325,8 @@ def call_transaction(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, An
     run = StepRun(ctx, spec)
     if run.done:
         return _outcome(run.recorded)  # type: ignore[arg-type]
-    while True:
-        run.prepare()
-        token = run.enter()
-        try:
-            run.inject_faults()
-            result = _transaction_once(spec, args, kwargs, run)
-        except Exception as exc:
-            run.leave(token)
-            run.failed(exc, retryable=isinstance(exc, RETRYABLE_TRANSACTION_ERRORS))
-            continue
-        run.leave(token)
-        run.engine.faults.after_checkpoint(ctx.workflow_id, spec.name)
-        return result
+    return _attempts(run, lambda: _transaction_once(spec, args, kwargs, run), run.checkpointed,
+                     retryable=lambda exc: isinstance(exc, RETRYABLE_TRANSACTION_ERRORS))
 
 
 def _transaction_once(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any],
