@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ class WorkflowHandle:
         if local is not None:
             try:
                 local.result(timeout=timeout)
-            except TimeoutError:
+            except FutureTimeout:
                 raise WorkflowTimeout(f"workflow {self.workflow_id!r} did not finish in {timeout}s") from None
         pause = 0.005
         while True:
