@@ -171,24 +171,61 @@ def test_replay_from_start_and_from_step(control: Control, worker: WorkerProcess
             await pilot.press("f")
             await until(pilot, lambda: control.get_workflow("chain-4").forks)
             fork = control.get_workflow("chain-4").forks[0]
-            await until(pilot, lambda: cell(app, fork) == SUCCESS)
+            await until(pilot, lambda: showing(app, fork))
             assert notified(app, f"as {fork}")
+            await until(pilot, lambda: app.screen.record.status == SUCCESS)
+            await pilot.press("escape")
+            await until(pilot, lambda: cell(app, fork) == SUCCESS)
             select(app, "chain-4")
             await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None)
+            await until(pilot, lambda: showing(app, "chain-4"))
             app.screen.steps.move_cursor(row=1)
             await pilot.press("F")
             await until(pilot, lambda: len(control.get_workflow("chain-4").forks) == 2)
             second = [f for f in control.get_workflow("chain-4").forks if f != fork][0]
             record = control.get_workflow(second)
             assert record.forked_from_step == 2
-            await until(pilot, lambda: status(control, second) == SUCCESS)
+            await until(pilot, lambda: showing(app, second))
+            assert notified(app, f"from step 2 as {second}")
+            await until(pilot, lambda: app.screen.record.status == SUCCESS)
             assert control.get_workflow(second).output == 7
+            await pilot.press("escape")
+            await until(pilot, lambda: showing(app, "chain-4"))
 
     run(scenario)
 
 
-def test_delete_and_refusal(control: Control, worker: WorkerProcess) -> None:
+def showing(app, wid: str) -> bool:
+    """The detail screen of `wid` is on top, with its data loaded."""
+    screen = app.screen
+    return isinstance(screen, DetailScreen) and screen.workflow_id == wid and screen.record is not None
+
+
+def test_refusal_after_a_race_shows_the_engine_reason(control: Control, worker: WorkerProcess,
+                                                      workdir: Path) -> None:
+    """Kill confirmed after someone else cancelled the workflow: the engine refuses, the reason shows."""
+    (workdir / "hold").touch()
+    control.enqueue_workflow("tui.held", 8, workflow_id="held-8")
+
+    async def scenario() -> None:
+        app = dash(control)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await until(pilot, lambda: cell(app, "held-8") == PENDING)
+            select(app, "held-8")
+            await until(pilot, lambda: app.screen.check_action("kill", ()) is True)
+            await pilot.press("k")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            control.cancel("held-8")
+            await pilot.press("y")
+            await until(pilot, lambda: notified(app, "only PENDING or ENQUEUED can be cancelled"))
+            await until(pilot, lambda: cell(app, "held-8") == CANCELLED)
+            assert app.screen.check_action("kill", ()) is None
+
+    run(scenario)
+
+
+def test_delete_while_kill_is_greyed(control: Control, worker: WorkerProcess) -> None:
     control.enqueue_workflow("tui.chain", 5, workflow_id="chain-5")
 
     async def scenario() -> None:
@@ -197,10 +234,10 @@ def test_delete_and_refusal(control: Control, worker: WorkerProcess) -> None:
             await settle(pilot)
             await until(pilot, lambda: cell(app, "chain-5") == SUCCESS)
             select(app, "chain-5")
-            await pilot.press("k", "y")
-            await until(pilot, lambda: notified(app, "only PENDING or ENQUEUED can be cancelled"))
-            assert status(control, "chain-5") == SUCCESS
-            select(app, "chain-5")
+            await until(pilot, lambda: app.screen.check_action("kill", ()) is None)
+            await pilot.press("k")
+            await pilot.pause(0.05)
+            assert isinstance(app.screen, WorkflowsScreen) and status(control, "chain-5") == SUCCESS
             await pilot.press("d")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")

@@ -71,11 +71,14 @@ class DashScreen(Screen):
 
     # operations ------------------------------------------------------------------------------
 
-    def perform(self, fn: Callable[[], Any], done: Callable[[Any], str]) -> None:
-        """Run `fn` (a Control call) in a thread; notify `done(result)` or the refusal."""
-        self.run_worker(self._perform(fn, done), group="action", exit_on_error=False)
+    def perform(self, fn: Callable[[], Any], done: Callable[[Any], str],
+                then: Callable[[Any], Any] | None = None) -> None:
+        """Run `fn` (a Control call) in a thread; notify `done(result)` or the refusal. On success,
+        `then(result)` follows the notification (e.g. open what the action made)."""
+        self.run_worker(self._perform(fn, done, then), group="action", exit_on_error=False)
 
-    async def _perform(self, fn: Callable[[], Any], done: Callable[[Any], str]) -> None:
+    async def _perform(self, fn: Callable[[], Any], done: Callable[[Any], str],
+                       then: Callable[[Any], Any] | None) -> None:
         app = self.dash
         app.loads_in_flight += 1
         try:
@@ -86,6 +89,8 @@ class DashScreen(Screen):
             app.notify(f"failed: {first_line(exc)}", title="Error", severity="error")
         else:
             app.notify(done(result), title="Done")
+            if then is not None:
+                then(result)
         finally:
             app.loads_in_flight -= 1
 

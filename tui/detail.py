@@ -18,12 +18,12 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from engine.errors import WorkflowNotFound
-from engine.records import FINAL_STATUSES, StepRecord, WorkflowRecord
+from engine.records import FINAL_STATUSES, PENDING, ExecutorRecord, StepRecord, WorkflowRecord
 from tui.dialogs import FaultForm, PickScreen, ValueScreen
 from tui.format import clip, clock_time, countdown, duration, pretty, preview, status_text
 from tui.live import Changes, Refresher
 from tui.widgets import set_rows
-from tui.workflow_actions import WORKFLOW_BINDINGS, WorkflowActions
+from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
 
 STEP_COLUMNS = [("id", "#", 4), ("name", "step", 22), ("status", "status", 13), ("attempts", "tries", 5),
                 ("took", "took", 7), ("output", "output", 28), ("error", "error / wait", 48)]
@@ -65,6 +65,7 @@ class DetailScreen(WorkflowActions):
         self.record: WorkflowRecord | None = None
         self.gone = False
         self.second = -1
+        self.heartbeats: dict[str, datetime | None] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Static(f" loading {self.workflow_id}…", id="summary")
@@ -82,13 +83,22 @@ class DetailScreen(WorkflowActions):
     def on_mount(self) -> None:
         super().on_mount()
         self.refresher = Refresher(self, self._load, self._apply)
+        self.workers_refresher = Refresher(self, self.dash.control.workers, self._apply_workers)
         self.steps.focus()
         self.refresher.request()
+        self.workers_refresher.request()
 
     def apply_changes(self, changes: Changes) -> None:
         related = {self.workflow_id, *(self.record.children if self.record else [])}
         if changes.everything or changes.workflows & related:
             self.refresher.request()
+        if changes.everything or changes.executors:
+            self.workers_refresher.request()
+
+    def _apply_workers(self, workers: list[ExecutorRecord]) -> None:
+        """Heartbeats, to tell whether `r` can recover this workflow (PENDING on a dead worker)."""
+        self.heartbeats = {w.executor_id: None if w.stopped_at else w.heartbeat_at for w in workers}
+        self.sync_bindings()
 
     def _load(self) -> WorkflowRecord | None:
         try:
@@ -103,6 +113,7 @@ class DetailScreen(WorkflowActions):
                 Text(f" workflow {self.workflow_id} no longer exists (deleted)", style="bold red"))
             self.steps.clear()
             self.record = None
+            self.sync_bindings()
             return
         self.record = record
         now = self.dash.clock()
@@ -121,6 +132,7 @@ class DetailScreen(WorkflowActions):
             if self.steps.row_count else None
         set_rows(self.steps, rows, STEP_KEYS, keep)
         self._show_step()
+        self.sync_bindings()
 
     def _summary(self, r: WorkflowRecord, now: datetime) -> Text:
         t = Text()
@@ -180,6 +192,7 @@ class DetailScreen(WorkflowActions):
         self.second = int(now.timestamp())
         if new_second and self.record.status not in FINAL_STATUSES:
             self.query_one("#summary", Static).update(self._summary(self.record, now))
+            self.sync_bindings()  # a lease running out makes `r` apply
         for s in self.record.steps:
             counting = s.next_attempt_at is not None and s.status not in FINAL_STATUSES
             running = new_second and s.finished_at is None and s.started_at is not None
@@ -195,10 +208,14 @@ class DetailScreen(WorkflowActions):
 
     # selection -----------------------------------------------------------------------------------
 
-    def selected(self) -> tuple[str, str] | None:
-        if self.record is None:
+    def selected(self) -> Target | None:
+        r = self.record
+        if r is None:
             return None
-        return self.record.workflow_id, self.record.status
+        dead = r.status == PENDING and worker_dead(r.executor_id, self.heartbeats, self.dash.clock(),
+                                                   self.dash.control.lease_seconds)
+        return Target(r.workflow_id, r.status, waiting=any(s.status in WAITING_STEPS for s in r.steps),
+                      orphaned=dead)
 
     def selected_step(self) -> StepRecord | None:
         if self.record is None or not self.steps.row_count:
@@ -293,8 +310,8 @@ class DetailScreen(WorkflowActions):
         if step is None:
             self.notify("select a step first", severity="warning")
             return
-        wid, ctl, sid = self.workflow_id, self.dash.control, step.step_id
-        self.perform(lambda: ctl.fork(wid, sid), lambda new: f"replaying {wid} from step {sid} as {new}")
+        wid, sid = self.workflow_id, step.step_id
+        self.replay(wid, sid, lambda new: f"replaying {wid} from step {sid} as {new}")
 
     def action_inject_fault(self) -> None:
         step = self.selected_step()

@@ -1,10 +1,19 @@
-"""The actions on one workflow, shared by the list and the detail screen (each says which is selected)."""
+"""The actions on one workflow, shared by the list and the detail screen (each says which is selected).
+
+A key that cannot apply to the selected workflow, by the same state checks the engine makes
+(`engine/control.py`), is greyed in the footer and does nothing; the engine stays the authority, so an
+action that loses a race with the live data still shows the engine's refusal.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+
 from textual.binding import Binding
 
-from engine.records import PENDING
+from engine.records import CANCELLED, ENQUEUED, ERROR, FINAL_STATUSES, PENDING, STEP_SLEEPING, STEP_WAITING
 from tui.base import DashScreen
 
 WORKFLOW_BINDINGS = [
@@ -15,14 +24,71 @@ WORKFLOW_BINDINGS = [
     Binding("f", "replay", "Replay", tooltip="Replay from the start, as a new (forked) workflow"),
     Binding("d", "delete", "Delete", tooltip="Delete the workflow, its steps and attempts (asks first)"),
 ]
+TARGETED = frozenset({"kill", "resume", "retry_now", "replay", "replay_step", "delete"})
+WAITING_STEPS = (STEP_WAITING, STEP_SLEEPING)
+
+
+def worker_dead(executor_id: str | None, heartbeats: dict[str, datetime | None], now: datetime,
+                lease_seconds: float) -> bool:
+    """The executor stopped (`None` heartbeat) or missed its lease. An executor not (yet) read counts as
+    alive: the screen never offers a recovery it cannot show the reason for."""
+    if executor_id not in heartbeats:
+        return False
+    beat = heartbeats[executor_id]
+    return beat is None or (now - beat).total_seconds() > lease_seconds
+
+
+@dataclass(frozen=True)
+class Target:
+    """The workflow the keys act on, as last shown: `waiting` when a step waits to retry (or sleeps),
+    `orphaned` when it is PENDING on a worker that is dead."""
+
+    workflow_id: str
+    status: str
+    waiting: bool = False
+    orphaned: bool = False
+
+    def allows(self, action: str) -> bool:
+        """The engine's state check for `action`, on what the screen shows."""
+        if action == "kill":
+            return self.status in (PENDING, ENQUEUED)
+        if action == "resume":
+            return self.status in (CANCELLED, ERROR) or (self.status == PENDING and self.orphaned)
+        if action == "retry_now":
+            return self.status == PENDING and self.waiting
+        if action == "delete":
+            return self.status in FINAL_STATUSES
+        return True
 
 
 class WorkflowActions(DashScreen):
-    def selected(self) -> tuple[str, str] | None:
-        """(id, status as last shown) of the workflow the keys act on."""
+    def __init__(self) -> None:
+        super().__init__()
+        self._bindings_shown: Hashable = None
+
+    def selected(self) -> Target | None:
+        """The workflow the keys act on, as last shown."""
         raise NotImplementedError
 
-    def _target(self) -> tuple[str, str] | None:
+    def bindings_state(self) -> Hashable:
+        """Everything the enabled keys depend on: when it changes, the footer is redrawn."""
+        return self.selected()
+
+    def sync_bindings(self) -> None:
+        """Redraw the footer if the selection or its live data changed which keys apply (cheap otherwise)."""
+        state = self.bindings_state()
+        if state != self._bindings_shown:
+            self._bindings_shown = state
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        if not allowed or action not in TARGETED:
+            return allowed
+        target = self.selected()
+        return True if target is not None and target.allows(action) else None
+
+    def _target(self) -> Target | None:
         target = self.selected()
         if target is None:
             self.notify("no workflow selected", severity="warning")
@@ -31,7 +97,7 @@ class WorkflowActions(DashScreen):
     def action_kill(self) -> None:
         if (target := self._target()) is None:
             return
-        wid = target[0]
+        wid = target.workflow_id
         ctl = self.dash.control
         self.confirm("Kill (cancel) this workflow?", [wid],
                      "It becomes CANCELLED, with its children, and stops at its next step boundary.",
@@ -40,9 +106,9 @@ class WorkflowActions(DashScreen):
     def action_resume(self) -> None:
         if (target := self._target()) is None:
             return
-        wid, status = target
+        wid = target.workflow_id
         ctl = self.dash.control
-        if status == PENDING:
+        if target.status == PENDING:
             self.perform(lambda: ctl.recover(wid), lambda ids: f"recovering {wid}: queued for a live worker")
         else:
             self.perform(lambda: ctl.resume(wid), lambda ids: f"resumed {', '.join(ids)}")
@@ -50,21 +116,25 @@ class WorkflowActions(DashScreen):
     def action_retry_now(self) -> None:
         if (target := self._target()) is None:
             return
-        wid = target[0]
+        wid = target.workflow_id
         ctl = self.dash.control
         self.perform(lambda: ctl.retry_now(wid), lambda ids: f"{wid}: retrying now")
+
+    def replay(self, wid: str, from_step: int, done: Callable[[str], str]) -> None:
+        """Fork `wid` from `from_step`, then open the new workflow's detail so that it is seen running."""
+        ctl = self.dash.control
+        self.perform(lambda: ctl.fork(wid, from_step), done, then=self.dash.open_workflow)
 
     def action_replay(self) -> None:
         if (target := self._target()) is None:
             return
-        wid = target[0]
-        ctl = self.dash.control
-        self.perform(lambda: ctl.fork(wid, 1), lambda new: f"replaying {wid} from the start as {new}")
+        wid = target.workflow_id
+        self.replay(wid, 1, lambda new: f"replaying {wid} from the start as {new}")
 
     def action_delete(self) -> None:
         if (target := self._target()) is None:
             return
-        wid = target[0]
+        wid = target.workflow_id
         ctl = self.dash.control
         self.confirm("Delete this workflow?", [wid],
                      "Its row, steps and attempts (and its finished children) are deleted for good.",

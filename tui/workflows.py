@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,7 +34,7 @@ from tui.dialogs import PickScreen
 from tui.format import STATUS_STYLES, clip, clock_time, countdown, duration, status_text
 from tui.live import Changes, Refresher
 from tui.widgets import WindowTable, set_rows
-from tui.workflow_actions import WORKFLOW_BINDINGS, WorkflowActions
+from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
 
 COLUMNS = [("id", "id", 24), ("name", "name", 18), ("status", "status", 9), ("step", "step", 20),
            ("attempt", "try", 7), ("info", "wait / note", 24), ("started", "started", 8),
@@ -44,6 +45,7 @@ SORT_LABELS = {"created": "newest first", "updated": "recently changed", "name":
                "id": "id"}
 COUNTS_EVERY = 0.25
 CAPTURE_PAGE = 5000
+BULK = frozenset({"bulk_kill", "bulk_resume", "bulk_delete"})
 
 EMPTY_TEXT = """[b]No workflows in this database yet.[/b]
 
@@ -178,7 +180,7 @@ class WorkflowsScreen(WorkflowActions):
         self.page = page.rows
         now = self.dash.clock()
         set_rows(table, [(r.workflow_id, self._cells(r, now)) for r in page.rows], COLUMN_KEYS,
-                 keep[0] if keep else None)
+                 keep.workflow_id if keep else None)
         hint, self.cursor_hint = self.cursor_hint, None
         if table.row_count and hint is not None:
             row = {"first": 0, "last": table.row_count - 1}.get(hint, hint) if isinstance(hint, str) else hint
@@ -187,17 +189,17 @@ class WorkflowsScreen(WorkflowActions):
         self.query_one("#empty").display = empty
         table.display = not empty
         self._show_counts()
+        self.sync_bindings()
 
     def _apply_workers(self, workers: list[ExecutorRecord]) -> None:
         self.heartbeats = {w.executor_id: None if w.stopped_at else w.heartbeat_at for w in workers}
         self._refresh_pending(self.dash.clock(), every_second=True)
+        self.sync_bindings()
 
     def orphaned(self, r: WorkflowSummary, now: datetime) -> bool:
         """PENDING on an executor that stopped or missed its lease: nothing runs it until it is recovered."""
-        if r.status != PENDING or r.executor_id not in self.heartbeats:
-            return False
-        beat = self.heartbeats[r.executor_id]
-        return beat is None or (now - beat).total_seconds() > self.dash.control.lease_seconds
+        return r.status == PENDING and worker_dead(r.executor_id, self.heartbeats, now,
+                                                   self.dash.control.lease_seconds)
 
     def _counts_later(self) -> None:
         self.counts_timer = False
@@ -251,6 +253,8 @@ class WorkflowsScreen(WorkflowActions):
         new_second = int(now.timestamp()) != self.second
         self.second = int(now.timestamp())
         self._refresh_pending(now, new_second)
+        if new_second:
+            self.sync_bindings()  # a lease running out makes `r` apply
 
     def _refresh_pending(self, now: datetime, every_second: bool) -> None:
         """Countdowns every tick; durations and the dead-worker mark (a lease expiring) once a second."""
@@ -274,12 +278,26 @@ class WorkflowsScreen(WorkflowActions):
 
     # navigation and filters -----------------------------------------------------------------
 
-    def selected(self) -> tuple[str, str] | None:
+    def selected(self) -> Target | None:
         table = self.table
         if not self.page or not table.row_count:
             return None
         row = self.page[min(table.cursor_row, len(self.page) - 1)]
-        return row.workflow_id, row.status
+        return Target(row.workflow_id, row.status, waiting=row.step_status in WAITING_STEPS,
+                      orphaned=self.orphaned(row, self.dash.clock()))
+
+    def bindings_state(self) -> Hashable:
+        return self.selected(), bool(self.page)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        if allowed and action in BULK and not self.page:
+            return None
+        return allowed
+
+    @on(DataTable.RowHighlighted, "#workflows")
+    def _highlighted(self) -> None:
+        self.sync_bindings()
 
     @on(WindowTable.Move)
     def _moved(self, message: WindowTable.Move) -> None:
@@ -294,7 +312,7 @@ class WorkflowsScreen(WorkflowActions):
     def action_open(self) -> None:
         target = self.selected()
         if target is not None:
-            self.dash.open_workflow(target[0])
+            self.dash.open_workflow(target.workflow_id)
 
     def _refilter(self, filters: Filters) -> None:
         self.filters = filters
@@ -339,7 +357,7 @@ class WorkflowsScreen(WorkflowActions):
     def _search_done(self) -> None:
         search = self.query_one("#search", Input)
         search.display = bool(search.value)
-        self.table.focus()
+        self._leave_search()
 
     def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
         search = self.query_one("#search", Input)
@@ -347,7 +365,15 @@ class WorkflowsScreen(WorkflowActions):
             event.stop()
             search.value = ""
             search.display = False
+            self._leave_search()
+
+    def _leave_search(self) -> None:
+        """The next keys act on the list: the table takes the focus (or nothing does, when the table is
+        hidden by the empty state), never the search box."""
+        if self.table.display:
             self.table.focus()
+        else:
+            self.set_focus(None)
 
     # bulk ----------------------------------------------------------------------------------------
 
