@@ -34,11 +34,12 @@ def runs(directory: Path, name: str) -> list[int]:
 
 
 class Worker:
-    """A `tests.worker_app` subprocess: a real worker that a test can SIGKILL."""
+    """A worker subprocess (`tests.worker_app` unless told otherwise): a real worker a test can SIGKILL."""
 
-    def __init__(self, database_url: str, schema: str, executor_id: str, directory: Path, **env: str):
+    def __init__(self, database_url: str, schema: str, executor_id: str, directory: Path,
+                 module: str = "tests.worker_app", **env: str):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.worker_app", database_url, schema, executor_id, str(directory)],
+            [sys.executable, "-m", module, database_url, schema, executor_id, str(directory)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         )

@@ -8,9 +8,6 @@ age and countdown is the same on every run.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -20,7 +17,7 @@ import psycopg
 from textual.pilot import Pilot
 
 from engine import Control, Engine, step, workflow
-from tests.conftest import ROOT
+from tests.helpers import Worker
 from tui.app import DashboardApp
 
 T0 = datetime(2026, 11, 26, 12, 0, 0, tzinfo=timezone.utc)
@@ -172,26 +169,10 @@ def run(coro_fn: Callable[[], object]) -> None:
     asyncio.run(coro_fn())  # type: ignore[arg-type]
 
 
-class WorkerProcess:
+class WorkerProcess(Worker):
     """`tests.tui_worker` in a subprocess: a real worker the dashboard drives (and may crash)."""
 
     def __init__(self, database_url: str, schema: str, executor_id: str, directory: Path,
                  auto_recover: bool = True):
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "AUTO_RECOVER": "1" if auto_recover else "0"}
-        self.executor_id = executor_id
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.tui_worker", database_url, schema, executor_id, str(directory)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        if line.strip() != "ready":
-            self.proc.kill()
-            raise AssertionError(f"worker did not start: {line}{self.proc.stderr.read() if self.proc.stderr else ''}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        super().__init__(database_url, schema, executor_id, directory, module="tests.tui_worker",
+                         AUTO_RECOVER="1" if auto_recover else "0")

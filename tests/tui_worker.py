@@ -6,14 +6,11 @@ when a workflow is running, waiting to retry, or done. Prints "ready" once its E
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-import threading
 import time
 from pathlib import Path
 
-from engine import Engine, step, workflow
+from engine import step, workflow
+from tests.worker_main import serve
 
 DIR = Path(".")
 
@@ -52,17 +49,10 @@ def chain(x: int) -> int:
     return add(add(add(x)))
 
 
-def main() -> None:
+def _set_dir(path: Path) -> None:
     global DIR
-    url, schema, executor_id, directory = sys.argv[1:5]
-    DIR = Path(directory)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    auto = os.environ.get("AUTO_RECOVER", "1") == "1"
-    with Engine(url, executor_id, schema=schema, heartbeat_seconds=0.1, lease_seconds=1.0, auto_recover=auto):
-        print("ready", flush=True)
-        stop.wait()
+    DIR = path
 
 
 if __name__ == "__main__":
-    main()
+    serve(_set_dir)
