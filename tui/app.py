@@ -8,6 +8,7 @@ A reconnect (notifications were lost) and a slow timer both reconcile everything
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from functools import partial
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.logging import TextualHandler
 from textual.screen import Screen
 
@@ -141,7 +143,9 @@ class DashboardApp(App):
 
     def _tick(self) -> None:
         screen = self._visible_screen()
-        if screen is not None:
+        if screen is None:
+            return
+        with contextlib.suppress(NoMatches):  # a screen being composed or torn down has no table right now
             screen.tick(self.clock())
 
     def _dash_screens(self) -> list[DashScreen]:

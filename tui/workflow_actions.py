@@ -71,8 +71,11 @@ class WorkflowActions(DashScreen):
         raise NotImplementedError
 
     def bindings_state(self) -> Hashable:
-        """Everything the enabled keys depend on: when it changes, the footer is redrawn."""
-        return self.selected()
+        """Everything the enabled keys depend on: when it changes, the footer is redrawn. Which keys the
+        selection allows, not the selection itself: a redraw rebuilds every footer key (tens of ms, and
+        cyclic garbage), and in a burst the selected row changes at every reload."""
+        target = self.selected()
+        return None if target is None else frozenset(a for a in TARGETED if target.allows(a))
 
     def sync_bindings(self) -> None:
         """Redraw the footer if the selection or its live data changed which keys apply (cheap otherwise)."""

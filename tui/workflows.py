@@ -287,7 +287,7 @@ class WorkflowsScreen(WorkflowActions):
                       orphaned=self.orphaned(row, self.dash.clock()))
 
     def bindings_state(self) -> Hashable:
-        return self.selected(), bool(self.page)
+        return super().bindings_state(), bool(self.page)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         allowed = super().check_action(action, parameters)
