@@ -321,12 +321,23 @@ def call_transaction(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, An
     """Run the function and commit its checkpoint in one database transaction: exactly once."""
     ctx = _active_context()
     if ctx is None:
-        return _transaction_once(spec, args, kwargs, None)
+        return _plain_transaction(spec, args, kwargs)
     run = StepRun(ctx, spec)
     if run.done:
         return _outcome(run.recorded)  # type: ignore[arg-type]
     return _attempts(run, lambda: _transaction_once(spec, args, kwargs, run), run.checkpointed,
                      retryable=lambda exc: isinstance(exc, RETRYABLE_TRANSACTION_ERRORS))
+
+
+def _plain_transaction(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A transaction called outside a workflow: no checkpoint, but serialization failures still retry."""
+    for delay in [*_plain_delays(spec), None]:
+        try:
+            return _transaction_once(spec, args, kwargs, None)
+        except RETRYABLE_TRANSACTION_ERRORS:
+            if delay is None:
+                raise
+            time.sleep(delay)
 
 
 def _transaction_once(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any],

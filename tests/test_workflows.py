@@ -431,3 +431,9 @@ def test_bare_decorators_name_steps_by_qualname(engine):
     assert rec.name == "bare_workflow"
     assert [(s.name, s.kind) for s in rec.steps] == [("bare_step", "step"), ("bare_transaction", "transaction")]
     assert engine.run_workflow(bare_async_workflow, 2) == 6
+
+
+def test_transaction_outside_a_workflow_retries_serialization_failures(engine, stock, database_url):
+    conflicts["n"] = 0
+    assert conflicting(stock) == "done"
+    assert conflicts["n"] == 3 and stock_of(database_url, stock) == 11
