@@ -19,6 +19,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from engine.api import REGISTRY, StepSpec, WorkflowSpec, spec_of
 from engine.config import DEFAULT_EXECUTOR_ID, DEFAULT_SCHEMA, resolve_database_url, resolve_executor_id
 from engine.control import Control
@@ -30,7 +32,15 @@ from engine.errors import (
     WorkflowNotFound,
     WorkflowTimeout,
 )
-from engine.execution import CURRENT_WORKFLOW, Preempted, StepRun, WorkflowContext, _outcome
+from engine.execution import (
+    CURRENT_WORKFLOW,
+    Preempted,
+    StepRun,
+    StoreUnreachable,
+    WorkflowContext,
+    _outcome,
+    checkpointing,
+)
 from engine.faults import FaultCache
 from engine.records import CANCELLED, ERROR, FINAL_STATUSES, PENDING, STEP_RUNNING, SUCCESS, WorkflowRecord
 from engine.serialization import dumps, error_from_dict, error_to_dict
@@ -78,7 +88,11 @@ class WorkflowHandle:
                 raise WorkflowTimeout(f"workflow {self.workflow_id!r} did not finish in {timeout}s") from None
         pause = 0.005
         while True:
-            outcome = self.engine.runtime.workflow_outcome(self.workflow_id)
+            try:
+                outcome = self.engine.runtime.workflow_outcome(self.workflow_id)
+            except psycopg.OperationalError:
+                self.engine.pool.check()  # a restarted database: drop the dead connections, keep waiting
+                outcome = (PENDING, None, None)
             if outcome is None:
                 raise WorkflowNotFound(f"no workflow with id {self.workflow_id!r}")
             if outcome[0] in FINAL_STATUSES:
@@ -135,6 +149,7 @@ class Engine:
         self._running_lock = threading.Lock()
         self._cancelled: set[str] = set()
         self._rerun: dict[str, tuple[WorkflowSpec, dict[str, Any]]] = {}
+        self._stranded: set[str] = set()
         self._wakeups: dict[str, threading.Event] = {}
         self._stopping = threading.Event()
         self.launched = False
@@ -145,7 +160,7 @@ class Engine:
         global _current
         if self.launched:
             return self
-        self.store = Store(self.database_url, self.schema, self.pool_size)
+        self.store = Store(self.database_url, self.schema, self.pool_size, application_name="durable-worker")
         self.pool = self.store.pool
         self.runtime = self.store.runtime
         self.control = Control(self.database_url, lease_seconds=self.lease_seconds, store=self.store)
@@ -326,6 +341,11 @@ class Engine:
                 outcome = (CANCELLED, None, None)
         except Preempted as exc:
             log.warning("workflow %s was taken over elsewhere (%s); stopping here", wid, exc)
+        except StoreUnreachable as exc:
+            log.warning("workflow %s paused: the database is unreachable (%s); it resumes from its last "
+                        "checkpoint once it answers", wid, exc)
+            self.strand([wid])
+            self.pool.check()
         except Exception as exc:
             error = error_to_dict(exc)
             record = (wid, ERROR, None, dumps(error, f"workflow {wid!r}"))
@@ -346,13 +366,13 @@ class Engine:
             return _outcome(run.recorded)  # type: ignore[arg-type]
         child_id = (run.recorded and run.recorded.child_workflow_id) or f"{ctx.workflow_id}-{run.step_id}"
         run.prepare()
-        self.runtime.mark_step(ctx.workflow_id, run.step_id, spec.name, "child", STEP_RUNNING, 1, 1,
-                               run.started, child_id)
         inputs = {"args": list(args), "kwargs": kwargs}
-        created = self.runtime.insert_workflow(
-            child_id, spec.name, PENDING, dumps(inputs, f"child workflow {child_id!r} inputs"),
-            self.executor_id, parent=(ctx.workflow_id, run.step_id),
-        )
+        encoded = dumps(inputs, f"child workflow {child_id!r} inputs")
+        with checkpointing():
+            self.runtime.mark_step(ctx.workflow_id, run.step_id, spec.name, "child", STEP_RUNNING, 1, 1,
+                                   run.started, child_id)
+            created = self.runtime.insert_workflow(child_id, spec.name, PENDING, encoded, self.executor_id,
+                                                   parent=(ctx.workflow_id, run.step_id))
         future = self._claim_local(child_id) if created else None
         if future is not None:
             outcome = contextvars.Context().run(self._execute, child_id, spec, inputs, {}, future)
@@ -373,6 +393,17 @@ class Engine:
             if outcome is not None and outcome[0] in FINAL_STATUSES:
                 return outcome
             self.wait(parent_wid, 0.05)
+
+    def strand(self, workflow_ids: list[str]) -> None:
+        """These PENDING workflows stopped because the database was unreachable: the heartbeat runs them
+        again from their checkpoints once it answers (nobody else adopts them: this executor is alive)."""
+        with self._running_lock:
+            self._stranded.update(workflow_ids)
+
+    def take_stranded(self) -> list[str]:
+        with self._running_lock:
+            stranded, self._stranded = sorted(self._stranded), set()
+        return stranded
 
     # cancellation and waits (driven by the control listener) ------------------------------------
 

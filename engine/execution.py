@@ -8,9 +8,10 @@ each one's outcome is committed before the workflow goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from engine.errors import (
 )
 from engine.records import ERROR, STEP_RUNNING, STEP_SLEEPING, STEP_WAITING, SUCCESS
 from engine.serialization import dumps, error_from_dict, error_to_dict
+from engine.store.connection import failure_reason
 
 if TYPE_CHECKING:
     from engine.api import StepSpec, WorkflowSpec
@@ -75,6 +77,22 @@ CURRENT_DB: contextvars.ContextVar[psycopg.Connection | None] = contextvars.Cont
 
 class Preempted(BaseException):
     """This process lost the workflow (another executor recorded the same step): stop quietly."""
+
+
+class StoreUnreachable(BaseException):
+    """A checkpoint could not be written (the database is down or restarting).
+
+    A BaseException, so workflow code cannot swallow it: the run stops, the workflow stays PENDING, and
+    its executor runs it again from its checkpoints once the database answers.
+    """
+
+
+@contextlib.contextmanager
+def checkpointing() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise StoreUnreachable(failure_reason(exc)) from exc
 
 
 def _now() -> datetime:
@@ -128,8 +146,9 @@ class StepRun:
         self.engine.check_cancelled(self.ctx.workflow_id)
         self.started = _now()
         if self.attempt > 1:
-            self.engine.runtime.mark_step(self.ctx.workflow_id, self.step_id, self.spec.name, self.spec.kind,
-                                          STEP_RUNNING, self.attempt, self.budget, self.started)
+            with checkpointing():
+                self.engine.runtime.mark_step(self.ctx.workflow_id, self.step_id, self.spec.name,
+                                              self.spec.kind, STEP_RUNNING, self.attempt, self.budget, self.started)
 
     def enter(self) -> contextvars.Token[StepContext | None]:
         self.ctx.in_step = True
@@ -148,13 +167,14 @@ class StepRun:
     def record(self, status: str, *, output: str | None = None, error: dict[str, Any] | None = None,
                delay: float | None = None, info: dict[str, Any] | None = None,
                conn: psycopg.Connection | None = None, child: str | None = None, with_attempt: bool = True) -> None:
-        ok = self.engine.runtime.record_step(
-            workflow_id=self.ctx.workflow_id, step_id=self.step_id, name=self.spec.name, kind=self.spec.kind,
-            status=status, attempt=self.attempt, max_attempts=self.budget, started=self.started,
-            delay=delay, output=output, error=dumps(error, self.where) if error else None,
-            error_info=info, final=status in (SUCCESS, ERROR), conn=conn, child_workflow_id=child,
-            with_attempt=with_attempt,
-        )
+        with checkpointing():
+            ok = self.engine.runtime.record_step(
+                workflow_id=self.ctx.workflow_id, step_id=self.step_id, name=self.spec.name, kind=self.spec.kind,
+                status=status, attempt=self.attempt, max_attempts=self.budget, started=self.started,
+                delay=delay, output=output, error=dumps(error, self.where) if error else None,
+                error_info=info, final=status in (SUCCESS, ERROR), conn=conn, child_workflow_id=child,
+                with_attempt=with_attempt,
+            )
         if not ok:
             raise Preempted(self.where)
 

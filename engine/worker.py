@@ -58,12 +58,14 @@ class ControlListener:
         if self._conn is not None:
             self._conn.close()
 
-    def _connect(self) -> psycopg.Connection:
+    def _connect(self, first: bool = True) -> psycopg.Connection:
         engine = self.engine
-        conn = connect(engine.database_url)
+        conn = connect(engine.database_url, application_name=engine.store.application_name)
         lock_key = f"durable-executor:{engine.schema}:{engine.executor_id}"
         got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (lock_key,)).fetchone()
-        if not (got and got[0]):
+        if not (got and got[0]) and not first:
+            log.warning("after a reconnect, executor id %s is held by another process", engine.executor_id)
+        elif not (got and got[0]):
             if not engine.implicit_executor_id:
                 conn.close()
                 raise DurableError(f"executor id {engine.executor_id!r} is in use by another live process")
@@ -89,7 +91,7 @@ class ControlListener:
     def _reconnect(self) -> None:
         while not self._stop.wait(0.5):
             try:
-                self._conn = self._connect()
+                self._conn = self._connect(first=False)
                 self.engine.faults.refresh()
                 return
             except Exception as exc:
@@ -153,6 +155,7 @@ class Heartbeat:
                 now = time.monotonic()
                 if now >= next_beat:
                     engine.runtime.heartbeat(engine.executor_id, engine.in_flight())
+                    self.resume_stranded()
                     if engine.auto_recover:
                         self.adopt_dead()
                     if beats % self.EXPLAIN_EVERY == 0:
@@ -168,6 +171,17 @@ class Heartbeat:
     def capacity(self) -> int:
         """How many more workflows to claim: a deep queue per thread, so a burst is taken in one beat."""
         return max(0, self.engine.max_workers * 16 - self.engine.in_flight())
+
+    def resume_stranded(self) -> None:
+        engine = self.engine
+        stranded = engine.take_stranded()
+        if not stranded:
+            return
+        try:
+            engine.run_claimed(engine.runtime.claim_stranded(engine.executor_id, stranded))
+        except Exception:
+            engine.strand(stranded)
+            raise
 
     def adopt_dead(self, only: str | None = None) -> int:
         engine = self.engine
@@ -231,8 +245,9 @@ class Finisher:
         try:
             self.engine.runtime.finish_workflows(self.engine.executor_id, [outcome for outcome, _ in batch])
         except Exception as exc:
-            log.warning("could not record %d workflow outcome(s), they stay PENDING for recovery: %s",
-                        len(batch), exc)
+            log.warning("could not record %d workflow outcome(s); they run again from their checkpoints once "
+                        "the database answers: %s", len(batch), exc)
+            self.engine.strand([outcome[0] for outcome, _ in batch])
         for _, done in batch:
             done()
 

@@ -437,3 +437,32 @@ def test_transaction_outside_a_workflow_retries_serialization_failures(engine, s
     conflicts["n"] = 0
     assert conflicting(stock) == "done"
     assert conflicts["n"] == 3 and stock_of(database_url, stock) == 11
+
+
+def kill_worker_sessions(database_url):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE application_name = 'durable-worker' AND pid <> pg_backend_pid()").fetchone()[0]
+
+
+def test_lost_database_connections_pause_the_workflow_then_it_resumes(engine, control, database_url):
+    gate = threading.Event()
+    runs: list[int] = []
+
+    @step(name="wf.across_outage")
+    def across_outage():
+        runs.append(1)
+        gate.wait(5)
+        return "done"
+
+    @workflow(name="wf.outage")
+    def outage_wf():
+        return [echo("before"), across_outage()]
+
+    handle = engine.start_workflow(outage_wf, workflow_id="outage")
+    wait_for(lambda: runs)
+    assert kill_worker_sessions(database_url) >= 1  # as a database restart does to every session
+    gate.set()
+    assert handle.result(timeout=20) == ["before", "done"]
+    assert control.get_workflow("outage").recovery_count == 1
+    assert len(runs) == 2  # its checkpoint was lost with the connection, so the step ran again

@@ -18,9 +18,11 @@ def failure_reason(exc: BaseException) -> str:
     return next((c for c in reversed(causes) if c), lines[-1] if lines else type(exc).__name__)
 
 
-def connect(url: str, autocommit: bool = True) -> psycopg.Connection:
+def connect(url: str, autocommit: bool = True, application_name: str = "durable") -> psycopg.Connection:
+    """`application_name` labels the session in pg_stat_activity: durable-worker, durable-control, ..."""
     try:
-        return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT,
+                               application_name=application_name)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
             f"cannot reach Postgres at {describe_url(url)}: {failure_reason(exc)}. "
@@ -28,14 +30,14 @@ def connect(url: str, autocommit: bool = True) -> psycopg.Connection:
         ) from None
 
 
-def open_pool(url: str, max_size: int) -> ConnectionPool:
+def open_pool(url: str, max_size: int, application_name: str) -> ConnectionPool:
     """An autocommit pool; the first connection is made here so a bad URL fails at once and clearly."""
-    connect(url).close()
+    connect(url, application_name=application_name).close()
     pool = ConnectionPool(
         url,
         min_size=1,
         max_size=max_size,
-        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT, "application_name": application_name},
         open=False,
         name="durable",
     )

@@ -103,6 +103,11 @@ UPDATE {s}.workflows SET recovery_count = recovery_count + 1, updated_at = clock
 WHERE status = 'PENDING' AND executor_id = %s
 RETURNING """ + CLAIM_COLUMNS
 
+CLAIM_STRANDED = """
+UPDATE {s}.workflows SET recovery_count = recovery_count + 1, updated_at = clock_timestamp()
+WHERE workflow_id = ANY(%s) AND status = 'PENDING' AND executor_id = %s
+RETURNING """ + CLAIM_COLUMNS
+
 CLAIM_DEAD = """
 UPDATE {s}.workflows w SET executor_id = %(me)s, recovery_count = recovery_count + 1,
        updated_at = clock_timestamp()
@@ -295,6 +300,9 @@ class RuntimeStore:
 
     def claim_own(self, executor_id: str) -> list[ClaimedWorkflow]:
         return self._claim("CLAIM_OWN", (executor_id,))
+
+    def claim_stranded(self, executor_id: str, workflow_ids: list[str]) -> list[ClaimedWorkflow]:
+        return self._claim("CLAIM_STRANDED", (workflow_ids, executor_id))
 
     def claim_dead(self, executor_id: str, names: list[str], lease: float, limit: int,
                    only: str | None = None) -> list[ClaimedWorkflow]:
