@@ -374,11 +374,12 @@ class Engine:
             created = self.runtime.insert_workflow(child_id, spec.name, PENDING, encoded, self.executor_id,
                                                    parent=(ctx.workflow_id, run.step_id))
         future = self._claim_local(child_id) if created else None
+        outcome: Outcome = (PENDING, None, None)
         if future is not None:
             outcome = contextvars.Context().run(self._execute, child_id, spec, inputs, {}, future)
-        else:
-            outcome = self._await_outcome(child_id, ctx.workflow_id)
         self.check_cancelled(ctx.workflow_id)
+        if outcome[0] not in FINAL_STATUSES:  # it runs elsewhere, or paused (database outage): wait for it
+            outcome = self._await_outcome(child_id, ctx.workflow_id)
         try:
             value = _final_value(child_id, outcome)
         except Exception as exc:
@@ -389,7 +390,8 @@ class Engine:
     def _await_outcome(self, wid: str, parent_wid: str) -> Outcome:
         """Wait for a child that runs elsewhere (another thread or process); a parent cancel cuts it short."""
         while True:
-            outcome = self.runtime.workflow_outcome(wid)
+            with checkpointing():
+                outcome = self.runtime.workflow_outcome(wid)
             if outcome is not None and outcome[0] in FINAL_STATUSES:
                 return outcome
             self.wait(parent_wid, 0.05)

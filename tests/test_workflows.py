@@ -466,3 +466,29 @@ def test_lost_database_connections_pause_the_workflow_then_it_resumes(engine, co
     assert handle.result(timeout=20) == ["before", "done"]
     assert control.get_workflow("outage").recovery_count == 1
     assert len(runs) == 2  # its checkpoint was lost with the connection, so the step ran again
+
+
+def test_a_child_paused_by_an_outage_does_not_fail_its_parent(engine, control, database_url):
+    gate = threading.Event()
+    runs: list[int] = []
+
+    @step(name="wf.child_step_across_outage")
+    def child_step():
+        runs.append(1)
+        gate.wait(5)
+        return "shipped"
+
+    @workflow(name="wf.child_across_outage")
+    def child_wf():
+        return child_step()
+
+    @workflow(name="wf.parent_across_outage")
+    def parent_wf():
+        return child_wf().upper()
+
+    handle = engine.start_workflow(parent_wf, workflow_id="p-outage")
+    wait_for(lambda: runs)
+    kill_worker_sessions(database_url)
+    gate.set()
+    assert handle.result(timeout=20) == "SHIPPED"
+    assert control.get_workflow("p-outage-1").status == "SUCCESS"
