@@ -6,6 +6,7 @@ the workflow runs it; it registers no executor and runs nothing itself.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import threading
@@ -14,9 +15,14 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
+import psycopg
+
 from demo_app import CHECKOUT, PIPELINE
 from demo_app.shop import CATALOG
 from engine import Control, WorkflowNotFound
+from engine.store.connection import failure_reason
+
+log = logging.getLogger("demo.load")
 
 KINDS = ("mix", "order", "pipeline")
 PIPELINE_EVERY = 6
@@ -89,8 +95,6 @@ class Numbers:
         return high
 
     def take(self) -> int:
-        while self.exists(self.next):
-            self.next += 1
         self.next += 1
         return self.next - 1
 
@@ -110,6 +114,20 @@ def plan(control: Control, kind: str) -> Iterator[tuple[str, str, dict[str, Any]
             yield CHECKOUT, order["id"], order
 
 
+RETRY_PAUSE = 0.5
+
+
+def _enqueue(control: Control, name: str, value: object, wid: str) -> bool:
+    """Queue one workflow; False while the database is unreachable (a restart), so the caller retries."""
+    try:
+        control.enqueue_workflow(name, value, workflow_id=wid)
+        return True
+    except psycopg.OperationalError as exc:
+        log.warning("database unreachable (%s); retrying %s", failure_reason(exc), wid)
+        control.store.pool.check()
+        return False
+
+
 def generate(control: Control, rate: float, count: int | None = None, kind: str = "mix",
              stop: threading.Event | None = None,
              on_start: Callable[[str, str], None] | None = None) -> int:
@@ -122,7 +140,9 @@ def generate(control: Control, rate: float, count: int | None = None, kind: str 
     if count == 0:
         return 0
     for name, wid, value in plan(control, kind):
-        control.enqueue_workflow(name, value, workflow_id=wid)
+        while not _enqueue(control, name, value, wid):
+            if stop.wait(RETRY_PAUSE):
+                return started
         started += 1
         if on_start:
             on_start(name, wid)

@@ -187,3 +187,18 @@ def test_unreachable_database_is_one_line_without_password(command: str) -> None
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach Postgres at shop@127.0.0.1:1/none" in lines[0]
     assert "s3cret" not in proc.stderr + proc.stdout
+
+
+def test_load_generator_rides_out_a_database_restart(control: Control, database_url: str) -> None:
+    killed: list[int] = []
+
+    def kill_sessions_once(name: str, wid: str) -> None:
+        if not killed:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                killed.append(conn.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = 'durable-control' AND pid <> pg_backend_pid()").fetchone()[0])
+
+    assert generate(control, 200.0, 5, "order", on_start=kill_sessions_once) == 5
+    assert killed and killed[0] >= 1
+    assert len(control.list_workflows()) == 5
