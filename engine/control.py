@@ -37,7 +37,8 @@ class Control:
                  store: Store | None = None):
         self.database_url = resolve_database_url(database_url)
         self.lease_seconds = lease_seconds
-        self.store = store or Store(self.database_url, schema, pool_size=4, application_name="durable-control")
+        self.store = store or Store(self.database_url, schema, pool_size=4, application_name="durable-control",
+                                     check_connections=True)
         self._owns_store = store is None
         self.reads = self.store.reads
         self.ops = self.store.ops

@@ -241,3 +241,14 @@ def test_faults_expire(workers, control, tmp_path):
     wait_for(lambda: status(control, wid) == "SUCCESS")
     assert control.get_workflow(wid).output == 1  # the first attempt ran: the fault had expired
     assert [f.expires_at is not None for f in control.faults()] == [True]
+
+
+def test_a_controller_rides_out_a_database_restart(engine, control, database_url):
+    import psycopg
+
+    wid = control.enqueue_workflow("nobody.registers.this", workflow_id="rs")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        killed = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE application_name = 'durable-control' AND pid <> pg_backend_pid()").fetchone()[0]
+    assert killed >= 1
+    assert control.get_workflow(wid).status == "ENQUEUED"  # no error from a connection that died meanwhile

@@ -14,13 +14,14 @@ from engine.store.runtime import RuntimeStore
 class Store:
     """A migrated schema behind one connection pool, with its three faces."""
 
-    def __init__(self, url: str, schema: str, pool_size: int, application_name: str = "durable"):
+    def __init__(self, url: str, schema: str, pool_size: int, application_name: str = "durable",
+                 check_connections: bool = False):
         self.url = url
         self.schema = check_schema_name(schema)
         self.application_name = application_name
         with connect(url, application_name=application_name) as conn:
             migrate(conn, schema)
-        self.pool: ConnectionPool = open_pool(url, pool_size, application_name)
+        self.pool: ConnectionPool = open_pool(url, pool_size, application_name, check_connections)
         self.runtime = RuntimeStore(self.pool, schema)
         self.reads = ReadStore(self.pool, schema)
         self.ops = OpsStore(self.pool, schema)

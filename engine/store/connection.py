@@ -30,13 +30,18 @@ def connect(url: str, autocommit: bool = True, application_name: str = "durable"
         ) from None
 
 
-def open_pool(url: str, max_size: int, application_name: str) -> ConnectionPool:
-    """An autocommit pool; the first connection is made here so a bad URL fails at once and clearly."""
+def open_pool(url: str, max_size: int, application_name: str, check: bool = False) -> ConnectionPool:
+    """An autocommit pool; the first connection is made here so a bad URL fails at once and clearly.
+
+    With `check`, a connection is tested before each use (one quick round trip), so a caller never
+    meets a connection that died in a database restart: right for controllers, too dear for checkpoints.
+    """
     connect(url, application_name=application_name).close()
     pool = ConnectionPool(
         url,
         min_size=1,
         max_size=max_size,
+        check=ConnectionPool.check_connection if check else None,
         kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT, "application_name": application_name},
         open=False,
         name="durable",
