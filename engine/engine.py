@@ -128,7 +128,7 @@ class Engine:
         executor_id: str | None = None,
         *,
         schema: str = DEFAULT_SCHEMA,
-        max_workers: int = 64,
+        max_workers: int = 256,
         pool_size: int = 12,
         lease_seconds: float = 5.0,
         heartbeat_seconds: float = 1.0,
