@@ -74,3 +74,26 @@ def test_dashboard_shows_banner_then_reconciles(database_url: str, schema: str, 
             assert states == [False, True]
 
     run(scenario)
+
+
+def test_a_failed_reload_is_tried_again(control: Control, monkeypatch) -> None:
+    """A read that fails once (a connection lost) must not leave the screen stale until the next event."""
+    from tui.live import Refresher
+
+    monkeypatch.setattr(Refresher, "RETRY_SECONDS", 0.05)
+    calls: list[int] = []
+    applied: list[str] = []
+
+    def flaky_load() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return "fresh"
+
+    async def scenario() -> None:
+        app = make_app(control)
+        async with app.run_test() as pilot:
+            Refresher(app.screen, flaky_load, applied.append).request()
+            await until(pilot, lambda: applied)
+    run(scenario)
+    assert applied == ["fresh"] and len(calls) == 2

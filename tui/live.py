@@ -54,9 +54,11 @@ class Changes:
 class Refresher(Generic[T]):
     """Run `load` in a thread, then `apply` its result on the UI loop; at most one load at a time.
 
-    A failed load (database down) goes to `on_error` and never crashes the app: the feed's reconnect
-    triggers a reconciliation later.
+    A failed load (database down, a connection lost) goes to `on_error` and never crashes the app; it is
+    tried again after RETRY_SECONDS, so a passing failure does not leave the screen stale.
     """
+
+    RETRY_SECONDS = 1.0
 
     def __init__(self, node: DOMNode, load: Callable[[], T], apply: Callable[[T], Any],
                  on_error: Callable[[BaseException], Any] | None = None):
@@ -85,6 +87,7 @@ class Refresher(Generic[T]):
                     log.warning("reload failed: %s", exc)
                     if self.on_error is not None:
                         self.on_error(exc)
+                    self.node.set_timer(self.RETRY_SECONDS, self.request)
                 else:
                     if self.node.is_attached:
                         self.apply(data)
