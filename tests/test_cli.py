@@ -8,12 +8,12 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from engine import Engine, step, step_context, workflow
+from tests.helpers import wait_for
 from tui.cli import main
 
 GATE = threading.Event()
@@ -92,22 +92,12 @@ def cli(database_url: str, schema: str, capsys: pytest.CaptureFixture[str]) -> C
 
 
 def wait_status(engine: Engine, workflow_id: str, *statuses: str, timeout: float = 5.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = engine.retrieve_workflow(workflow_id).status()
-        if status in statuses or time.monotonic() > deadline:
-            return status
-        time.sleep(0.01)
+    return wait_for(lambda: (status := engine.retrieve_workflow(workflow_id).status()) in statuses and status,
+                    timeout)
 
 
 def wait_step(engine: Engine, workflow_id: str, status: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        steps = engine.get_workflow(workflow_id).steps
-        if steps and steps[-1].status == status:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"step of {workflow_id} never became {status}")
+    wait_for(lambda: (steps := engine.get_workflow(workflow_id).steps) and steps[-1].status == status, timeout)
 
 
 def test_list_show_and_json(engine: Engine, cli) -> None:

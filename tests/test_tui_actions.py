@@ -15,6 +15,7 @@ from textual.widgets import DataTable
 
 from engine import Control
 from engine.records import CANCELLED, PENDING, SUCCESS
+from tests.helpers import wait_for
 from tests.tui_data import WorkerProcess, make_app, run, settle, until
 from tui.detail import DetailScreen
 from tui.dialogs import ConfirmScreen, FaultForm
@@ -128,9 +129,7 @@ def test_recover_workflow_of_dead_worker(database_url: str, schema: str, control
 
 
 def until_sync(predicate, timeout: float = 10.0) -> None:
-    from tests.tui_data import wait_until
-
-    wait_until(predicate, timeout)
+    wait_for(predicate, timeout)
 
 
 def test_retry_now_from_detail_with_live_countdown(control: Control, worker: WorkerProcess,

@@ -17,7 +17,7 @@ import psycopg
 from textual.pilot import Pilot
 
 from engine import Control, Engine, step, workflow
-from tests.helpers import Worker
+from tests.helpers import Worker, wait_for
 from tui.app import DashboardApp
 
 T0 = datetime(2026, 11, 26, 12, 0, 0, tzinfo=timezone.utc)
@@ -67,14 +67,6 @@ def retrying(order_id: str) -> str:
     return "unreachable"
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.01)
-
-
 def seed_mixed(database_url: str, schema: str) -> None:
     """Workflows in every status (one waiting to retry with 3.4 s left at T0), and three executors."""
     with Engine(database_url, "exec-1", schema=schema, heartbeat_seconds=0.1, lease_seconds=1.0,
@@ -85,11 +77,11 @@ def seed_mixed(database_url: str, schema: str) -> None:
         eng.start_workflow(retrying, "A-1004", workflow_id="order-1004")
         eng.start_workflow(retrying, "A-1005", workflow_id="order-1005")
         with Control(database_url, schema=schema) as ctl:
-            wait_until(lambda: ctl.get_workflow("order-1003").status == "ERROR")
+            wait_for(lambda: ctl.get_workflow("order-1003").status == "ERROR")
             for wid in ("order-1004", "order-1005"):
-                wait_until(lambda w=wid: any(s.status == "WAITING_RETRY" for s in ctl.get_workflow(w).steps))
+                wait_for(lambda w=wid: any(s.status == "WAITING_RETRY" for s in ctl.get_workflow(w).steps))
             ctl.cancel("order-1005")
-            wait_until(lambda: ctl.get_workflow("order-1005").status == "CANCELLED")
+            wait_for(lambda: ctl.get_workflow("order-1005").status == "CANCELLED")
     for executor in ("exec-old", "exec-dead"):
         Engine(database_url, executor, schema=schema, auto_recover=False).launch().shutdown()
     with Control(database_url, schema=schema) as ctl:
