@@ -17,15 +17,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get(ENV_URL)
     if url:
-        return url
-    from engine.embedded import embedded_url
+        yield url
+        return
+    from engine.embedded import embedded_url, running_pid, stop_server
 
-    url = embedded_url(tmp_path_factory.mktemp("embedded"))
+    data = tmp_path_factory.mktemp("embedded")
+    url = embedded_url(data)
     os.environ[ENV_URL] = url
-    return url
+    yield url
+    pid = running_pid(data)
+    if pid is not None:  # the embedded server this session started must not outlive it
+        stop_server(pid)
 
 
 @pytest.fixture
