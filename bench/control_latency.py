@@ -66,8 +66,13 @@ def worker(url: str) -> None:
 
 class Worker:
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__)), "--worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__)), "--worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         self.lines: queue.Queue[list[str]] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.expect("ready")
@@ -130,13 +135,24 @@ def drive(trials: int) -> None:
             trial(ctl, conn, w, op, -1)  # warm-up
             figures = [trial(ctl, conn, w, op, n) for n in range(trials)]
             calls, reactions = [f[0] for f in figures], [f[1] for f in figures]
-            rows.append([label, median(reactions), percentile(reactions, 90), percentile(reactions, 99),
-                         max(reactions), median(calls), median([c + r for c, r in figures])])
+            rows.append(
+                [
+                    label,
+                    median(reactions),
+                    percentile(reactions, 90),
+                    percentile(reactions, 99),
+                    max(reactions),
+                    median(calls),
+                    median([c + r for c, r in figures]),
+                ]
+            )
     w.stop()
     drop_schemas(url, SCHEMA)
-    print_table(f"Control latency, {trials} trials each, worker subprocess (ms after the operation's call "
-                "returned)", ["operation", "median", "p90", "p99", "max", "call (median)",
-                              "from call start (median)"], rows)
+    print_table(
+        f"Control latency, {trials} trials each, worker subprocess (ms after the operation's call returned)",
+        ["operation", "median", "p90", "p99", "max", "call (median)", "from call start (median)"],
+        rows,
+    )
     print("\ntarget: median reaction under 100 ms from the operation's commit")
 
 

@@ -63,6 +63,7 @@ def three_steps(i: int) -> int:
 
 # the worker processes --------------------------------------------------------------------------------
 
+
 def wait_count(conn: psycopg.Connection, query: str, target: int, timeout: float) -> float:
     """Poll `query` (a count) every 2 ms until it reaches `target`; return the perf_counter time it did."""
     deadline = time.perf_counter() + timeout
@@ -79,8 +80,7 @@ def wait_count(conn: psycopg.Connection, query: str, target: int, timeout: float
 
 
 def doomed_ours(url: str, n: int) -> None:
-    eng = Engine(url, DOOMED, schema=SCHEMA, max_workers=n + 16, lease_seconds=LEASE,
-                 heartbeat_seconds=0.2).launch()
+    eng = Engine(url, DOOMED, schema=SCHEMA, max_workers=n + 16, lease_seconds=LEASE, heartbeat_seconds=0.2).launch()
     for i in range(n):
         eng.start_workflow(three_steps, i, workflow_id=f"rec-{i}")
     threading.Event().wait()
@@ -117,8 +117,16 @@ def dbos_app(url: str):  # type: ignore[no-untyped-def]
     def dbos_three_steps(i: int) -> int:
         return dbos_a(i) + dbos_b(i) + dbos_c(i)
 
-    DBOS(config={"name": "bench-recovery", "system_database_url": url, "dbos_system_schema": DBOS_SCHEMA,
-                 "run_admin_server": False, "log_level": "WARNING", "application_version": "bench"})
+    DBOS(
+        config={
+            "name": "bench-recovery",
+            "system_database_url": url,
+            "dbos_system_schema": DBOS_SCHEMA,
+            "run_admin_server": False,
+            "log_level": "WARNING",
+            "application_version": "bench",
+        }
+    )
     return DBOS, dbos_three_steps
 
 
@@ -139,34 +147,53 @@ def recover_dbos(url: str, n: int, executor_id: str) -> dict[str, float]:
     t0 = time.perf_counter()
     dbos.launch()
     launched = time.perf_counter()
-    done = wait_count(conn, f"SELECT count(*) FROM {DBOS_SCHEMA}.workflow_status WHERE status = 'SUCCESS'",
-                      n, 120)
+    done = wait_count(conn, f"SELECT count(*) FROM {DBOS_SCHEMA}.workflow_status WHERE status = 'SUCCESS'", n, 120)
     dbos.destroy()
     return {"launch": launched - t0, "all_success": done - t0}
 
 
 # the driver ----------------------------------------------------------------------------------------
 
+
 def spawn(role: str, system: str, n: int, executor_id: str = DOOMED, block: bool = False) -> subprocess.Popen:
     env = {**os.environ, "BENCH_BLOCK": "1" if block else "0"}
-    return subprocess.Popen([sys.executable, str(Path(__file__)), "--role", role, "--system", system,
-                             "--workflows", str(n), "--executor-id", executor_id],
-                            env=env, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__)),
+            "--role",
+            role,
+            "--system",
+            system,
+            "--workflows",
+            str(n),
+            "--executor-id",
+            executor_id,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def one_run(url: str, system: str, n: int, takeover: bool) -> dict[str, float]:
     schema = SCHEMA if system == "ours" else DBOS_SCHEMA
-    steps_done = (f"SELECT count(*) FROM {SCHEMA}.steps WHERE status = 'SUCCESS'" if system == "ours" else
-                  f"SELECT count(*) FROM {DBOS_SCHEMA}.operation_outputs")
+    steps_done = (
+        f"SELECT count(*) FROM {SCHEMA}.steps WHERE status = 'SUCCESS'"
+        if system == "ours"
+        else f"SELECT count(*) FROM {DBOS_SCHEMA}.operation_outputs"
+    )
     drop_schemas(url, schema)
     doomed = spawn("doomed", system, n, block=True)
     with psycopg.connect(url, autocommit=True) as conn:
         wait_count(conn, steps_done, 2 * n, 120)
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
-        pending = conn.execute(f"SELECT count(*) FROM {schema}."
-                               f"{'workflows' if system == 'ours' else 'workflow_status'} "
-                               "WHERE status = 'PENDING'").fetchone()[0]  # type: ignore[index]
+        pending = conn.execute(
+            f"SELECT count(*) FROM {schema}."
+            f"{'workflows' if system == 'ours' else 'workflow_status'} "
+            "WHERE status = 'PENDING'"
+        ).fetchone()[0]  # type: ignore[index]
     if pending != n:
         raise SystemExit(f"expected {n} PENDING workflows after the kill, found {pending}")
     if takeover:
@@ -184,11 +211,14 @@ def drive(args: argparse.Namespace) -> None:
     url = database_url()
     cases = []
     if "ours" in args.systems:
-        cases += [("durable-tui restart (same executor id)", "ours", False),
-                  ("durable-tui takeover (other executor)", "ours", True)]
+        cases += [
+            ("durable-tui restart (same executor id)", "ours", False),
+            ("durable-tui takeover (other executor)", "ours", True),
+        ]
     if "dbos" in args.systems:
         try:
             import dbos  # noqa: F401
+
             cases.append(("DBOS restart (same executor id)", "dbos", False))
         except ImportError:
             print("DBOS: not installed (pip install 'durable-tui[bench]')")
@@ -196,12 +226,23 @@ def drive(args: argparse.Namespace) -> None:
     for label, system, takeover in cases:
         runs = [one_run(url, system, args.workflows, takeover) for _ in range(args.runs)]
         total = [r["all_success"] for r in runs]
-        rows.append([label, median([r["launch"] for r in runs]), median(total), min(total), max(total),
-                     median([r["spawn_to_success"] for r in runs])])
+        rows.append(
+            [
+                label,
+                median([r["launch"] for r in runs]),
+                median(total),
+                min(total),
+                max(total),
+                median([r["spawn_to_success"] for r in runs]),
+            ]
+        )
         print(f"{label}: all SUCCESS after {', '.join(f'{t:.3f}' for t in total)} s", flush=True)
-    print_table(f"Recovery of {args.workflows} PENDING workflows (3 steps, 2 recorded) after SIGKILL, "
-                f"{args.runs} run(s) each; seconds from the new worker's launch",
-                ["case", "launch s", "all SUCCESS s (median)", "min", "max", "process spawn -> all s"], rows)
+    print_table(
+        f"Recovery of {args.workflows} PENDING workflows (3 steps, 2 recorded) after SIGKILL, "
+        f"{args.runs} run(s) each; seconds from the new worker's launch",
+        ["case", "launch s", "all SUCCESS s (median)", "min", "max", "process spawn -> all s"],
+        rows,
+    )
     print("\ntarget: ours <= 1 s for 1000 workflows")
 
 

@@ -83,8 +83,7 @@ def timed_runs(result: Result, runs: int, run_one: Callable[[], object]) -> Resu
 def bench_ours(url: str, runs: int) -> Result:
     drop_schemas(url, SCHEMA)
     with Engine(url, f"bench-{uuid.uuid4().hex[:6]}", schema=SCHEMA) as eng:
-        result = timed_runs(Result("durable-tui (ours)"), runs,
-                            lambda: eng.run_workflow(hundred_steps, STEPS))
+        result = timed_runs(Result("durable-tui (ours)"), runs, lambda: eng.run_workflow(hundred_steps, STEPS))
     drop_schemas(url, SCHEMA)
     return result
 
@@ -109,8 +108,15 @@ def bench_dbos(url: str, runs: int) -> Result:
         return n
 
     drop_schemas(url, DBOS_SCHEMA)
-    DBOS(config={"name": "bench-steps", "system_database_url": url, "dbos_system_schema": DBOS_SCHEMA,
-                 "run_admin_server": False, "log_level": "WARNING"})
+    DBOS(
+        config={
+            "name": "bench-steps",
+            "system_database_url": url,
+            "dbos_system_schema": DBOS_SCHEMA,
+            "run_admin_server": False,
+            "log_level": "WARNING",
+        }
+    )
     DBOS.launch()
     logging.getLogger("dbos").setLevel(logging.WARNING)
     try:
@@ -132,8 +138,10 @@ def bench_raw(url: str, runs: int) -> list[Result]:
     results = []
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
-        conn.execute(f"CREATE TABLE {RAW_SCHEMA}.steps (workflow_id text, step_id int, output jsonb, "
-                     "PRIMARY KEY (workflow_id, step_id))")
+        conn.execute(
+            f"CREATE TABLE {RAW_SCHEMA}.steps (workflow_id text, step_id int, output jsonb, "
+            "PRIMARY KEY (workflow_id, step_id))"
+        )
         insert = f"INSERT INTO {RAW_SCHEMA}.steps VALUES (%s, %s, %s::jsonb)"
 
         def autocommit_run() -> None:
@@ -145,6 +153,7 @@ def bench_raw(url: str, runs: int) -> list[Result]:
 
         results.append(timed_runs(Result("raw psycopg INSERT (autocommit)"), runs, autocommit_run))
     with psycopg.connect(url) as conn:
+
         def commit_run() -> None:
             wid = uuid.uuid4().hex
             for i in range(STEPS):
@@ -162,8 +171,10 @@ def profile_ours(url: str, runs: int, path: str) -> None:
     PROFILER.append(cProfile.Profile())
     result = bench_ours(url, runs)
     PROFILER[0].dump_stats(path)
-    print(f"profiled {runs + WARMUP} runs of {STEPS} steps (median {result.row()[1]:.3f} ms/step under the "
-          f"profiler); stats in {path}")
+    print(
+        f"profiled {runs + WARMUP} runs of {STEPS} steps (median {result.row()[1]:.3f} ms/step under the "
+        f"profiler); stats in {path}"
+    )
     stats = pstats.Stats(path)
     stats.sort_stats("tottime").print_stats(25)
     stats.sort_stats("cumulative").print_stats(40)
@@ -189,22 +200,28 @@ def main() -> None:
         results.append(bench_dbos(url, args.runs))
 
     measured = [r for r in results if r.step_seconds]
-    print_table(f"{STEPS} no-op steps per workflow, {args.runs} workflows per system (+{WARMUP} warm-up), "
-                f"Postgres {psycopg.conninfo.conninfo_to_dict(url).get('host', 'local')}",
-                ["system", "median ms/step", "p90", "p99", "wall ms/step", "steps/s"],
-                [r.row() for r in measured])
+    print_table(
+        f"{STEPS} no-op steps per workflow, {args.runs} workflows per system (+{WARMUP} warm-up), "
+        f"Postgres {psycopg.conninfo.conninfo_to_dict(url).get('host', 'local')}",
+        ["system", "median ms/step", "p90", "p99", "wall ms/step", "steps/s"],
+        [r.row() for r in measured],
+    )
     for r in results:
         if r.note:
             print(f"{r.system}: {r.note}")
     ours = next((r for r in measured if r.system.startswith("durable-tui")), None)
     if ours is None:
         return
-    print(f"\ntarget: ours <= 0.5 ms/step -> median {ours.row()[1]:.3f} ms "
-          f"({'met' if ours.row()[1] <= 0.5 else 'NOT met'}), wall {ours.row()[4]:.3f} ms")
+    print(
+        f"\ntarget: ours <= 0.5 ms/step -> median {ours.row()[1]:.3f} ms "
+        f"({'met' if ours.row()[1] <= 0.5 else 'NOT met'}), wall {ours.row()[4]:.3f} ms"
+    )
     for other in measured:
         if other is not ours:
-            print(f"ratio ours / {other.system}: median {ours.row()[1] / other.row()[1]:.2f}x, "
-                  f"wall {ours.row()[4] / other.row()[4]:.2f}x")
+            print(
+                f"ratio ours / {other.system}: median {ours.row()[1] / other.row()[1]:.2f}x, "
+                f"wall {ours.row()[4] / other.row()[4]:.2f}x"
+            )
 
 
 if __name__ == "__main__":

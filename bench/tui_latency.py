@@ -87,8 +87,15 @@ def burst_writer(url: str, schema: str, part: int, parts: int, rate: int, second
             time.sleep(0.001)
 
 
-async def run_burst(app: DashboardApp, pilot, control: Control, seen: dict[str, float],
-                    applies: list[float], rate: int = 1500, seconds: float = 3.0) -> dict:
+async def run_burst(
+    app: DashboardApp,
+    pilot,
+    control: Control,
+    seen: dict[str, float],
+    applies: list[float],
+    rate: int = 1500,
+    seconds: float = 3.0,
+) -> dict:
     """Commit `rate` new workflows per second from writer processes (1500/s: comfortably past the 1000/s the
     dashboard must absorb); measure loop lag and catch-up."""
     lags: list[float] = []
@@ -103,10 +110,25 @@ async def run_burst(app: DashboardApp, pilot, control: Control, seen: dict[str, 
     before = control.reads.count(name="bench.none")
     events0, applies0 = app.events_seen, len(applies)
     probe_task = asyncio.create_task(probe())
-    procs = [subprocess.Popen([sys.executable, __file__, "--writer", control.database_url, control.store.schema,
-                               str(part), str(WRITERS), str(rate), str(seconds)],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for part in range(WRITERS)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--writer",
+                control.database_url,
+                control.store.schema,
+                str(part),
+                str(WRITERS),
+                str(rate),
+                str(seconds),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for part in range(WRITERS)
+    ]
     await asyncio.to_thread(lambda: [p.wait() for p in procs])
     end = time.perf_counter()
     n = control.reads.count(name="bench.none") - before
@@ -118,22 +140,31 @@ async def run_burst(app: DashboardApp, pilot, control: Control, seen: dict[str, 
     caught_up = (time.perf_counter() - end) * 1000
     stop = True
     await probe_task
-    return {"commits": n, "rate": n / seconds, "events": app.events_seen - events0,
-            "reloads": len(applies) - applies0, "lag_p50": statistics.median(lags),
-            "lag_max": max(lags), "catch_up_ms": caught_up}
+    return {
+        "commits": n,
+        "rate": n / seconds,
+        "events": app.events_seen - events0,
+        "reloads": len(applies) - applies0,
+        "lag_p50": statistics.median(lags),
+        "lag_max": max(lags),
+        "catch_up_ms": caught_up,
+    }
 
 
 def seed(url: str, schema: str, rows: int) -> None:
     with Control(url, schema=schema):
         pass
     with psycopg.connect(url, autocommit=True) as c:
-        c.execute(f"""
+        c.execute(
+            f"""
             INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, created_at, updated_at)
             SELECT 'wf-' || lpad(i::text, 7, '0'), 'bench.flow' || (i %% 7),
                    (ARRAY['SUCCESS','SUCCESS','SUCCESS','ERROR','PENDING','ENQUEUED','CANCELLED'])[1 + i %% 7],
                    jsonb_build_object('args', jsonb_build_array(i), 'kwargs', '{{}}'::jsonb),
                    now() - make_interval(secs => i), now()
-            FROM generate_series(1, %s) i""", (rows,))
+            FROM generate_series(1, %s) i""",
+            (rows,),
+        )
         c.execute(f"""
             INSERT INTO {schema}.steps (workflow_id, step_id, name, kind, status, attempts, attempt_base,
                                         max_attempts, started_at)

@@ -20,17 +20,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     worker = sub.add_parser("worker", parents=[common], help="run a worker with the demo workflows until Ctrl-C")
-    worker.add_argument("--reload", action="store_true",
-                        help="restart the worker when a .py file under demo_app/ changes")
-    worker.add_argument("--exit-with-parent", action="store_true",
-                        help="stop when the process that started this one is gone (used by the launcher)")
+    worker.add_argument(
+        "--reload", action="store_true", help="restart the worker when a .py file under demo_app/ changes"
+    )
+    worker.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the process that started this one is gone (used by the launcher)",
+    )
     add_flags(worker)
 
     load = sub.add_parser("load", parents=[common], help="queue demo workflows at a steady rate")
     load.add_argument("--rate", default="5/s", help="how fast: 5/s, 30/min, ... (default %(default)s)")
     load.add_argument("--count", type=int, help="how many (default: until Ctrl-C)")
-    load.add_argument("--kind", choices=("mix", "order", "pipeline"), default="mix",
-                      help="orders, pipelines, or a mix (default)")
+    load.add_argument(
+        "--kind", choices=("mix", "order", "pipeline"), default="mix", help="orders, pipelines, or a mix (default)"
+    )
     load.add_argument("--quiet", action="store_true", help="print only the total")
     return parser
 
@@ -46,9 +51,11 @@ def run_load(args: argparse.Namespace) -> int:
         return 2
     stop = threading.Event()
     with Control(schema=args.schema) as control:
+
         def show(name: str, wid: str) -> None:
             if not args.quiet:
                 print(f"queued {wid} ({name})", flush=True)
+
         try:
             started = generate(control, rate, args.count, args.kind, stop, show)
         except KeyboardInterrupt:

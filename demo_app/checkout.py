@@ -41,8 +41,12 @@ def price_order(items: dict[str, int]) -> float:
     return round(sum(CATALOG[sku][1] * qty for sku, qty in items.items()), 2)
 
 
-@step(name="charge-payment", interval_seconds=knob("DEMO_PAYMENT_INTERVAL"),
-      backoff_rate=knob("DEMO_PAYMENT_BACKOFF"), max_attempts=int(knob("DEMO_PAYMENT_MAX_ATTEMPTS")))
+@step(
+    name="charge-payment",
+    interval_seconds=knob("DEMO_PAYMENT_INTERVAL"),
+    backoff_rate=knob("DEMO_PAYMENT_BACKOFF"),
+    max_attempts=int(knob("DEMO_PAYMENT_MAX_ATTEMPTS")),
+)
 def charge_payment(order_id: str, customer: str, amount: float) -> dict[str, Any]:
     work(jitter(0.2, 0.6))
     if fails("DEMO_PAYMENT_FAILURE_RATE"):

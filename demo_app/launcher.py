@@ -37,8 +37,14 @@ STOP_TIMEOUT = 8.0
 Dashboard = Callable[[str], object]
 
 
-def run_demo(database_url: str | None = None, rate: str = "2/s", count: int | None = None, *,
-             schema: str = DEFAULT_SCHEMA, dashboard: Dashboard | None = None) -> int:
+def run_demo(
+    database_url: str | None = None,
+    rate: str = "2/s",
+    count: int | None = None,
+    *,
+    schema: str = DEFAULT_SCHEMA,
+    dashboard: Dashboard | None = None,
+) -> int:
     """Run the whole demo until the dashboard quits; returns the process exit code.
 
     `dashboard(url)` is what runs in the foreground (default: the live dashboard, read-write).
@@ -50,8 +56,7 @@ def run_demo(database_url: str | None = None, rate: str = "2/s", count: int | No
     demo = Demo(schema)
     handlers = demo.stop_on(signal.SIGTERM, signal.SIGHUP)
     try:
-        return demo.run(database_url, per_second, count,
-                        dashboard or functools.partial(_live_dashboard, schema=schema))
+        return demo.run(database_url, per_second, count, dashboard or functools.partial(_live_dashboard, schema=schema))
     except KeyboardInterrupt:
         return 130
     finally:
@@ -90,8 +95,9 @@ class Demo:
         print(f"demo worker starting (log: {log_path}) on {describe_url(url)} ...", flush=True)
         if not _wait_ready(self.control, self.worker):
             return _fail(f"the demo worker did not start; see {log_path}:\n{_tail(log_path)}", 1)
-        self.loader = threading.Thread(target=_load, args=(self.control, per_second, count, self.halt),
-                                       name="demo-load", daemon=True)
+        self.loader = threading.Thread(
+            target=_load, args=(self.control, per_second, count, self.halt), name="demo-load", daemon=True
+        )
         self.loader.start()
         outcome = dashboard(url)
         return outcome if isinstance(outcome, int) else 0
@@ -149,7 +155,10 @@ def start_worker(url: str, schema: str, log_path: Path) -> subprocess.Popen[byte
         log.flush()
         return subprocess.Popen(
             [sys.executable, "-m", "demo_app", "worker", "--reload", "--exit-with-parent", "--schema", schema],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             env={**os.environ, ENV_URL: url},
         )
 

@@ -26,12 +26,21 @@ log = logging.getLogger("demo.load")
 
 KINDS = ("mix", "order", "pipeline")
 PIPELINE_EVERY = 6
-UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0,
-         "hour": 3600.0}
+UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0}
 RATE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:/\s*([a-z]+))?\s*$")
 
-CUSTOMERS = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov",
-             "Donald Knuth", "Margaret Hamilton", "Ken Thompson", "Frances Allen", "John Backus"]
+CUSTOMERS = [
+    "Ada Lovelace",
+    "Alan Turing",
+    "Grace Hopper",
+    "Edsger Dijkstra",
+    "Barbara Liskov",
+    "Donald Knuth",
+    "Margaret Hamilton",
+    "Ken Thompson",
+    "Frances Allen",
+    "John Backus",
+]
 COUNTRIES = ["DE", "FR", "NL", "SE", "US", "GB", "DE", "FR", "NL"]
 BUGGY_COUNTRY = "NO"
 
@@ -61,8 +70,11 @@ def make_order(n: int) -> dict[str, Any]:
 
 def make_batch(n: int) -> dict[str, Any]:
     rng = random.Random(f"pipeline-{n}")
-    return {"id": f"pipeline-{n:04d}", "day": (date(2026, 1, 1) + timedelta(days=n)).isoformat(),
-            "rows": rng.randint(8_000, 60_000)}
+    return {
+        "id": f"pipeline-{n:04d}",
+        "day": (date(2026, 1, 1) + timedelta(days=n)).isoformat(),
+        "rows": rng.randint(8_000, 60_000),
+    }
 
 
 class Numbers:
@@ -128,9 +140,14 @@ def _enqueue(control: Control, name: str, value: object, wid: str) -> bool:
         return False
 
 
-def generate(control: Control, rate: float, count: int | None = None, kind: str = "mix",
-             stop: threading.Event | None = None,
-             on_start: Callable[[str, str], None] | None = None) -> int:
+def generate(
+    control: Control,
+    rate: float,
+    count: int | None = None,
+    kind: str = "mix",
+    stop: threading.Event | None = None,
+    on_start: Callable[[str, str], None] | None = None,
+) -> int:
     """Queue `count` workflows (None: until `stop` is set) at `rate` per second; returns how many."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")

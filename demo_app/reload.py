@@ -39,8 +39,9 @@ class Supervisor:
         self.restarts = 0
 
     def start(self) -> None:
-        self.process = multiprocessing.get_context("spawn").Process(target=serve, args=(self.schema, True),
-                                                                     name="demo-worker")
+        self.process = multiprocessing.get_context("spawn").Process(
+            target=serve, args=(self.schema, True), name="demo-worker"
+        )
         self.process.start()
         self.started_at = time.monotonic()
 
@@ -77,10 +78,13 @@ class Supervisor:
             log.error("worker exited with code %d: fix the code and save, and it starts again", code)
             return
         lived = time.monotonic() - self.started_at
-        self.restart_delay = 0.0 if lived > QUICK_DEATH else min(max(0.5, self.restart_delay * 2),
-                                                                 MAX_RESTART_DELAY)
-        log.warning("worker died of %s after %.1f s: restarting it%s", signal.Signals(-code).name, lived,
-                    f" in {self.restart_delay:.1f} s" if self.restart_delay else "")
+        self.restart_delay = 0.0 if lived > QUICK_DEATH else min(max(0.5, self.restart_delay * 2), MAX_RESTART_DELAY)
+        log.warning(
+            "worker died of %s after %.1f s: restarting it%s",
+            signal.Signals(-code).name,
+            lived,
+            f" in {self.restart_delay:.1f} s" if self.restart_delay else "",
+        )
         os.environ.pop(SAVED_AT_ENV, None)
         if self.stop.wait(self.restart_delay):
             return
@@ -90,9 +94,16 @@ class Supervisor:
     def run(self) -> int:
         self.start()
         try:
-            for changes in watch(PACKAGE_DIR, watch_filter=PythonFilter(), debounce=DEBOUNCE_MS, step=50,
-                                 stop_event=self.stop, rust_timeout=POLL_MS, yield_on_timeout=True,
-                                 raise_interrupt=False):
+            for changes in watch(
+                PACKAGE_DIR,
+                watch_filter=PythonFilter(),
+                debounce=DEBOUNCE_MS,
+                step=50,
+                stop_event=self.stop,
+                rust_timeout=POLL_MS,
+                yield_on_timeout=True,
+                raise_interrupt=False,
+            ):
                 if changes:
                     self.on_change(sorted({path for _, path in changes}))
                 else:

@@ -23,24 +23,27 @@ class Knob:
         return "--" + self.env.removeprefix("DEMO_").lower().replace("_", "-")
 
 
-KNOBS: dict[str, Knob] = {k.env: k for k in (
-    Knob("DEMO_LATENCY", 1.0, "scale of every simulated latency (0.01 makes the demo run 100x faster)"),
-    Knob("DEMO_PAYMENT_FAILURE_RATE", 0.4, "share of payment API calls that fail"),
-    Knob("DEMO_PAYMENT_INTERVAL", 2.0, "seconds before the first payment retry"),
-    Knob("DEMO_PAYMENT_BACKOFF", 2.0, "multiplier of the wait between payment retries"),
-    Knob("DEMO_PAYMENT_MAX_ATTEMPTS", 5, "payment attempts before the order fails"),
-    Knob("DEMO_EMAIL_FAILURE_RATE", 0.03, "share of confirmation e-mails that fail (never retried)"),
-    Knob("DEMO_COURIER_FAILURE_RATE", 0.25, "share of courier bookings that fail"),
-    Knob("DEMO_COURIER_INTERVAL", 1.0, "seconds before a courier booking is retried"),
-    Knob("DEMO_PICKUP_SECONDS", 3.0, "durable sleep of a parcel waiting for the courier (scaled by latency)"),
-    Knob("DEMO_TAX_INTERVAL", 2.0, "seconds between the attempts of the buggy tax step"),
-    Knob("DEMO_TAX_MAX_ATTEMPTS", 100, "attempts of the buggy tax step before its order fails"),
-    Knob("DEMO_PIPELINE_FAILURE_RATE", 0.15, "share of flaky pipeline extracts that fail"),
-    Knob("DEMO_PIPELINE_INTERVAL", 1.0, "seconds before a pipeline step is retried"),
-    Knob("DEMO_SLOW_SECONDS", 8.0, "duration of the pipeline's slow step (not scaled by latency)"),
-    Knob("DEMO_STOP_GRACE", 0.5, "seconds a stopping worker waits for its steps before it exits anyway"),
-    Knob("DEMO_SEED", -1, "seed for reproducible failures (-1: random)"),
-)}
+KNOBS: dict[str, Knob] = {
+    k.env: k
+    for k in (
+        Knob("DEMO_LATENCY", 1.0, "scale of every simulated latency (0.01 makes the demo run 100x faster)"),
+        Knob("DEMO_PAYMENT_FAILURE_RATE", 0.4, "share of payment API calls that fail"),
+        Knob("DEMO_PAYMENT_INTERVAL", 2.0, "seconds before the first payment retry"),
+        Knob("DEMO_PAYMENT_BACKOFF", 2.0, "multiplier of the wait between payment retries"),
+        Knob("DEMO_PAYMENT_MAX_ATTEMPTS", 5, "payment attempts before the order fails"),
+        Knob("DEMO_EMAIL_FAILURE_RATE", 0.03, "share of confirmation e-mails that fail (never retried)"),
+        Knob("DEMO_COURIER_FAILURE_RATE", 0.25, "share of courier bookings that fail"),
+        Knob("DEMO_COURIER_INTERVAL", 1.0, "seconds before a courier booking is retried"),
+        Knob("DEMO_PICKUP_SECONDS", 3.0, "durable sleep of a parcel waiting for the courier (scaled by latency)"),
+        Knob("DEMO_TAX_INTERVAL", 2.0, "seconds between the attempts of the buggy tax step"),
+        Knob("DEMO_TAX_MAX_ATTEMPTS", 100, "attempts of the buggy tax step before its order fails"),
+        Knob("DEMO_PIPELINE_FAILURE_RATE", 0.15, "share of flaky pipeline extracts that fail"),
+        Knob("DEMO_PIPELINE_INTERVAL", 1.0, "seconds before a pipeline step is retried"),
+        Knob("DEMO_SLOW_SECONDS", 8.0, "duration of the pipeline's slow step (not scaled by latency)"),
+        Knob("DEMO_STOP_GRACE", 0.5, "seconds a stopping worker waits for its steps before it exits anyway"),
+        Knob("DEMO_SEED", -1, "seed for reproducible failures (-1: random)"),
+    )
+}
 
 SHOP_SCHEMA_ENV = "DEMO_SHOP_SCHEMA"
 DEFAULT_SHOP_SCHEMA = "demo_shop"
@@ -69,8 +72,13 @@ def shop_schema() -> str:
 def add_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("demo behaviour (each flag sets the environment variable named)")
     for spec in KNOBS.values():
-        group.add_argument(spec.flag, dest=spec.env, type=float, metavar="N",
-                           help=f"{spec.help} (${spec.env}, default {spec.default:g})")
+        group.add_argument(
+            spec.flag,
+            dest=spec.env,
+            type=float,
+            metavar="N",
+            help=f"{spec.help} (${spec.env}, default {spec.default:g})",
+        )
 
 
 def apply_flags(args: argparse.Namespace) -> None:

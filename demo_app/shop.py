@@ -14,7 +14,7 @@ from engine.store import connect
 CATALOG = {
     "kb-mech-87": ("Mechanical keyboard, 87 keys", 89.00),
     "ms-ergo-2": ("Ergonomic mouse", 39.50),
-    "mon-27-4k": ("27\" 4K monitor", 329.00),
+    "mon-27-4k": ('27" 4K monitor', 329.00),
     "hub-usbc-7": ("USB-C hub, 7 ports", 45.90),
     "cam-1080p": ("1080p webcam", 59.00),
     "hs-anc-bt": ("Noise-cancelling headset", 149.00),
@@ -35,9 +35,11 @@ def setup(database_url: str) -> None:
             on_hand integer NOT NULL CHECK (on_hand >= 0),
             reserved integer NOT NULL DEFAULT 0 CHECK (reserved >= 0 AND reserved <= on_hand))""")
         with conn.cursor() as cur:
-            cur.executemany(f"INSERT INTO {s}.stock (sku, title, price, on_hand) VALUES (%s, %s, %s, %s) "
-                            "ON CONFLICT (sku) DO NOTHING",
-                            [(sku, title, price, RESTOCK) for sku, (title, price) in CATALOG.items()])
+            cur.executemany(
+                f"INSERT INTO {s}.stock (sku, title, price, on_hand) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (sku) DO NOTHING",
+                [(sku, title, price, RESTOCK) for sku, (title, price) in CATALOG.items()],
+            )
 
 
 def _lines(items: dict[str, int]) -> list[tuple[str, int]]:
@@ -51,10 +53,13 @@ def reserve_stock(order_id: str, items: dict[str, int]) -> dict[str, int]:
     conn, s = db(), shop_schema()
     left = {}
     for sku, qty in _lines(items):
-        conn.execute(f"UPDATE {s}.stock SET on_hand = on_hand + %s WHERE sku = %s AND on_hand - reserved < %s",
-                     (RESTOCK, sku, qty))
-        row = conn.execute(f"UPDATE {s}.stock SET reserved = reserved + %s WHERE sku = %s "
-                           "RETURNING on_hand - reserved", (qty, sku)).fetchone()
+        conn.execute(
+            f"UPDATE {s}.stock SET on_hand = on_hand + %s WHERE sku = %s AND on_hand - reserved < %s",
+            (RESTOCK, sku, qty),
+        )
+        row = conn.execute(
+            f"UPDATE {s}.stock SET reserved = reserved + %s WHERE sku = %s RETURNING on_hand - reserved", (qty, sku)
+        ).fetchone()
         if row is None:
             raise LookupError(f"{order_id}: unknown product {sku!r}")
         left[sku] = row[0]
@@ -74,8 +79,9 @@ def commit_stock(order_id: str, items: dict[str, int]) -> None:
     """The parcel left the warehouse: its reserved units leave the stock."""
     conn, s = db(), shop_schema()
     for sku, qty in _lines(items):
-        conn.execute(f"UPDATE {s}.stock SET on_hand = on_hand - %s, reserved = reserved - %s WHERE sku = %s",
-                     (qty, qty, sku))
+        conn.execute(
+            f"UPDATE {s}.stock SET on_hand = on_hand - %s, reserved = reserved - %s WHERE sku = %s", (qty, qty, sku)
+        )
 
 
 def stock_levels(database_url: str) -> dict[str, tuple[int, int]]:

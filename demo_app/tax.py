@@ -20,11 +20,16 @@ class TaxTableError(LookupError):
     """The tax service has no rate for a country."""
 
 
-@step(name="compute-tax", interval_seconds=knob("DEMO_TAX_INTERVAL"), backoff_rate=1.0,
-      max_attempts=int(knob("DEMO_TAX_MAX_ATTEMPTS")))
+@step(
+    name="compute-tax",
+    interval_seconds=knob("DEMO_TAX_INTERVAL"),
+    backoff_rate=1.0,
+    max_attempts=int(knob("DEMO_TAX_MAX_ATTEMPTS")),
+)
 def compute_tax(country: str, subtotal: float) -> float:
     work(0.05)
     if BUG and country == "NO":
-        raise TaxTableError(f"no VAT rate loaded for {country!r} (the demo's bug: set BUG = False in "
-                            "demo_app/tax.py and save)")
+        raise TaxTableError(
+            f"no VAT rate loaded for {country!r} (the demo's bug: set BUG = False in demo_app/tax.py and save)"
+        )
     return round(subtotal * VAT_RATES.get(country, 0.0), 2)

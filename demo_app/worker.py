@@ -29,8 +29,7 @@ log = logging.getLogger("demo.worker")
 
 
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-                        force=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", force=True)
     logging.getLogger("psycopg").setLevel(logging.WARNING)
 
 
@@ -69,8 +68,14 @@ def serve(schema: str, watch_parent: bool = True) -> None:
     except DurableError as exc:
         log.error("worker could not start: %s", exc)
         raise SystemExit(1) from None
-    log.info("worker %s ready (pid %d, code %s)%s: %s", engine.executor_id, os.getpid(), engine.code_version,
-             _since_save(), ", ".join(engine.workflow_names))
+    log.info(
+        "worker %s ready (pid %d, code %s)%s: %s",
+        engine.executor_id,
+        os.getpid(),
+        engine.code_version,
+        _since_save(),
+        ", ".join(engine.workflow_names),
+    )
     while not stop.wait(0.5):
         pass
     _shutdown(engine)
@@ -90,8 +95,9 @@ def _shutdown(engine: Engine) -> None:
     stopper.start()
     stopper.join(grace)
     if stopper.is_alive():
-        log.warning("steps still running after %.1f s: exiting now; the next worker goes on from their last "
-                    "checkpoint", grace)
+        log.warning(
+            "steps still running after %.1f s: exiting now; the next worker goes on from their last checkpoint", grace
+        )
         for handler in logging.getLogger().handlers:
             handler.flush()
         os._exit(0)

@@ -61,8 +61,7 @@ REGISTRY: dict[str, WorkflowSpec] = {}
 def register(spec: WorkflowSpec) -> None:
     old = REGISTRY.get(spec.name)
     if old is not None and old.fn.__module__ != spec.fn.__module__:
-        log.warning("workflow name %r re-registered by %s (was %s)", spec.name, spec.fn.__module__,
-                    old.fn.__module__)
+        log.warning("workflow name %r re-registered by %s (was %s)", spec.name, spec.fn.__module__, old.fn.__module__)
     REGISTRY[spec.name] = spec
 
 
@@ -79,17 +78,22 @@ def spec_of(fn: Callable[..., Any] | str) -> WorkflowSpec:
     return spec
 
 
-def _wrap(fn: Callable[..., Any], spec: Any, sync_call: Callable[..., Any],
-          async_call: Callable[..., Any]) -> Callable[..., Any]:
+def _wrap(
+    fn: Callable[..., Any], spec: Any, sync_call: Callable[..., Any], async_call: Callable[..., Any]
+) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(fn):
+
         @functools.wraps(fn)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             return await async_call(spec, args, kwargs)
+
         wrapper: Callable[..., Any] = async_wrapper
     else:
+
         @functools.wraps(fn)
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
             return sync_call(spec, args, kwargs)
+
         wrapper = sync_wrapper
     return wrapper
 
@@ -97,10 +101,23 @@ def _wrap(fn: Callable[..., Any], spec: Any, sync_call: Callable[..., Any],
 @overload
 def step(fn: F) -> F: ...
 @overload
-def step(*, name: str | None = None, retries_allowed: bool = True, interval_seconds: float = 1.0,
-         max_attempts: int = 3, backoff_rate: float = 2.0) -> Callable[[F], F]: ...
-def step(fn: Callable[..., Any] | None = None, *, name: str | None = None, retries_allowed: bool = True,
-         interval_seconds: float = 1.0, max_attempts: int = 3, backoff_rate: float = 2.0) -> Any:
+def step(
+    *,
+    name: str | None = None,
+    retries_allowed: bool = True,
+    interval_seconds: float = 1.0,
+    max_attempts: int = 3,
+    backoff_rate: float = 2.0,
+) -> Callable[[F], F]: ...
+def step(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    retries_allowed: bool = True,
+    interval_seconds: float = 1.0,
+    max_attempts: int = 3,
+    backoff_rate: float = 2.0,
+) -> Any:
     """Mark a function as a checkpointed, retried step. Works bare and with arguments."""
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
@@ -108,8 +125,7 @@ def step(fn: Callable[..., Any] | None = None, *, name: str | None = None, retri
         raise ValueError("interval_seconds must be >= 0 and backoff_rate > 0")
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
-        spec = StepSpec(name or f.__qualname__, f, retries_allowed, interval_seconds, max_attempts,
-                        backoff_rate)
+        spec = StepSpec(name or f.__qualname__, f, retries_allowed, interval_seconds, max_attempts, backoff_rate)
         wrapper = _wrap(f, spec, execution.call_step, execution.call_step_async)
         wrapper.__durable_step__ = spec  # type: ignore[attr-defined]
         return wrapper
@@ -120,10 +136,16 @@ def step(fn: Callable[..., Any] | None = None, *, name: str | None = None, retri
 @overload
 def transaction(fn: F) -> F: ...
 @overload
-def transaction(*, isolation_level: str = "serializable", name: str | None = None,
-                max_attempts: int = 10) -> Callable[[F], F]: ...
-def transaction(fn: Callable[..., Any] | None = None, *, isolation_level: str = "serializable",
-                name: str | None = None, max_attempts: int = 10) -> Any:
+def transaction(
+    *, isolation_level: str = "serializable", name: str | None = None, max_attempts: int = 10
+) -> Callable[[F], F]: ...
+def transaction(
+    fn: Callable[..., Any] | None = None,
+    *,
+    isolation_level: str = "serializable",
+    name: str | None = None,
+    max_attempts: int = 10,
+) -> Any:
     """One database transaction whose output is recorded in that same transaction: exactly once.
 
     Serialization failures and deadlocks are retried with a short backoff; other errors are not.

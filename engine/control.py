@@ -33,12 +33,19 @@ FAULT_KINDS = ("fail", "delay", "crash")
 class Control:
     """Operations and reads for controllers. Use as a context manager, or call `close()`."""
 
-    def __init__(self, database_url: str | None = None, *, schema: str = DEFAULT_SCHEMA, lease_seconds: float = 5.0,
-                 store: Store | None = None):
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        schema: str = DEFAULT_SCHEMA,
+        lease_seconds: float = 5.0,
+        store: Store | None = None,
+    ):
         self.database_url = resolve_database_url(database_url)
         self.lease_seconds = lease_seconds
-        self.store = store or Store(self.database_url, schema, pool_size=4, application_name="durable-control",
-                                     check_connections=True)
+        self.store = store or Store(
+            self.database_url, schema, pool_size=4, application_name="durable-control", check_connections=True
+        )
         self._owns_store = store is None
         self.reads = self.store.reads
         self.ops = self.store.ops
@@ -67,8 +74,9 @@ class Control:
     def get_workflow(self, workflow_id: str) -> WorkflowRecord:
         return self.reads.get_workflow(workflow_id)
 
-    def list_workflows(self, status: str | None = None, name: str | None = None,
-                       limit: int = 100) -> list[WorkflowRecord]:
+    def list_workflows(
+        self, status: str | None = None, name: str | None = None, limit: int = 100
+    ) -> list[WorkflowRecord]:
         return self.reads.list_workflows(status=status, name=name, limit=limit)
 
     def summaries(self, **filters: Any) -> list[WorkflowSummary]:
@@ -177,7 +185,7 @@ class Control:
     # bulk over a confirmed selection: exactly these ids (those in another state are skipped) ------
 
     def _by_ids(self, action: Any, ids: list[str]) -> int:
-        return sum(len(action(ids[i:i + BATCH])) for i in range(0, len(ids), BATCH))
+        return sum(len(action(ids[i : i + BATCH])) for i in range(0, len(ids), BATCH))
 
     def cancel_ids(self, ids: list[str]) -> int:
         return self._by_ids(self.ops.cancel, ids)
@@ -193,9 +201,18 @@ class Control:
 
     # faults and workers ----------------------------------------------------------------------
 
-    def add_fault(self, kind: str, step_name: str, *, workflow_id: str | None = None, count: int | None = 1,
-                  delay_seconds: float = 0.0, phase: str = "before", message: str = "injected fault",
-                  ttl_seconds: float | None = None) -> int:
+    def add_fault(
+        self,
+        kind: str,
+        step_name: str,
+        *,
+        workflow_id: str | None = None,
+        count: int | None = 1,
+        delay_seconds: float = 0.0,
+        phase: str = "before",
+        message: str = "injected fault",
+        ttl_seconds: float | None = None,
+    ) -> int:
         """Inject a fault at attempts of step `step_name` (of one workflow, or of all). Returns its id."""
         if kind not in FAULT_KINDS:
             raise InvalidState(f"fault kind must be one of {', '.join(FAULT_KINDS)}, not {kind!r}")
@@ -205,8 +222,7 @@ class Control:
             raise InvalidState("a delay fault needs delay_seconds > 0")
         if count is not None and count < 1:
             raise InvalidState("count must be at least 1 (or empty for every attempt)")
-        return self.ops.add_fault(kind, step_name, workflow_id, count, delay_seconds, phase, message,
-                                  ttl_seconds)
+        return self.ops.add_fault(kind, step_name, workflow_id, count, delay_seconds, phase, message, ttl_seconds)
 
     def clear_faults(self, fault_ids: list[int] | None = None) -> int:
         return self.ops.clear_faults(fault_ids)

@@ -228,20 +228,23 @@ class Engine:
 
     # starting and reading workflows ------------------------------------------------------------
 
-    def start_workflow(self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None,
-                       **kwargs: Any) -> WorkflowHandle:
+    def start_workflow(
+        self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None, **kwargs: Any
+    ) -> WorkflowHandle:
         """Start a workflow in this process and return at once; an existing id is not run again."""
         return self._start(spec_of(fn), args, kwargs, workflow_id)
 
-    def enqueue_workflow(self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None,
-                         **kwargs: Any) -> WorkflowHandle:
+    def enqueue_workflow(
+        self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None, **kwargs: Any
+    ) -> WorkflowHandle:
         """Queue a workflow for any live worker that registers its function (this one included)."""
         self._require_launched()
         name = fn if isinstance(fn, str) else spec_of(fn).name
         return WorkflowHandle(self, self.control.enqueue_workflow(name, *args, workflow_id=workflow_id, **kwargs))
 
-    def run_workflow(self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None,
-                     **kwargs: Any) -> Any:
+    def run_workflow(
+        self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None, **kwargs: Any
+    ) -> Any:
         return self.start_workflow(fn, *args, workflow_id=workflow_id, **kwargs).result()
 
     def retrieve_workflow(self, workflow_id: str) -> WorkflowHandle:
@@ -252,20 +255,23 @@ class Engine:
     def get_workflow(self, workflow_id: str) -> WorkflowRecord:
         return self.store.reads.get_workflow(workflow_id)
 
-    def list_workflows(self, status: str | None = None, name: str | None = None,
-                       limit: int = 100) -> list[WorkflowRecord]:
+    def list_workflows(
+        self, status: str | None = None, name: str | None = None, limit: int = 100
+    ) -> list[WorkflowRecord]:
         return self.store.reads.list_workflows(status=status, name=name, limit=limit)
 
-    def _start(self, spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any],
-               workflow_id: str | None) -> WorkflowHandle:
+    def _start(
+        self, spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any], workflow_id: str | None
+    ) -> WorkflowHandle:
         self._require_launched()
         wid = workflow_id or str(uuid.uuid4())
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({spec.name}) inputs")
         if not self.runtime.insert_workflow(wid, spec.name, PENDING, inputs, self.executor_id):
             state = self.runtime.workflow_state(wid)
             if state is not None and state[0] != spec.name:
-                raise WorkflowConflict(f"workflow id {wid!r} already exists for workflow {state[0]!r}, "
-                                       f"not {spec.name!r}")
+                raise WorkflowConflict(
+                    f"workflow id {wid!r} already exists for workflow {state[0]!r}, not {spec.name!r}"
+                )
             return WorkflowHandle(self, wid)
         self._submit(wid, spec, {"args": list(args), "kwargs": kwargs}, {})
         return WorkflowHandle(self, wid)
@@ -289,8 +295,7 @@ class Engine:
             self._submit(c.workflow_id, REGISTRY[c.name], c.inputs, recorded[c.workflow_id])
         return len(runnable)
 
-    def _submit(self, wid: str, spec: WorkflowSpec, inputs: dict[str, Any],
-                recorded: dict[int, RecordedStep]) -> None:
+    def _submit(self, wid: str, spec: WorkflowSpec, inputs: dict[str, Any], recorded: dict[int, RecordedStep]) -> None:
         future = self._claim_local(wid)
         if future is None:
             # Its previous run (cancelled, say) is still unwinding here: run it again once that ends.
@@ -324,8 +329,14 @@ class Engine:
         if rerun is not None and not self._stopping.is_set():
             self._submit(wid, *rerun, self.runtime.recorded_steps([wid])[wid])
 
-    def _execute(self, wid: str, spec: WorkflowSpec, inputs: dict[str, Any],
-                 recorded: dict[int, RecordedStep], future: Future[Outcome]) -> Outcome:
+    def _execute(
+        self,
+        wid: str,
+        spec: WorkflowSpec,
+        inputs: dict[str, Any],
+        recorded: dict[int, RecordedStep],
+        future: Future[Outcome],
+    ) -> Outcome:
         """Run one workflow to its end in this thread and record how it ended."""
         ctx = WorkflowContext(self, wid, spec.name, recorded)
         token = CURRENT_WORKFLOW.set(ctx)
@@ -342,8 +353,12 @@ class Engine:
         except Preempted as exc:
             log.warning("workflow %s was taken over elsewhere (%s); stopping here", wid, exc)
         except StoreUnreachable as exc:
-            log.warning("workflow %s paused: the database is unreachable (%s); it resumes from its last "
-                        "checkpoint once it answers", wid, exc)
+            log.warning(
+                "workflow %s paused: the database is unreachable (%s); it resumes from its last "
+                "checkpoint once it answers",
+                wid,
+                exc,
+            )
             self.strand([wid])
             self.pool.check()
         except Exception as exc:
@@ -358,8 +373,7 @@ class Engine:
                 self.finisher.submit(record, lambda: self._release_local(wid, future, outcome))
         return outcome
 
-    def run_child(self, ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...],
-                  kwargs: dict[str, Any]) -> Any:
+    def run_child(self, ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A workflow called from a workflow: its own durable workflow, recorded as one parent step."""
         run = StepRun(ctx, StepSpec(spec.name, spec.fn, retries_allowed=False, max_attempts=1, kind="child"))
         if run.done:
@@ -369,10 +383,12 @@ class Engine:
         inputs = {"args": list(args), "kwargs": kwargs}
         encoded = dumps(inputs, f"child workflow {child_id!r} inputs")
         with checkpointing():
-            self.runtime.mark_step(ctx.workflow_id, run.step_id, spec.name, "child", STEP_RUNNING, 1, 1,
-                                   run.started, child_id)
-            created = self.runtime.insert_workflow(child_id, spec.name, PENDING, encoded, self.executor_id,
-                                                   parent=(ctx.workflow_id, run.step_id))
+            self.runtime.mark_step(
+                ctx.workflow_id, run.step_id, spec.name, "child", STEP_RUNNING, 1, 1, run.started, child_id
+            )
+            created = self.runtime.insert_workflow(
+                child_id, spec.name, PENDING, encoded, self.executor_id, parent=(ctx.workflow_id, run.step_id)
+            )
         future = self._claim_local(child_id) if created else None
         outcome: Outcome = (PENDING, None, None)
         if future is not None:

@@ -147,14 +147,25 @@ class StepRun:
         self.started = _now()
         if self.attempt > 1:
             with checkpointing():
-                self.engine.runtime.mark_step(self.ctx.workflow_id, self.step_id, self.spec.name,
-                                              self.spec.kind, STEP_RUNNING, self.attempt, self.budget, self.started)
+                self.engine.runtime.mark_step(
+                    self.ctx.workflow_id,
+                    self.step_id,
+                    self.spec.name,
+                    self.spec.kind,
+                    STEP_RUNNING,
+                    self.attempt,
+                    self.budget,
+                    self.started,
+                )
 
     def enter(self) -> contextvars.Token[StepContext | None]:
         self.ctx.in_step = True
         self.engine.slow_steps.watch(self)
-        return CURRENT_STEP.set(StepContext(self.ctx.workflow_id, self.step_id, self.spec.name,
-                                            self.attempt - self.base, self.spec.attempts_budget))
+        return CURRENT_STEP.set(
+            StepContext(
+                self.ctx.workflow_id, self.step_id, self.spec.name, self.attempt - self.base, self.spec.attempts_budget
+            )
+        )
 
     def leave(self, token: contextvars.Token[StepContext | None]) -> None:
         CURRENT_STEP.reset(token)
@@ -164,15 +175,35 @@ class StepRun:
     def inject_faults(self) -> None:
         self.engine.faults.before_attempt(self.ctx.workflow_id, self.spec.name)
 
-    def record(self, status: str, *, output: str | None = None, error: dict[str, Any] | None = None,
-               delay: float | None = None, info: dict[str, Any] | None = None,
-               conn: psycopg.Connection | None = None, child: str | None = None, with_attempt: bool = True) -> None:
+    def record(
+        self,
+        status: str,
+        *,
+        output: str | None = None,
+        error: dict[str, Any] | None = None,
+        delay: float | None = None,
+        info: dict[str, Any] | None = None,
+        conn: psycopg.Connection | None = None,
+        child: str | None = None,
+        with_attempt: bool = True,
+    ) -> None:
         with checkpointing():
             ok = self.engine.runtime.record_step(
-                workflow_id=self.ctx.workflow_id, step_id=self.step_id, name=self.spec.name, kind=self.spec.kind,
-                status=status, attempt=self.attempt, max_attempts=self.budget, started=self.started,
-                delay=delay, output=output, error=dumps(error, self.where) if error else None,
-                error_info=info, final=status in (SUCCESS, ERROR), conn=conn, child_workflow_id=child,
+                workflow_id=self.ctx.workflow_id,
+                step_id=self.step_id,
+                name=self.spec.name,
+                kind=self.spec.kind,
+                status=status,
+                attempt=self.attempt,
+                max_attempts=self.budget,
+                started=self.started,
+                delay=delay,
+                output=output,
+                error=dumps(error, self.where) if error else None,
+                error_info=info,
+                final=status in (SUCCESS, ERROR),
+                conn=conn,
+                child_workflow_id=child,
                 with_attempt=with_attempt,
             )
         if not ok:
@@ -216,8 +247,12 @@ def _active_context() -> WorkflowContext | None:
     return None if ctx is None or ctx.in_step else ctx
 
 
-def _attempts(run: StepRun, attempt: Callable[[], Any], done: Callable[[Any], Any],
-              retryable: Callable[[Exception], bool] = lambda exc: True) -> Any:
+def _attempts(
+    run: StepRun,
+    attempt: Callable[[], Any],
+    done: Callable[[Any], Any],
+    retryable: Callable[[Exception], bool] = lambda exc: True,
+) -> Any:
     """Run attempts until one succeeds (then `done` checkpoints it) or the budget is spent (it raises)."""
     while True:
         run.prepare()
@@ -345,8 +380,12 @@ def call_transaction(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, An
     run = StepRun(ctx, spec)
     if run.done:
         return _outcome(run.recorded)  # type: ignore[arg-type]
-    return _attempts(run, lambda: _transaction_once(spec, args, kwargs, run), run.checkpointed,
-                     retryable=lambda exc: isinstance(exc, RETRYABLE_TRANSACTION_ERRORS))
+    return _attempts(
+        run,
+        lambda: _transaction_once(spec, args, kwargs, run),
+        run.checkpointed,
+        retryable=lambda exc: isinstance(exc, RETRYABLE_TRANSACTION_ERRORS),
+    )
 
 
 def _plain_transaction(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -360,8 +399,7 @@ def _plain_transaction(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, 
             time.sleep(delay)
 
 
-def _transaction_once(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any],
-                      run: StepRun | None) -> Any:
+def _transaction_once(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any], run: StepRun | None) -> Any:
     engine = run.engine if run else _default_engine_or_fail(spec)
     with engine.pool.connection() as conn, conn.transaction():
         conn.execute(f"SET TRANSACTION ISOLATION LEVEL {spec.isolation_level.upper()}")  # type: ignore[union-attr]
@@ -404,8 +442,7 @@ def call_workflow(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, A
 async def call_workflow_async(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     ctx = _active_context()
     if ctx is not None:
-        return await asyncio.to_thread(contextvars.copy_context().run, ctx.engine.run_child, ctx, spec,
-                                       args, kwargs)
+        return await asyncio.to_thread(contextvars.copy_context().run, ctx.engine.run_child, ctx, spec, args, kwargs)
     if CURRENT_WORKFLOW.get() is not None:
         return await spec.fn(*args, **kwargs)
     from engine.engine import current_engine

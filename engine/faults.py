@@ -39,15 +39,17 @@ class FaultCache:
         with self._lock:
             self._by_step = by_step
 
-    def _matching(self, workflow_id: str, step_name: str, kinds: tuple[str, ...],
-                  phase: str) -> list[FaultRecord]:
+    def _matching(self, workflow_id: str, step_name: str, kinds: tuple[str, ...], phase: str) -> list[FaultRecord]:
         faults = self._by_step.get(step_name)
         if not faults:
             return []
         now = datetime.now(timezone.utc)
         return [
-            f for f in faults
-            if f.kind in kinds and f.phase == phase and (f.workflow_id in (None, workflow_id))
+            f
+            for f in faults
+            if f.kind in kinds
+            and f.phase == phase
+            and (f.workflow_id in (None, workflow_id))
             and (f.expires_at is None or f.expires_at > now)
         ]
 

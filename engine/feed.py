@@ -56,7 +56,8 @@ def parse(payload: str) -> Event | None:
     if data["t"] != "f" and not isinstance(wid, str):
         return None
     if not (status is None or isinstance(status, str)) or not all(
-            v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in (step, n)):
+        v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in (step, n)
+    ):
         return None
     return Event(data["t"], wid, status, step, n)
 
@@ -68,8 +69,15 @@ class EventFeed:
     (a dead peer that never closed the socket is noticed within about this time).
     """
 
-    def __init__(self, database_url: str, channel: str, *, min_backoff: float = 0.1, max_backoff: float = 5.0,
-                 ping_seconds: float = 5.0):
+    def __init__(
+        self,
+        database_url: str,
+        channel: str,
+        *,
+        min_backoff: float = 0.1,
+        max_backoff: float = 5.0,
+        ping_seconds: float = 5.0,
+    ):
         self.database_url = database_url
         self.channel = channel
         self.min_backoff = min_backoff
@@ -83,8 +91,9 @@ class EventFeed:
         down_reported = False
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(self.database_url, autocommit=True,
-                                                             connect_timeout=CONNECT_TIMEOUT)
+                conn = await psycopg.AsyncConnection.connect(
+                    self.database_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+                )
             except (psycopg.Error, OSError) as exc:
                 if not down_reported:
                     down_reported = True

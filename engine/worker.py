@@ -185,8 +185,9 @@ class Heartbeat:
 
     def adopt_dead(self, only: str | None = None) -> int:
         engine = self.engine
-        claimed = engine.runtime.claim_dead(engine.executor_id, engine.workflow_names, engine.lease_seconds,
-                                            self.capacity(), only)
+        claimed = engine.runtime.claim_dead(
+            engine.executor_id, engine.workflow_names, engine.lease_seconds, self.capacity(), only
+        )
         if claimed:
             log.info("adopting %d workflow(s) of dead executors", len(claimed))
         return engine.run_claimed(claimed)
@@ -196,8 +197,7 @@ class Heartbeat:
         limit = self.capacity()
         if limit == 0 or engine._stopping.is_set():
             return 0
-        return engine.run_claimed(engine.runtime.claim_enqueued(engine.executor_id, engine.workflow_names,
-                                                                limit))
+        return engine.run_claimed(engine.runtime.claim_enqueued(engine.executor_id, engine.workflow_names, limit))
 
 
 class Finisher:
@@ -245,8 +245,12 @@ class Finisher:
         try:
             self.engine.runtime.finish_workflows(self.engine.executor_id, [outcome for outcome, _ in batch])
         except Exception as exc:
-            log.warning("could not record %d workflow outcome(s); they run again from their checkpoints once "
-                        "the database answers: %s", len(batch), exc)
+            log.warning(
+                "could not record %d workflow outcome(s); they run again from their checkpoints once "
+                "the database answers: %s",
+                len(batch),
+                exc,
+            )
             self.engine.strand([outcome[0] for outcome, _ in batch])
         for _, done in batch:
             done()
@@ -284,8 +288,15 @@ class SlowStepMarker:
                     continue
                 self._watched.pop(key, None)
                 try:
-                    self.engine.runtime.mark_step(run.ctx.workflow_id, run.step_id, run.spec.name,
-                                                  run.spec.kind, STEP_RUNNING, run.attempt, run.budget,
-                                                  run.started)
+                    self.engine.runtime.mark_step(
+                        run.ctx.workflow_id,
+                        run.step_id,
+                        run.spec.name,
+                        run.spec.kind,
+                        STEP_RUNNING,
+                        run.attempt,
+                        run.budget,
+                        run.started,
+                    )
                 except Exception as exc:
                     log.warning("could not mark a slow step running: %s", exc)

@@ -36,11 +36,21 @@ def runs(directory: Path, name: str) -> list[int]:
 class Worker:
     """A worker subprocess (`tests.worker_app` unless told otherwise): a real worker a test can SIGKILL."""
 
-    def __init__(self, database_url: str, schema: str, executor_id: str, directory: Path,
-                 module: str = "tests.worker_app", **env: str):
+    def __init__(
+        self,
+        database_url: str,
+        schema: str,
+        executor_id: str,
+        directory: Path,
+        module: str = "tests.worker_app",
+        **env: str,
+    ):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module, database_url, schema, executor_id, str(directory)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         )
         self.executor_id = executor_id

@@ -16,19 +16,40 @@ from tests.conftest import ROOT
 
 
 def run(args: list[str], database_url: str, timeout: float = 120, **env: str) -> str:
-    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "DURABLE_DATABASE_URL": database_url, **env})
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "DURABLE_DATABASE_URL": database_url, **env},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
 
-@pytest.mark.parametrize("args, heading", [
-    (["bench/steps.py", "--runs", "1", "--systems", "ours,raw"], "ratio ours / raw"),
-    (["bench/recovery.py", "--workflows", "20", "--runs", "1", "--systems", "ours"], "target: ours <= 1 s"),
-    (["bench/control_latency.py", "--trials", "2"], "target: median reaction"),
-    (["bench/tui_latency.py", "--rows", "2000", "--samples", "5", "--burst-seconds", "0.5", "--idle-seconds", "0.5"],
-     "first paint"),
-])
+@pytest.mark.parametrize(
+    "args, heading",
+    [
+        (["bench/steps.py", "--runs", "1", "--systems", "ours,raw"], "ratio ours / raw"),
+        (["bench/recovery.py", "--workflows", "20", "--runs", "1", "--systems", "ours"], "target: ours <= 1 s"),
+        (["bench/control_latency.py", "--trials", "2"], "target: median reaction"),
+        (
+            [
+                "bench/tui_latency.py",
+                "--rows",
+                "2000",
+                "--samples",
+                "5",
+                "--burst-seconds",
+                "0.5",
+                "--idle-seconds",
+                "0.5",
+            ],
+            "first paint",
+        ),
+    ],
+)
 def test_benchmark_runs_and_prints_its_table(args, heading, database_url):
     assert heading in run(args, database_url)
 

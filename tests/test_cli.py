@@ -92,8 +92,7 @@ def cli(database_url: str, schema: str, capsys: pytest.CaptureFixture[str]) -> C
 
 
 def wait_status(engine: Engine, workflow_id: str, *statuses: str, timeout: float = 5.0) -> str:
-    return wait_for(lambda: (status := engine.retrieve_workflow(workflow_id).status()) in statuses and status,
-                    timeout)
+    return wait_for(lambda: (status := engine.retrieve_workflow(workflow_id).status()) in statuses and status, timeout)
 
 
 def wait_step(engine: Engine, workflow_id: str, status: str, timeout: float = 5.0) -> None:
@@ -207,19 +206,21 @@ def test_recover_refuses_a_live_or_finished_workflow(engine: Engine, gate: threa
 
 
 def test_faults_add_list_clear(engine: Engine, cli) -> None:
-    code, out, _ = cli("faults", "add", "--kind", "fail", "--step", "cli_add", "--count", "2",
-                       "--message", "boom")
+    code, out, _ = cli("faults", "add", "--kind", "fail", "--step", "cli_add", "--count", "2", "--message", "boom")
     assert code == 0
     first = int(out)
-    code, out, _ = cli("faults", "add", "--kind", "delay", "--step", "cli_double", "--delay", "0.5",
-                       "--every", "--ttl", "60", "--json")
+    code, out, _ = cli(
+        "faults", "add", "--kind", "delay", "--step", "cli_double", "--delay", "0.5", "--every", "--ttl", "60", "--json"
+    )
     second = json.loads(out)["fault_id"]
 
     code, out, _ = cli("faults", "list")
     header, *rows = out.splitlines()
     assert code == 0 and header.split()[:3] == ["ID", "KIND", "STEP"]
-    assert [r.split()[:5] for r in rows] == [[str(first), "fail", "cli_add", "*", "2"],
-                                              [str(second), "delay", "cli_double", "*", "every"]]
+    assert [r.split()[:5] for r in rows] == [
+        [str(first), "fail", "cli_add", "*", "2"],
+        [str(second), "delay", "cli_double", "*", "every"],
+    ]
     code, out, _ = cli("faults", "list", "--json")
     assert [f["message"] for f in json.loads(out)] == ["boom", "injected fault"]
 
@@ -243,13 +244,16 @@ def test_workers(engine: Engine, cli) -> None:
     assert worker["executor_id"] == engine.executor_id and worker["alive"] is True
 
 
-@pytest.mark.parametrize("args", [
-    ["workflows", "cancel"],
-    ["workflows", "cancel", "x", "--status", "PENDING"],
-    ["workflows", "list", "--status", "NOPE"],
-    ["workflows", "frobnicate"],
-    ["faults", "add", "--kind", "fail"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["workflows", "cancel"],
+        ["workflows", "cancel", "x", "--status", "PENDING"],
+        ["workflows", "list", "--status", "NOPE"],
+        ["workflows", "frobnicate"],
+        ["faults", "add", "--kind", "fail"],
+    ],
+)
 def test_usage_errors_exit_2(cli, args: list[str]) -> None:
     code, out, err = cli(*args)
     assert code == 2 and out == "" and "error:" in err and "Traceback" not in err
@@ -272,16 +276,24 @@ def test_installed_script_lists_json(engine: Engine, database_url: str, schema: 
     engine.run_workflow(order, 1, workflow_id="o-script")
     script = shutil.which("durable-tui") or shutil.which("durable-tui", path=str(sys.prefix) + "/bin")
     assert script, "the durable-tui console script is not installed"
-    proc = subprocess.run([script, "workflows", "list", "--json", "--database-url", database_url,
-                           "--schema", schema], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [script, "workflows", "list", "--json", "--database-url", database_url, "--schema", schema],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert [w["workflow_id"] for w in json.loads(proc.stdout)] == ["o-script"]
 
 
 def test_unreachable_database_from_the_script() -> None:
     script = shutil.which("durable-tui") or shutil.which("durable-tui", path=str(sys.prefix) + "/bin")
-    proc = subprocess.run([script, "workers", "--database-url", "postgresql://u:secret@127.0.0.1:1/x"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [script, "workers", "--database-url", "postgresql://u:secret@127.0.0.1:1/x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and "secret" not in proc.stderr
 
@@ -322,8 +334,9 @@ with Engine(sys.argv[1], sys.argv[3], schema=sys.argv[2], heartbeat_seconds=0.1)
 def test_faults_crash_worker_kills_a_live_worker(database_url: str, schema: str, cli) -> None:
     code, _, err = cli("faults", "crash-worker", "nobody")
     assert code == 2 and err.strip() == "durable-tui: error: no worker with executor id 'nobody'"
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, database_url, schema, "doomed"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WORKER, database_url, schema, "doomed"], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         code, out, _ = cli("faults", "crash-worker", "doomed")

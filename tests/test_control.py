@@ -14,8 +14,7 @@ def status(control, wid):
 
 def wait_idle(control, after):
     """Wait until a heartbeat taken after `after` (a database time) reports no workflow in flight."""
-    wait_for(lambda: all(w.in_flight == 0 and w.heartbeat_at > after for w in control.workers() if w.alive),
-             timeout=3)
+    wait_for(lambda: all(w.in_flight == 0 and w.heartbeat_at > after for w in control.workers() if w.alive), timeout=3)
 
 
 def test_cancel_during_long_backoff_stops_at_once(workers, control, tmp_path):
@@ -127,7 +126,8 @@ def test_fault_fail_two_then_success_on_third_attempt(workers, control, tmp_path
     assert control.get_workflow(wid).output == 3
     attempts = control.get_workflow(wid).steps[0].attempt_records
     assert [(a.error_type, a.error_message) for a in attempts] == [
-        ("engine.errors.InjectedFault", "injected outage")] * 2 + [(None, None)]
+        ("engine.errors.InjectedFault", "injected outage")
+    ] * 2 + [(None, None)]
     assert runs(tmp_path, "target") == [3]  # the step's own code ran only on the third attempt
     assert [f.remaining for f in control.faults() if f.fault_id == fault] == [0]
     assert control.clear_faults() == 1 and control.faults() == []
@@ -248,7 +248,9 @@ def test_a_controller_rides_out_a_database_restart(engine, control, database_url
 
     wid = control.enqueue_workflow("nobody.registers.this", workflow_id="rs")
     with psycopg.connect(database_url, autocommit=True) as conn:
-        killed = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                              "WHERE application_name = 'durable-control' AND pid <> pg_backend_pid()").fetchone()[0]
+        killed = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'durable-control' AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
     assert killed >= 1
     assert control.get_workflow(wid).status == "ENQUEUED"  # no error from a connection that died meanwhile

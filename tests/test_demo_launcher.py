@@ -23,8 +23,14 @@ from engine import Control
 from tests.conftest import ROOT
 from tests.helpers import wait_for
 
-FAST = {"DEMO_LATENCY": "0.01", "DEMO_PAYMENT_INTERVAL": "0.01", "DEMO_COURIER_INTERVAL": "0.01",
-        "DEMO_PIPELINE_INTERVAL": "0.01", "DEMO_SLOW_SECONDS": "0.2", "DEMO_EMAIL_FAILURE_RATE": "0"}
+FAST = {
+    "DEMO_LATENCY": "0.01",
+    "DEMO_PAYMENT_INTERVAL": "0.01",
+    "DEMO_COURIER_INTERVAL": "0.01",
+    "DEMO_PIPELINE_INTERVAL": "0.01",
+    "DEMO_SLOW_SECONDS": "0.2",
+    "DEMO_EMAIL_FAILURE_RATE": "0",
+}
 
 
 def running(pid: int) -> bool:
@@ -66,8 +72,9 @@ def worker_pids(control: Control) -> list[int]:
     return [worker.pid, parent_of(worker.pid)]
 
 
-def test_demo_runs_workflows_and_leaves_nothing_behind(demo_env: Path, database_url: str, schema: str,
-                                                       control: Control, capfd: pytest.CaptureFixture) -> None:
+def test_demo_runs_workflows_and_leaves_nothing_behind(
+    demo_env: Path, database_url: str, schema: str, control: Control, capfd: pytest.CaptureFixture
+) -> None:
     seen: dict[str, list[int]] = {}
 
     def dashboard(url: str) -> int:
@@ -90,8 +97,9 @@ def test_demo_runs_workflows_and_leaves_nothing_behind(demo_env: Path, database_
     assert f"log: {demo_env / LOG_NAME}" in out
 
 
-def test_ctrl_c_in_the_dashboard_stops_everything(demo_env: Path, database_url: str, schema: str,
-                                                  control: Control) -> None:
+def test_ctrl_c_in_the_dashboard_stops_everything(
+    demo_env: Path, database_url: str, schema: str, control: Control
+) -> None:
     seen: dict[str, list[int]] = {}
 
     def dashboard(url: str) -> int:
@@ -103,8 +111,9 @@ def test_ctrl_c_in_the_dashboard_stops_everything(demo_env: Path, database_url: 
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
-def test_a_killed_launcher_leaves_no_orphan(demo_env: Path, database_url: str, schema: str, control: Control,
-                                            sig: signal.Signals) -> None:
+def test_a_killed_launcher_leaves_no_orphan(
+    demo_env: Path, database_url: str, schema: str, control: Control, sig: signal.Signals
+) -> None:
     """SIGTERM and SIGHUP run the cleanup; SIGKILL runs none, but the worker sees its parent gone and stops."""
     script = (
         "import sys, time\n"
@@ -133,7 +142,8 @@ def test_a_killed_launcher_leaves_no_orphan(demo_env: Path, database_url: str, s
 def test_bad_rate_is_one_line(capsys: pytest.CaptureFixture) -> None:
     assert run_demo("postgresql://nobody@127.0.0.1:1/none", rate="fast") == 2
     assert capsys.readouterr().err.strip() == (
-        "durable-tui demo: rate must look like 5/s, 30/min or 2 (a positive number per second), not 'fast'")
+        "durable-tui demo: rate must look like 5/s, 30/min or 2 (a positive number per second), not 'fast'"
+    )
 
 
 def test_unreachable_database_is_one_line_without_password(demo_env: Path, capsys: pytest.CaptureFixture) -> None:
@@ -149,18 +159,22 @@ def test_durable_tui_demo_in_tmux(demo_env: Path, database_url: str, schema: str
     """The real thing: `durable-tui demo` in a terminal shows demo workflows; `q` stops all of it."""
     session = f"demo-{schema}"
     done = demo_env / "exit-code"
-    command = (f"cd {demo_env} && durable-tui demo --database-url {shlex.quote(database_url)} --schema {schema}"
-               f" --rate 10/s; echo $? > {done}")
+    command = (
+        f"cd {demo_env} && durable-tui demo --database-url {shlex.quote(database_url)} --schema {schema}"
+        f" --rate 10/s; echo $? > {done}"
+    )
     env = [f"-e{key}={os.environ[key]}" for key in (*FAST, "DEMO_SHOP_SCHEMA", "DURABLE_DATA_DIR", "PATH")]
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", *env, command], check=True)
 
     def screen() -> str:
-        return subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True,
-                              text=True).stdout
+        return subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True, text=True).stdout
 
     try:
-        wait_for(lambda: re.search(r"order-\d{4} .* SUCCESS ", screen()) and re.search(r"SUCCESS [1-9]", screen()),
-                 timeout=30, interval=0.1)
+        wait_for(
+            lambda: re.search(r"order-\d{4} .* SUCCESS ", screen()) and re.search(r"SUCCESS [1-9]", screen()),
+            timeout=30,
+            interval=0.1,
+        )
         pids = worker_pids(control)
         assert "worker local ready" not in screen()
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
@@ -172,7 +186,8 @@ def test_durable_tui_demo_in_tmux(demo_env: Path, database_url: str, schema: str
 
 
 def test_with_nothing_configured_it_runs_on_an_embedded_postgres_and_stops_it(
-        demo_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A fresh machine: no URL anywhere, so Postgres is started in ./.durable, and stopped at the end."""
     monkeypatch.delenv("DURABLE_DATABASE_URL", raising=False)
     monkeypatch.chdir(demo_env)

@@ -25,9 +25,16 @@ from engine.config import ENV_URL
 from tests.conftest import ROOT
 from tests.helpers import wait_for
 
-FAST = {"DEMO_LATENCY": "0.01", "DEMO_TAX_INTERVAL": "0.05", "DEMO_TAX_MAX_ATTEMPTS": "100000",
-        "DEMO_PAYMENT_FAILURE_RATE": "0", "DEMO_EMAIL_FAILURE_RATE": "0", "DEMO_COURIER_FAILURE_RATE": "0",
-        "DEMO_PIPELINE_FAILURE_RATE": "0", "DEMO_SLOW_SECONDS": "1"}
+FAST = {
+    "DEMO_LATENCY": "0.01",
+    "DEMO_TAX_INTERVAL": "0.05",
+    "DEMO_TAX_MAX_ATTEMPTS": "100000",
+    "DEMO_PAYMENT_FAILURE_RATE": "0",
+    "DEMO_EMAIL_FAILURE_RATE": "0",
+    "DEMO_COURIER_FAILURE_RATE": "0",
+    "DEMO_PIPELINE_FAILURE_RATE": "0",
+    "DEMO_SLOW_SECONDS": "1",
+}
 
 
 def group_alive(pgid: int) -> bool:
@@ -44,8 +51,14 @@ def reloading_worker(tmp_path: Path, database_url: str, schema: str) -> Iterator
     log = (tmp_path / "worker.log").open("wb")
     env = {**os.environ, **FAST, ENV_URL: database_url, "DEMO_SHOP_SCHEMA": f"{schema}_shop"}
     env.pop("DURABLE_EXECUTOR_ID", None)
-    proc = subprocess.Popen([sys.executable, "-m", "demo_app", "worker", "--reload", "--schema", schema],
-                            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "demo_app", "worker", "--reload", "--schema", schema],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     yield tmp_path, proc
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -78,14 +91,18 @@ def test_fixing_the_bug_rescues_the_stuck_workflow(reloading_worker, control: Co
     saved = time.monotonic()
     source.write_text(text.replace("\nBUG = True\n", "\nBUG = False\n"))
 
-    second = wait_for(lambda: [w for w in control.workers() if w.alive and w.pid != first.pid], timeout=20,
-                      interval=0.02)[0]
+    second = wait_for(
+        lambda: [w for w in control.workers() if w.alive and w.pid != first.pid], timeout=20, interval=0.02
+    )[0]
     restarted = time.monotonic() - saved
-    record = wait_for(lambda: (r := control.get_workflow(order["id"])).status == "SUCCESS" and r, timeout=20,
-                      interval=0.02)
+    record = wait_for(
+        lambda: (r := control.get_workflow(order["id"])).status == "SUCCESS" and r, timeout=20, interval=0.02
+    )
     finished = time.monotonic() - saved
-    print(f"\nhot reload: new worker registered {restarted:.2f} s after the save, stuck workflow finished "
-          f"{finished:.2f} s after it")
+    print(
+        f"\nhot reload: new worker registered {restarted:.2f} s after the save, stuck workflow finished "
+        f"{finished:.2f} s after it"
+    )
 
     assert second.executor_id == "local" and second.code_version != first.code_version
     assert restarted < 5
@@ -116,11 +133,13 @@ def test_a_crashed_worker_is_restarted_and_recovers_its_workflow(reloading_worke
     crashed = time.monotonic()
     control.crash_worker("local")
 
-    second = wait_for(lambda: [w for w in control.workers() if w.alive and w.pid != first.pid], timeout=20,
-                      interval=0.02)[0]
+    second = wait_for(
+        lambda: [w for w in control.workers() if w.alive and w.pid != first.pid], timeout=20, interval=0.02
+    )[0]
     restarted = time.monotonic() - crashed
-    record = wait_for(lambda: (r := control.get_workflow(batch["id"])).status == "SUCCESS" and r, timeout=20,
-                      interval=0.02)
+    record = wait_for(
+        lambda: (r := control.get_workflow(batch["id"])).status == "SUCCESS" and r, timeout=20, interval=0.02
+    )
     print(f"\ncrash: new worker registered {restarted:.2f} s after the crash")
 
     assert second.executor_id == "local" and record.recovery_count >= 1

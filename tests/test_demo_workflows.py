@@ -17,10 +17,18 @@ from engine import Control, Engine
 from tests.conftest import ROOT
 
 FAST = {
-    "DEMO_LATENCY": "0.01", "DEMO_PAYMENT_FAILURE_RATE": "0.4", "DEMO_PAYMENT_INTERVAL": "0.01",
-    "DEMO_PAYMENT_BACKOFF": "1.5", "DEMO_PAYMENT_MAX_ATTEMPTS": "8", "DEMO_EMAIL_FAILURE_RATE": "0",
-    "DEMO_COURIER_INTERVAL": "0.01", "DEMO_TAX_INTERVAL": "0.01", "DEMO_TAX_MAX_ATTEMPTS": "3",
-    "DEMO_PIPELINE_INTERVAL": "0.01", "DEMO_SLOW_SECONDS": "0.3", "DEMO_SEED": "7",
+    "DEMO_LATENCY": "0.01",
+    "DEMO_PAYMENT_FAILURE_RATE": "0.4",
+    "DEMO_PAYMENT_INTERVAL": "0.01",
+    "DEMO_PAYMENT_BACKOFF": "1.5",
+    "DEMO_PAYMENT_MAX_ATTEMPTS": "8",
+    "DEMO_EMAIL_FAILURE_RATE": "0",
+    "DEMO_COURIER_INTERVAL": "0.01",
+    "DEMO_TAX_INTERVAL": "0.01",
+    "DEMO_TAX_MAX_ATTEMPTS": "3",
+    "DEMO_PIPELINE_INTERVAL": "0.01",
+    "DEMO_SLOW_SECONDS": "0.3",
+    "DEMO_SEED": "7",
 }
 
 
@@ -36,8 +44,9 @@ def demo() -> Iterator[SimpleNamespace]:
 
 
 @pytest.fixture
-def shop(demo: SimpleNamespace, database_url: str, schema: str,
-         monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
+def shop(
+    demo: SimpleNamespace, database_url: str, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SimpleNamespace]:
     monkeypatch.setenv("DEMO_SHOP_SCHEMA", f"{schema}_shop")
     demo.shop.setup(database_url)
     before = demo.shop.stock_levels(database_url)
@@ -61,14 +70,19 @@ def test_checkouts_retry_payments_and_finish(engine: Engine, demo, shop) -> None
     assert all(r["tracking"].startswith("TRK-") and r["payment"].startswith("PAY-") for r in results)
     records = [engine.get_workflow(o["id"]) for o in batch]
     names = [s.name for s in records[0].steps]
-    assert names == ["price-order", "compute-tax", "reserve-stock", "charge-payment", "send-confirmation",
-                     "ship-order"]
+    assert names == ["price-order", "compute-tax", "reserve-stock", "charge-payment", "send-confirmation", "ship-order"]
     payments = [next(s for s in r.steps if s.name == "charge-payment") for r in records]
     assert max(p.attempts for p in payments) > 1, "with a 40% failure rate some payment must have retried"
     shipping = engine.get_workflow(records[0].children[0])
     assert shipping.name == "ship-order" and shipping.status == "SUCCESS"
-    assert [s.name for s in shipping.steps] == ["pick-items", "pack-parcel", "book-courier", "sleep",
-                                                "commit-stock", "print-label"]
+    assert [s.name for s in shipping.steps] == [
+        "pick-items",
+        "pack-parcel",
+        "book-courier",
+        "sleep",
+        "commit-stock",
+        "print-label",
+    ]
     shipped: dict[str, int] = {}
     for o in batch:
         for sku, qty in o["items"].items():
@@ -79,8 +93,9 @@ def test_checkouts_retry_payments_and_finish(engine: Engine, demo, shop) -> None
         assert on_hand == shop.before[sku][0] - shipped.get(sku, 0)
 
 
-def test_unpaid_order_fails_and_gives_its_stock_back(engine: Engine, demo, shop,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unpaid_order_fails_and_gives_its_stock_back(
+    engine: Engine, demo, shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DEMO_PAYMENT_FAILURE_RATE", "1")
     order = orders(1)[0]
     handle = engine.start_workflow(demo.checkout.checkout, order, workflow_id=order["id"])
@@ -89,12 +104,15 @@ def test_unpaid_order_fails_and_gives_its_stock_back(engine: Engine, demo, shop,
     record = engine.get_workflow(order["id"])
     assert record.status == "ERROR"
     assert [(s.name, s.status, s.attempts) for s in record.steps[-2:]] == [
-        ("charge-payment", "ERROR", 8), ("release-stock", "SUCCESS", 1)]
+        ("charge-payment", "ERROR", 8),
+        ("release-stock", "SUCCESS", 1),
+    ]
     assert shop.levels() == shop.before
 
 
-def test_confirmation_is_sent_at_most_once_and_resume_finishes(engine: Engine, demo, shop, control: Control,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_confirmation_is_sent_at_most_once_and_resume_finishes(
+    engine: Engine, demo, shop, control: Control, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DEMO_EMAIL_FAILURE_RATE", "1")
     order = orders(1)[0]
     with pytest.raises(Exception, match="smtp relay"):
@@ -107,8 +125,9 @@ def test_confirmation_is_sent_at_most_once_and_resume_finishes(engine: Engine, d
     assert engine.retrieve_workflow(order["id"]).result(timeout=30)["order"] == order["id"]
 
 
-def test_tax_bug_blocks_norway_until_fixed(engine: Engine, demo, shop, control: Control,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tax_bug_blocks_norway_until_fixed(
+    engine: Engine, demo, shop, control: Control, monkeypatch: pytest.MonkeyPatch
+) -> None:
     order = orders(1, country="NO")[0]
     with pytest.raises(Exception, match="no VAT rate loaded for 'NO'"):
         engine.start_workflow(demo.checkout.checkout, order, workflow_id=order["id"]).result(timeout=30)
@@ -120,8 +139,7 @@ def test_tax_bug_blocks_norway_until_fixed(engine: Engine, demo, shop, control: 
     assert engine.retrieve_workflow(order["id"]).result(timeout=30)["order"] == order["id"]
 
 
-def test_pipeline_runs_thirteen_steps_with_a_slow_one(engine: Engine, demo,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pipeline_runs_thirteen_steps_with_a_slow_one(engine: Engine, demo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEMO_PIPELINE_FAILURE_RATE", "0.3")
     batches = [make_batch(n) for n in range(1, 4)]
     handles = [engine.start_workflow(demo.pipeline.data_pipeline, b, workflow_id=b["id"]) for b in batches]
@@ -136,8 +154,9 @@ def test_pipeline_runs_thirteen_steps_with_a_slow_one(engine: Engine, demo,
     assert any(s.attempts > 1 for r in records for s in r.steps), "a flaky extract should have retried"
 
 
-@pytest.mark.parametrize(("text", "per_second"), [("5/s", 5.0), ("30/min", 0.5), ("2", 2.0), (".5/s", 0.5),
-                                                  ("120 / h", 120 / 3600)])
+@pytest.mark.parametrize(
+    ("text", "per_second"), [("5/s", 5.0), ("30/min", 0.5), ("2", 2.0), (".5/s", 0.5), ("120 / h", 120 / 3600)]
+)
 def test_parse_rate(text: str, per_second: float) -> None:
     assert parse_rate(text) == pytest.approx(per_second)
 
@@ -159,8 +178,15 @@ def test_orders_are_readable_and_reproducible() -> None:
 def test_load_queues_readable_ids_and_continues_numbering(control: Control) -> None:
     started: list[str] = []
     assert generate(control, rate=1000, count=7, on_start=lambda name, wid: started.append(wid)) == 7
-    assert started == ["order-0001", "order-0002", "order-0003", "order-0004", "order-0005", "pipeline-0001",
-                       "order-0006"]
+    assert started == [
+        "order-0001",
+        "order-0002",
+        "order-0003",
+        "order-0004",
+        "order-0005",
+        "pipeline-0001",
+        "order-0006",
+    ]
     rows = {w.workflow_id: w for w in control.list_workflows()}
     assert {rows[i].status for i in started} == {"ENQUEUED"}
     assert rows["pipeline-0001"].name == PIPELINE and rows["order-0001"].name == CHECKOUT
@@ -171,18 +197,28 @@ def test_load_queues_readable_ids_and_continues_numbering(control: Control) -> N
 
 
 def test_load_command_rejects_a_bad_rate_in_one_line() -> None:
-    proc = subprocess.run([sys.executable, "-m", "demo_app", "load", "--rate", "lots"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "demo_app", "load", "--rate", "lots"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == ("python -m demo_app load: rate must look like 5/s, 30/min or 2 "
-                                   "(a positive number per second), not 'lots'")
+    assert proc.stderr.strip() == (
+        "python -m demo_app load: rate must look like 5/s, 30/min or 2 (a positive number per second), not 'lots'"
+    )
 
 
 @pytest.mark.parametrize("command", ["load", "worker"])
 def test_unreachable_database_is_one_line_without_password(command: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "demo_app", command, "--database-url",
-                           "postgresql://shop:s3cret@127.0.0.1:1/none"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "demo_app", command, "--database-url", "postgresql://shop:s3cret@127.0.0.1:1/none"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach Postgres at shop@127.0.0.1:1/none" in lines[0]
@@ -195,9 +231,12 @@ def test_load_generator_rides_out_a_database_restart(control: Control, database_
     def kill_sessions_once(name: str, wid: str) -> None:
         if not killed:
             with psycopg.connect(database_url, autocommit=True) as conn:
-                killed.append(conn.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = 'durable-control' AND pid <> pg_backend_pid()").fetchone()[0])
+                killed.append(
+                    conn.execute(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE application_name = 'durable-control' AND pid <> pg_backend_pid()"
+                    ).fetchone()[0]
+                )
 
     assert generate(control, 200.0, 5, "order", on_start=kill_sessions_once) == 5
     assert killed and killed[0] >= 1

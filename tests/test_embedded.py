@@ -53,8 +53,18 @@ def test_fallback_to_initdb_and_pg_ctl():
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
     finally:
-        subprocess.run([*embedded._as_server_owner(pgdata), embedded._find("pg_ctl"), "-D", str(pgdata), "-m",
-                        "immediate", "stop"], capture_output=True)
+        subprocess.run(
+            [
+                *embedded._as_server_owner(pgdata),
+                embedded._find("pg_ctl"),
+                "-D",
+                str(pgdata),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+        )
         shutil.rmtree(parent, ignore_errors=True)
 
 

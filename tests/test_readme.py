@@ -36,8 +36,9 @@ def test_api_example_runs(database_url, schema, tmp_path):
     script.write_text(block_after("<!-- readme-example"))
     url = make_conninfo(database_url, options=f"-c search_path={schema}")  # its stock table lands in the schema
     env = {**os.environ, "DURABLE_DATABASE_URL": url, "DURABLE_SCHEMA": schema}
-    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60,
-                          cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "o-1: charged 9.99, 99 apples left",

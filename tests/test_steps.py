@@ -32,6 +32,7 @@ def _reset_calls() -> None:
 
 # 1. committed before the workflow continues; recorded outcomes replay without running -----------
 
+
 @step(name="t1.first")
 def first(x: int) -> int:
     bump("first")
@@ -42,8 +43,9 @@ def first(x: int) -> int:
 def peek(schema: str, url: str, wid: str) -> str:
     bump("peek")
     with psycopg.connect(url) as conn:
-        row = conn.execute(f"SELECT status, output FROM {schema}.steps WHERE workflow_id = %s AND step_id = 1",
-                           (wid,)).fetchone()
+        row = conn.execute(
+            f"SELECT status, output FROM {schema}.steps WHERE workflow_id = %s AND step_id = 1", (wid,)
+        ).fetchone()
     return f"{row[0]}:{row[1]}"
 
 
@@ -66,6 +68,7 @@ def test_replay_returns_recorded_values_without_running(engine, schema, database
 
 
 # 2. retries with exponential backoff, then MaxAttemptsExceeded, recorded ------------------------
+
 
 @step(name="t2.flaky", interval_seconds=0.05, max_attempts=3, backoff_rate=3.0)
 def always_bad() -> None:
@@ -101,11 +104,15 @@ def test_recorded_error_replays_on_fork(engine):
     engine.run_workflow(catches, workflow_id="r2")
     fork = engine.control.fork("r2", from_step=2)
     assert engine.retrieve_workflow(fork).result(timeout=10) == {
-        "step": "t2.flaky", "max": 3, "errors": ["bad 1", "bad 2", "bad 3"]}
+        "step": "t2.flaky",
+        "max": 3,
+        "errors": ["bad 1", "bad 2", "bad 3"],
+    }
     assert len(engine.get_workflow(fork).steps[0].attempt_records) == 3
 
 
 # 3. retries_allowed=False: one attempt, checkpointed either way ---------------------------------
+
 
 class PaymentDeclined(Exception):
     pass
@@ -138,6 +145,7 @@ def test_retries_not_allowed_runs_exactly_once_and_replays(engine):
 
 # 4. every attempt recorded, next_attempt_at while pending ----------------------------------------
 
+
 @step(name="t4.second_time", interval_seconds=0.3, max_attempts=2)
 def second_time() -> int:
     if step_context().attempt == 1:
@@ -165,6 +173,7 @@ def test_attempts_recorded_with_next_attempt_at_while_waiting(engine):
 
 # 5. step_context -------------------------------------------------------------------------------
 
+
 @step(name="t5.ctx", max_attempts=4, interval_seconds=0.0)
 def where_am_i() -> dict:
     c = step_context()
@@ -180,10 +189,16 @@ def ctx_wf() -> list:
 
 def test_step_context(engine):
     assert engine.run_workflow(ctx_wf, workflow_id="x1")[1] == {
-        "wid": "x1", "sid": 2, "name": "t5.ctx", "attempt": 2, "max": 4}
+        "wid": "x1",
+        "sid": 2,
+        "name": "t5.ctx",
+        "attempt": 2,
+        "max": 4,
+    }
 
 
 # 6. outside a workflow: a plain call with retries, no checkpoint ----------------------------------
+
 
 def test_step_outside_workflow_is_plain_call_with_retries(engine, schema, database_url):
     assert where_am_i() == {"wid": None, "sid": None, "name": "t5.ctx", "attempt": 2, "max": 4}
@@ -195,6 +210,7 @@ def test_step_outside_workflow_is_plain_call_with_retries(engine, schema, databa
 
 
 # 7. non-determinism is detected -------------------------------------------------------------------
+
 
 @step(name="t7.a")
 def step_a() -> str:
@@ -228,6 +244,7 @@ def test_different_step_at_recorded_position_fails_clearly(engine):
 
 # 8. only Exception is retried ------------------------------------------------------------------
 
+
 @step(name="t8.interrupt", max_attempts=3, interval_seconds=0.0)
 def interrupted() -> None:
     bump("interrupt")
@@ -253,6 +270,7 @@ def test_keyboard_interrupt_in_workflow_leaves_it_pending(engine):
 
 
 # errors that cannot be rebuilt safely stay readable ------------------------------------------------
+
 
 def test_unknown_error_class_becomes_recorded_error():
     from engine.serialization import error_from_dict

@@ -95,8 +95,7 @@ def test_kill_then_resume(control: Control, worker: WorkerProcess, workdir: Path
     run(scenario)
 
 
-def test_recover_workflow_of_dead_worker(database_url: str, schema: str, control: Control,
-                                         workdir: Path) -> None:
+def test_recover_workflow_of_dead_worker(database_url: str, schema: str, control: Control, workdir: Path) -> None:
     (workdir / "hold").touch()
     first = WorkerProcess(database_url, schema, "exec-first", workdir, auto_recover=False)
     control.enqueue_workflow("tui.held", 2, workflow_id="held-2")
@@ -110,8 +109,9 @@ def test_recover_workflow_of_dead_worker(database_url: str, schema: str, control
             app = dash(control)
             async with app.run_test(size=SIZE) as pilot:
                 await settle(pilot)
-                await until(pilot, lambda: not next(w for w in control.workers()
-                                                    if w.executor_id == "exec-first").alive)
+                await until(
+                    pilot, lambda: not next(w for w in control.workers() if w.executor_id == "exec-first").alive
+                )
                 await until(pilot, lambda: cell(app, "held-2", "info") == "worker dead: r recovers")
                 select(app, "held-2")
                 await pilot.press("r")
@@ -132,8 +132,7 @@ def until_sync(predicate, timeout: float = 10.0) -> None:
     wait_for(predicate, timeout)
 
 
-def test_retry_now_from_detail_with_live_countdown(control: Control, worker: WorkerProcess,
-                                                  workdir: Path) -> None:
+def test_retry_now_from_detail_with_live_countdown(control: Control, worker: WorkerProcess, workdir: Path) -> None:
     (workdir / "broken").touch()
     control.enqueue_workflow("tui.retry", 3, workflow_id="retry-3")
 
@@ -200,8 +199,7 @@ def showing(app, wid: str) -> bool:
     return isinstance(screen, DetailScreen) and screen.workflow_id == wid and screen.record is not None
 
 
-def test_refusal_after_a_race_shows_the_engine_reason(control: Control, worker: WorkerProcess,
-                                                      workdir: Path) -> None:
+def test_refusal_after_a_race_shows_the_engine_reason(control: Control, worker: WorkerProcess, workdir: Path) -> None:
     """Kill confirmed after someone else cancelled the workflow: the engine refuses, the reason shows."""
     (workdir / "hold").touch()
     control.enqueue_workflow("tui.held", 8, workflow_id="held-8")
@@ -261,8 +259,12 @@ def test_inject_and_clear_fault(control: Control, worker: WorkerProcess) -> None
             await pilot.press("ctrl+s")
             await until(pilot, lambda: control.faults())
             fault = control.faults()[0]
-            assert (fault.kind, fault.step_name, fault.workflow_id, fault.remaining) == \
-                ("fail", "tui.add", "chain-6", 1)
+            assert (fault.kind, fault.step_name, fault.workflow_id, fault.remaining) == (
+                "fail",
+                "tui.add",
+                "chain-6",
+                1,
+            )
             await pilot.press("escape", "3")
             await until(pilot, lambda: getattr(app.screen, "faults", None))
             await pilot.press("c")
@@ -290,8 +292,7 @@ def test_crash_worker(control: Control, worker: WorkerProcess) -> None:
     run(scenario)
 
 
-def test_bulk_kill_hits_only_what_the_dialog_showed(control: Control, worker: WorkerProcess,
-                                                    workdir: Path) -> None:
+def test_bulk_kill_hits_only_what_the_dialog_showed(control: Control, worker: WorkerProcess, workdir: Path) -> None:
     (workdir / "hold").touch()
     for i in range(3):
         control.enqueue_workflow("tui.held", i, workflow_id=f"bulk-{i}")

@@ -19,15 +19,25 @@ def test_parse_accepts_trigger_payloads_and_rejects_garbage() -> None:
     assert parse('{"t":"w","id":"a","s":"PENDING"}') == Event("w", "a", "PENDING")
     assert parse('{"t":"s","id":"a","step":2,"s":"SUCCESS","n":1}') == Event("s", "a", "SUCCESS", 2, 1)
     assert parse('{"t":"f"}') == Event("f")
-    for garbage in ("", "nope", "[]", '{"t":"x","id":"a"}', '{"t":"w"}', '{"t":"s","id":"a","step":"2"}',
-                    '{"t":"w","id":1}', '{"t":"a","id":"a","n":true}'):
+    for garbage in (
+        "",
+        "nope",
+        "[]",
+        '{"t":"x","id":"a"}',
+        '{"t":"w"}',
+        '{"t":"s","id":"a","step":"2"}',
+        '{"t":"w","id":1}',
+        '{"t":"a","id":"a","n":true}',
+    ):
         assert parse(garbage) is None, garbage
 
 
 def _terminate_listener(database_url: str, channel: str) -> int:
     with psycopg.connect(database_url, autocommit=True) as c:
-        rows = c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE query = %s AND pid <> pg_backend_pid()", (f'LISTEN "{channel}"',)).fetchall()
+        rows = c.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = %s AND pid <> pg_backend_pid()",
+            (f'LISTEN "{channel}"',),
+        ).fetchall()
     return len(rows)
 
 
@@ -51,8 +61,7 @@ def test_feed_skips_garbage_and_reconnects(database_url: str, control: Control) 
     run(scenario)
 
 
-def test_dashboard_shows_banner_then_reconciles(database_url: str, schema: str, control: Control,
-                                                make_engine) -> None:
+def test_dashboard_shows_banner_then_reconciles(database_url: str, schema: str, control: Control, make_engine) -> None:
     """Changes made while the feed is down are lost as notifications, yet appear after the reconnect."""
     feed = EventFeed(database_url, control.events_channel, min_backoff=0.5)
 
@@ -95,5 +104,6 @@ def test_a_failed_reload_is_tried_again(control: Control, monkeypatch) -> None:
         async with app.run_test() as pilot:
             Refresher(app.screen, flaky_load, applied.append).request()
             await until(pilot, lambda: applied)
+
     run(scenario)
     assert applied == ["fresh"] and len(calls) == 2

@@ -44,15 +44,22 @@ def select(app, wid: str) -> None:
 
 def greyed(app) -> set[str]:
     """Keys the footer of the current screen shows greyed."""
-    return {k.key for footer in app.screen.query(DashFooter) for k in footer.query(FooterKey)
-            if k.has_class("-disabled")}
+    return {
+        k.key for footer in app.screen.query(DashFooter) for k in footer.query(FooterKey) if k.has_class("-disabled")
+    }
 
 
 ACTIONS = {"k": "kill", "r": "resume", "n": "retry_now", "f": "replay", "d": "delete"}
 # What applies, by the engine's checks, to each seeded workflow at T0 (exec-1 alive, order-1004 waiting
 # to retry, order-1005 cancelled while its step waited).
-APPLIES = {"order-1006": "kf", "order-1005": "rfd", "order-1004": "knf", "order-1003": "rfd",
-           "order-1002": "fd", "order-1001": "fd"}
+APPLIES = {
+    "order-1006": "kf",
+    "order-1005": "rfd",
+    "order-1004": "knf",
+    "order-1003": "rfd",
+    "order-1002": "fd",
+    "order-1001": "fd",
+}
 
 
 def states(app, keys: str = "krnfd") -> dict[str, bool | None]:
@@ -82,9 +89,15 @@ def test_help_and_palette_give_full_descriptions(seeded: Control) -> None:
             await pilot.press("question_mark")
             await until(pilot, lambda: isinstance(app.screen, HelpScreen))
             text = help_text(app.screen)
-            for words in ("or recover a PENDING one whose worker died", "Replay from the start",
-                          "Filter by status", "Filter by workflow name", "Search workflows by id prefix",
-                          "Replay from the selected step", "esc/bksp"):
+            for words in (
+                "or recover a PENDING one whose worker died",
+                "Replay from the start",
+                "Filter by status",
+                "Filter by workflow name",
+                "Search workflows by id prefix",
+                "Replay from the selected step",
+                "esc/bksp",
+            ):
                 assert words in text, words
 
     run(scenario)
@@ -139,8 +152,12 @@ def test_fault_form_targets_one_workflow_or_all_and_shows_refusals(control: Cont
             await pilot.press("ctrl+s")
             await until(pilot, lambda: isinstance(app.screen, FaultsScreen) and app.screen.faults)
             fault = control.faults()[0]
-            assert (fault.kind, fault.step_name, fault.workflow_id, fault.delay_seconds) == \
-                ("delay", "shop.charge", "order-7", 1.5)
+            assert (fault.kind, fault.step_name, fault.workflow_id, fault.delay_seconds) == (
+                "delay",
+                "shop.charge",
+                "order-7",
+                1.5,
+            )
             assert notified(app, "armed on step shop.charge, workflow order-7")
             await pilot.press("a")
             await until(pilot, lambda: isinstance(app.screen, FaultForm))
@@ -191,6 +208,7 @@ def test_keys_that_cannot_apply_are_greyed(seeded: Control) -> None:
 
 def test_recover_applies_once_the_worker_is_dead(seeded: Control) -> None:
     """A minute after T0, exec-1 has missed its lease: `r` recovers its PENDING workflow, list and detail."""
+
     async def scenario() -> None:
         app = make_app(seeded, clock=lambda: T0 + timedelta(minutes=1))
         async with app.run_test(size=(150, 40)) as pilot:

@@ -114,7 +114,9 @@ def test_child_workflow_is_linked_and_one_step_of_parent(engine):
     assert engine.run_workflow(parent, "o-9", workflow_id="par") == "SHIPPED O-9"
     rec = engine.get_workflow("par")
     assert [(s.step_id, s.name, s.kind, s.status) for s in rec.steps] == [
-        (1, "wf.echo", "step", "SUCCESS"), (2, "wf.ship", "child", "SUCCESS")]
+        (1, "wf.echo", "step", "SUCCESS"),
+        (2, "wf.ship", "child", "SUCCESS"),
+    ]
     child_id = rec.steps[1].child_workflow_id
     assert rec.children == [child_id]
     child = engine.get_workflow(child_id)
@@ -139,6 +141,7 @@ def test_async_workflow_and_steps(engine):
 
 
 # transactions -----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def stock(database_url, schema, engine):
@@ -223,6 +226,7 @@ def test_db_outside_transaction_is_a_clear_error():
 
 
 # storage ----------------------------------------------------------------------------------------
+
 
 @step(name="wf.unserializable")
 def unserializable():
@@ -441,8 +445,10 @@ def test_transaction_outside_a_workflow_retries_serialization_failures(engine, s
 
 def kill_worker_sessions(database_url):
     with psycopg.connect(database_url, autocommit=True) as conn:
-        return conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                            "WHERE application_name = 'durable-worker' AND pid <> pg_backend_pid()").fetchone()[0]
+        return conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'durable-worker' AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
 
 
 def test_lost_database_connections_pause_the_workflow_then_it_resumes(engine, control, database_url):

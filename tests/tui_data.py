@@ -69,8 +69,9 @@ def retrying(order_id: str) -> str:
 
 def seed_mixed(database_url: str, schema: str) -> None:
     """Workflows in every status (one waiting to retry with 3.4 s left at T0), and three executors."""
-    with Engine(database_url, "exec-1", schema=schema, heartbeat_seconds=0.1, lease_seconds=1.0,
-                auto_recover=False) as eng:
+    with Engine(
+        database_url, "exec-1", schema=schema, heartbeat_seconds=0.1, lease_seconds=1.0, auto_recover=False
+    ) as eng:
         eng.run_workflow(order, "A-1001", 42, workflow_id="order-1001")
         eng.run_workflow(order, "A-1002", 7, workflow_id="order-1002")
         eng.start_workflow(broken, "A-1003", workflow_id="order-1003")
@@ -96,7 +97,8 @@ def pin_times(database_url: str, schema: str) -> None:
     """Every timestamp relative to T0, executors on a fixed host and pid: the data is the same each run."""
     s = schema
     with psycopg.connect(database_url, autocommit=True) as c:
-        c.execute(f"""
+        c.execute(
+            f"""
             UPDATE {s}.workflows SET
                 created_at = %(t0)s - make_interval(secs => 60 - right(workflow_id, 1)::int * 5),
                 started_at = CASE WHEN status = 'ENQUEUED' THEN NULL
@@ -105,20 +107,26 @@ def pin_times(database_url: str, schema: str) -> None:
                 finished_at = CASE WHEN status IN ('SUCCESS', 'ERROR', 'CANCELLED')
                               THEN %(t0)s - make_interval(secs => 58.5 - right(workflow_id, 1)::int * 5)
                               END,
-                wait_reason = NULL""", {"t0": T0})
-        c.execute(f"""
+                wait_reason = NULL""",
+            {"t0": T0},
+        )
+        c.execute(
+            f"""
             UPDATE {s}.steps st SET started_at = w.started_at + make_interval(secs => st.step_id * 0.25),
                 finished_at = CASE WHEN st.finished_at IS NULL THEN NULL
                               ELSE w.started_at + make_interval(secs => st.step_id * 0.25 + 0.1) END,
                 next_attempt_at = CASE WHEN st.status = 'WAITING_RETRY'
                                   THEN %(t0)s + interval '3.4 seconds' END
-            FROM {s}.workflows w WHERE w.workflow_id = st.workflow_id""", {"t0": T0})
+            FROM {s}.workflows w WHERE w.workflow_id = st.workflow_id""",
+            {"t0": T0},
+        )
         c.execute(f"""
             UPDATE {s}.attempts a SET started_at = st.started_at, finished_at = st.started_at + interval '0.1 s',
                 traceback = 'Traceback (most recent call last):' || E'\\n' || '  File "shop.py", line 12'
                             || E'\\n' || error_type || ': ' || error_message
             FROM {s}.steps st WHERE st.workflow_id = a.workflow_id AND st.step_id = a.step_id""")
-        c.execute(f"""
+        c.execute(
+            f"""
             UPDATE {s}.executors SET host = 'build-box', code_version = 'c0ffee',
                 workflows = ARRAY['snap.broken', 'snap.order', 'snap.retrying'],
                 pid = CASE executor_id WHEN 'exec-1' THEN 4242
@@ -127,7 +135,9 @@ def pin_times(database_url: str, schema: str) -> None:
                 heartbeat_at = CASE executor_id WHEN 'exec-1' THEN %(t0)s - interval '0.4 seconds'
                                                 ELSE %(t0)s - interval '42 seconds' END,
                 stopped_at = CASE executor_id WHEN 'exec-old' THEN %(t0)s - interval '40 seconds' END
-            """, {"t0": T0})
+            """,
+            {"t0": T0},
+        )
 
 
 def make_app(control: Control, **kwargs: object) -> DashboardApp:
@@ -164,7 +174,12 @@ def run(coro_fn: Callable[[], object]) -> None:
 class WorkerProcess(Worker):
     """`tests.tui_worker` in a subprocess: a real worker the dashboard drives (and may crash)."""
 
-    def __init__(self, database_url: str, schema: str, executor_id: str, directory: Path,
-                 auto_recover: bool = True):
-        super().__init__(database_url, schema, executor_id, directory, module="tests.tui_worker",
-                         AUTO_RECOVER="1" if auto_recover else "0")
+    def __init__(self, database_url: str, schema: str, executor_id: str, directory: Path, auto_recover: bool = True):
+        super().__init__(
+            database_url,
+            schema,
+            executor_id,
+            directory,
+            module="tests.tui_worker",
+            AUTO_RECOVER="1" if auto_recover else "0",
+        )

@@ -54,9 +54,19 @@ class DashboardApp(App):
     ]
     MODES = {"workflows": WorkflowsScreen, "workers": WorkersScreen, "faults": FaultsScreen}
 
-    def __init__(self, control: Control, *, read_only: bool = False, clock: Clock | None = None,
-                 feed: EventFeed | None = None, coalesce_seconds: float = 0.05, tick_seconds: float = 0.1,
-                 reconcile_seconds: float = 15.0, steady: bool = False, where: str | None = None):
+    def __init__(
+        self,
+        control: Control,
+        *,
+        read_only: bool = False,
+        clock: Clock | None = None,
+        feed: EventFeed | None = None,
+        coalesce_seconds: float = 0.05,
+        tick_seconds: float = 0.1,
+        reconcile_seconds: float = 15.0,
+        steady: bool = False,
+        where: str | None = None,
+    ):
         super().__init__()
         self.control = control
         self.read_only = read_only
@@ -66,8 +76,11 @@ class DashboardApp(App):
         self.tick_seconds = tick_seconds
         self.reconcile_seconds = reconcile_seconds
         self.steady = steady
-        self.where = where or (control.where if control.store.schema == DEFAULT_SCHEMA else
-                               f"{control.where} (schema {control.store.schema})")
+        self.where = where or (
+            control.where
+            if control.store.schema == DEFAULT_SCHEMA
+            else f"{control.where} (schema {control.store.schema})"
+        )
         self.connected: bool | None = None
         self.down_reason = ""
         self.loads_in_flight = 0
@@ -180,8 +193,11 @@ class DashboardApp(App):
                 name = binding.action.split("(")[0]
                 if isinstance(screen, DashScreen) and not screen.check_action(name, ()):
                     continue
-                yield SystemCommand(long_description(binding), f"key {key_label(binding)}",
-                                    partial(self.run_action, binding.action, node))
+                yield SystemCommand(
+                    long_description(binding),
+                    f"key {key_label(binding)}",
+                    partial(self.run_action, binding.action, node),
+                )
         yield from super().get_system_commands(screen)
 
 

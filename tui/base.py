@@ -23,10 +23,24 @@ from tui.widgets import ConnectionBar
 if TYPE_CHECKING:
     from tui.app import DashboardApp
 
-MUTATING = frozenset({
-    "kill", "resume", "retry_now", "replay", "replay_step", "inject_fault", "delete", "bulk_kill",
-    "bulk_resume", "bulk_delete", "crash_worker", "add_fault", "clear_fault", "clear_faults",
-})
+MUTATING = frozenset(
+    {
+        "kill",
+        "resume",
+        "retry_now",
+        "replay",
+        "replay_step",
+        "inject_fault",
+        "delete",
+        "bulk_kill",
+        "bulk_resume",
+        "bulk_delete",
+        "crash_worker",
+        "add_fault",
+        "clear_fault",
+        "clear_faults",
+    }
+)
 
 
 class DashScreen(Screen):
@@ -57,8 +71,7 @@ class DashScreen(Screen):
 
     def show_connection(self) -> None:
         app = self.dash
-        self.query_one(ConnectionBar).show(app.where, app.connected, app.down_reason, app.read_only,
-                                          app.current_mode)
+        self.query_one(ConnectionBar).show(app.where, app.connected, app.down_reason, app.read_only, app.current_mode)
 
     def apply_changes(self, changes: Changes) -> None:
         """Redo the reads that `changes` make stale (at most one query each, in a thread)."""
@@ -71,14 +84,16 @@ class DashScreen(Screen):
 
     # operations ------------------------------------------------------------------------------
 
-    def perform(self, fn: Callable[[], Any], done: Callable[[Any], str],
-                then: Callable[[Any], Any] | None = None) -> None:
+    def perform(
+        self, fn: Callable[[], Any], done: Callable[[Any], str], then: Callable[[Any], Any] | None = None
+    ) -> None:
         """Run `fn` (a Control call) in a thread; notify `done(result)` or the refusal. On success,
         `then(result)` follows the notification (e.g. open what the action made)."""
         self.run_worker(self._perform(fn, done, then), group="action", exit_on_error=False)
 
-    async def _perform(self, fn: Callable[[], Any], done: Callable[[Any], str],
-                       then: Callable[[Any], Any] | None) -> None:
+    async def _perform(
+        self, fn: Callable[[], Any], done: Callable[[Any], str], then: Callable[[Any], Any] | None
+    ) -> None:
         app = self.dash
         app.loads_in_flight += 1
         try:
@@ -94,8 +109,9 @@ class DashScreen(Screen):
         finally:
             app.loads_in_flight -= 1
 
-    def confirm(self, title: str, targets: Sequence[str], consequence: str, fn: Callable[[], Any],
-                done: Callable[[Any], str]) -> None:
+    def confirm(
+        self, title: str, targets: Sequence[str], consequence: str, fn: Callable[[], Any], done: Callable[[Any], str]
+    ) -> None:
         """Ask first; `fn` must already be bound to `targets` (captured now, not when "yes" is pressed)."""
 
         def answered(yes: bool | None) -> None:

@@ -33,6 +33,7 @@ class UsageError(Exception):
 
 # output ------------------------------------------------------------------------------------------
 
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, date):  # datetimes too
         return value.isoformat()
@@ -112,6 +113,7 @@ def print_workflow(w: WorkflowRecord) -> None:
 
 # commands ----------------------------------------------------------------------------------------
 
+
 def cmd_list(ctl: Control, args: argparse.Namespace) -> None:
     rows = ctl.summaries(status=args.status, name=args.name, limit=args.limit)
     if args.json:
@@ -119,10 +121,18 @@ def cmd_list(ctl: Control, args: argparse.Namespace) -> None:
         return
     print_table(
         ["ID", "NAME", "STATUS", "STEP", "ATTEMPT", "EXECUTOR", "CREATED"],
-        [[r.workflow_id, r.name, r.status,
-          f"{r.step_id} {r.step_name} {r.step_status}" if r.step_id else None,
-          f"{r.attempt}/{r.max_attempts}" if r.attempt else None, r.executor_id, r.created_at]
-         for r in rows],
+        [
+            [
+                r.workflow_id,
+                r.name,
+                r.status,
+                f"{r.step_id} {r.step_name} {r.step_status}" if r.step_id else None,
+                f"{r.attempt}/{r.max_attempts}" if r.attempt else None,
+                r.executor_id,
+                r.created_at,
+            ]
+            for r in rows
+        ],
         "no workflows",
     )
 
@@ -149,11 +159,11 @@ def cmd_bulkable(ctl: Control, args: argparse.Namespace) -> None:
     one, many, done = BULK[args.command]
     has_filter = bool(args.status or args.name or args.all)
     if args.workflow_id and has_filter:
-        raise UsageError(f"workflows {args.command}: give a workflow id or a filter (--status/--name/--all), "
-                         "not both")
+        raise UsageError(f"workflows {args.command}: give a workflow id or a filter (--status/--name/--all), not both")
     if not args.workflow_id and not has_filter:
-        raise UsageError(f"workflows {args.command}: give a workflow id, or --status/--name (or --all) "
-                         "for a bulk operation")
+        raise UsageError(
+            f"workflows {args.command}: give a workflow id, or --status/--name (or --all) for a bulk operation"
+        )
     if args.workflow_id:
         ids = getattr(ctl, one)(args.workflow_id)
         report: dict[str, Any] = {"action": args.command, "count": len(ids), "workflow_ids": ids}
@@ -179,16 +189,23 @@ def cmd_retry_now(ctl: Control, args: argparse.Namespace) -> None:
 def cmd_fork(ctl: Control, args: argparse.Namespace) -> None:
     new_id = ctl.fork(args.workflow_id, from_step=args.from_step, new_workflow_id=args.new_id)
     if args.json:
-        print_json({"action": "fork", "workflow_id": new_id, "forked_from": args.workflow_id,
-                    "from_step": args.from_step})
+        print_json(
+            {"action": "fork", "workflow_id": new_id, "forked_from": args.workflow_id, "from_step": args.from_step}
+        )
     else:
         print(new_id)
 
 
 def cmd_faults_add(ctl: Control, args: argparse.Namespace) -> None:
     fault_id = ctl.add_fault(
-        args.kind, args.step, workflow_id=args.workflow, count=None if args.every else args.count,
-        delay_seconds=args.delay, phase=args.phase, message=args.message, ttl_seconds=args.ttl,
+        args.kind,
+        args.step,
+        workflow_id=args.workflow,
+        count=None if args.every else args.count,
+        delay_seconds=args.delay,
+        phase=args.phase,
+        message=args.message,
+        ttl_seconds=args.ttl,
     )
     if args.json:
         print_json({"action": "add", "fault_id": fault_id})
@@ -203,9 +220,20 @@ def cmd_faults_list(ctl: Control, args: argparse.Namespace) -> None:
         return
     print_table(
         ["ID", "KIND", "STEP", "WORKFLOW", "REMAINING", "DELAY", "PHASE", "EXPIRES", "MESSAGE"],
-        [[f.fault_id, f.kind, f.step_name, f.workflow_id or "*",
-          "every" if f.remaining is None else f.remaining, f.delay_seconds if f.kind == "delay" else None,
-          f.phase, f.expires_at, f.message] for f in faults],
+        [
+            [
+                f.fault_id,
+                f.kind,
+                f.step_name,
+                f.workflow_id or "*",
+                "every" if f.remaining is None else f.remaining,
+                f.delay_seconds if f.kind == "delay" else None,
+                f.phase,
+                f.expires_at,
+                f.message,
+            ]
+            for f in faults
+        ],
         "no faults",
     )
 
@@ -233,14 +261,26 @@ def cmd_workers(ctl: Control, args: argparse.Namespace) -> None:
         return
     print_table(
         ["EXECUTOR", "STATE", "HOST", "PID", "HEARTBEAT", "IN FLIGHT", "VERSION", "STARTED", "WORKFLOWS"],
-        [[w.executor_id, "alive" if w.alive else ("stopped" if w.stopped_at else "dead"), w.host, w.pid,
-          f"{w.heartbeat_age:.1f}s ago", w.in_flight, w.code_version, w.started_at, w.workflows]
-         for w in workers],
+        [
+            [
+                w.executor_id,
+                "alive" if w.alive else ("stopped" if w.stopped_at else "dead"),
+                w.host,
+                w.pid,
+                f"{w.heartbeat_age:.1f}s ago",
+                w.in_flight,
+                w.code_version,
+                w.started_at,
+                w.workflows,
+            ]
+            for w in workers
+        ],
         "no workers",
     )
 
 
 # parser ------------------------------------------------------------------------------------------
+
 
 def _schema(value: str) -> str:
     try:
@@ -260,10 +300,18 @@ def _common(defaults: bool) -> argparse.ArgumentParser:
     """Connection options, accepted before or after the subcommand (after: no default, so no override)."""
     parser = argparse.ArgumentParser(add_help=False)
     keep = {} if defaults else {"default": argparse.SUPPRESS}
-    parser.add_argument("--database-url", metavar="URL", help="Postgres URL (default: $DURABLE_DATABASE_URL, "
-                        "else the embedded database of the current directory)", **keep)
-    parser.add_argument("--schema", type=_schema, help=f"schema of the tables (default: {DEFAULT_SCHEMA})",
-                        **({"default": DEFAULT_SCHEMA} if defaults else keep))
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="Postgres URL (default: $DURABLE_DATABASE_URL, else the embedded database of the current directory)",
+        **keep,
+    )
+    parser.add_argument(
+        "--schema",
+        type=_schema,
+        help=f"schema of the tables (default: {DEFAULT_SCHEMA})",
+        **({"default": DEFAULT_SCHEMA} if defaults else keep),
+    )
     return parser
 
 
@@ -273,9 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="print JSON instead of a table")
     leaf = [common, out]
 
-    parser = argparse.ArgumentParser(prog=PROG, parents=[_common(defaults=True)],
-                                     description="Durable workflows in Postgres: the live dashboard (no "
-                                     "subcommand), a demo, and commands to drive workflows from scripts.")
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        parents=[_common(defaults=True)],
+        description="Durable workflows in Postgres: the live dashboard (no "
+        "subcommand), a demo, and commands to drive workflows from scripts.",
+    )
     parser.add_argument("--read-only", action="store_true", help="dashboard: watch only, no operations")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND")
 
@@ -319,8 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=_positive, default=1, metavar="N", help="attempts hit (default 1)")
     p.add_argument("--every", action="store_true", help="hit every attempt until cleared or expired")
     p.add_argument("--delay", type=float, default=0.0, metavar="S", help="delay: seconds to wait")
-    p.add_argument("--phase", choices=("before", "after"), default="before",
-                   help="crash: before the step runs, or right after its checkpoint")
+    p.add_argument(
+        "--phase",
+        choices=("before", "after"),
+        default="before",
+        help="crash: before the step runs, or right after its checkpoint",
+    )
     p.add_argument("--message", default="injected fault", metavar="M", help="fail: the error message")
     p.add_argument("--ttl", type=float, metavar="S", help="expire after S seconds")
     p.set_defaults(run=cmd_faults_add)
@@ -339,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # entry point -------------------------------------------------------------------------------------
+
 
 def _dashboard(args: argparse.Namespace) -> int:
     from tui.app import run_dashboard

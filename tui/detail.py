@@ -25,8 +25,15 @@ from tui.live import Changes, Refresher
 from tui.widgets import set_rows
 from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
 
-STEP_COLUMNS = [("id", "#", 4), ("name", "step", 22), ("status", "status", 13), ("attempts", "tries", 5),
-                ("took", "took", 7), ("output", "output", 28), ("error", "error / wait", 48)]
+STEP_COLUMNS = [
+    ("id", "#", 4),
+    ("name", "step", 22),
+    ("status", "status", 13),
+    ("attempts", "tries", 5),
+    ("took", "took", 7),
+    ("output", "output", 28),
+    ("error", "error / wait", 48),
+]
 STEP_KEYS = [key for key, _, _ in STEP_COLUMNS]
 KIND_LABELS = {"transaction": "txn"}
 
@@ -48,13 +55,26 @@ class DetailScreen(WorkflowActions):
     BINDINGS = [
         Binding("escape,backspace", "back", "Back", tooltip="Back to the list"),
         *WORKFLOW_BINDINGS,
-        Binding("F", "replay_step", "Replay step",
-                tooltip="Replay from the selected step: a new workflow keeps the outcomes of the steps before it"),
-        Binding("i", "inject_fault", "Fault on step",
-                tooltip="Inject a fault on the selected step: fail N times, delay, or crash the worker"),
+        Binding(
+            "F",
+            "replay_step",
+            "Replay step",
+            tooltip="Replay from the selected step: a new workflow keeps the outcomes of the steps before it",
+        ),
+        Binding(
+            "i",
+            "inject_fault",
+            "Fault on step",
+            tooltip="Inject a fault on the selected step: fail N times, delay, or crash the worker",
+        ),
         Binding("v", "view", "Values", tooltip="View the full inputs, output or error with its traceback"),
-        Binding("enter", "view_step", "Step values", show=False,
-                tooltip="View the selected step's full output and every attempt's traceback"),
+        Binding(
+            "enter",
+            "view_step",
+            "Step values",
+            show=False,
+            tooltip="View the selected step's full output and every attempt's traceback",
+        ),
         Binding("l", "links", "Links", tooltip="Open a linked workflow: parent, children, forks"),
     ]
     FOOTER_DROP = ("quit", "links", "view", "delete", "replay", "back")
@@ -110,7 +130,8 @@ class DetailScreen(WorkflowActions):
         self.gone = record is None
         if record is None:
             self.query_one("#summary", Static).update(
-                Text(f" workflow {self.workflow_id} no longer exists (deleted)", style="bold red"))
+                Text(f" workflow {self.workflow_id} no longer exists (deleted)", style="bold red")
+            )
             self.steps.clear()
             self.record = None
             self.sync_bindings()
@@ -123,13 +144,27 @@ class DetailScreen(WorkflowActions):
             rows.append((f"s:{step.step_id}", self._step_cells(step, now)))
             for a in step.attempt_records:
                 if a.error_type:
-                    rows.append((f"a:{step.step_id}:{a.attempt}", [
-                        "", Text(f"  ↳ attempt {a.attempt}", style="dim"), Text("failed", style="red"), "",
-                        duration(a.started_at, a.finished_at, now), "",
-                        Text(clip(f"{a.error_type.rpartition('.')[2]}: {a.error_message or ''}", 48),
-                             style="red")]))
-        keep = self.steps.coordinate_to_cell_key(self.steps.cursor_coordinate).row_key.value \
-            if self.steps.row_count else None
+                    rows.append(
+                        (
+                            f"a:{step.step_id}:{a.attempt}",
+                            [
+                                "",
+                                Text(f"  ↳ attempt {a.attempt}", style="dim"),
+                                Text("failed", style="red"),
+                                "",
+                                duration(a.started_at, a.finished_at, now),
+                                "",
+                                Text(
+                                    clip(f"{a.error_type.rpartition('.')[2]}: {a.error_message or ''}", 48), style="red"
+                                ),
+                            ],
+                        )
+                    )
+        keep = (
+            self.steps.coordinate_to_cell_key(self.steps.cursor_coordinate).row_key.value
+            if self.steps.row_count
+            else None
+        )
         set_rows(self.steps, rows, STEP_KEYS, keep)
         self._show_step()
         self.sync_bindings()
@@ -139,8 +174,10 @@ class DetailScreen(WorkflowActions):
         t.append(f" {r.workflow_id}", style="bold")
         t.append(f"  {r.name}  ")
         t.append_text(status_text(r.status))
-        t.append(f"   executor {r.executor_id or '-'}  started {clock_time(r.started_at or r.created_at, now)}"
-                 f"  took {duration(r.started_at, r.finished_at if r.status in FINAL_STATUSES else None, now)}")
+        t.append(
+            f"   executor {r.executor_id or '-'}  started {clock_time(r.started_at or r.created_at, now)}"
+            f"  took {duration(r.started_at, r.finished_at if r.status in FINAL_STATUSES else None, now)}"
+        )
         if r.recovery_count:
             t.append(f"  recovered {r.recovery_count}×", style="yellow")
         if r.wait_reason:
@@ -181,8 +218,15 @@ class DetailScreen(WorkflowActions):
         else:
             note = ""
         label = s.name if s.kind == "step" else f"{s.name} ({KIND_LABELS.get(s.kind, s.kind)})"
-        return [str(s.step_id), clip(label, 22), status_text(s.status), f"{tries}/{budget}" if budget > 1 else
-                str(tries), duration(s.started_at, s.finished_at, now), preview(s.output, 28), note]
+        return [
+            str(s.step_id),
+            clip(label, 22),
+            status_text(s.status),
+            f"{tries}/{budget}" if budget > 1 else str(tries),
+            duration(s.started_at, s.finished_at, now),
+            preview(s.output, 28),
+            note,
+        ]
 
     def tick(self, now: datetime) -> None:
         """Countdowns every tick; the running durations (summary and unfinished steps) once a second."""
@@ -212,10 +256,10 @@ class DetailScreen(WorkflowActions):
         r = self.record
         if r is None:
             return None
-        dead = r.status == PENDING and worker_dead(r.executor_id, self.heartbeats, self.dash.clock(),
-                                                   self.dash.control.lease_seconds)
-        return Target(r.workflow_id, r.status, waiting=any(s.status in WAITING_STEPS for s in r.steps),
-                      orphaned=dead)
+        dead = r.status == PENDING and worker_dead(
+            r.executor_id, self.heartbeats, self.dash.clock(), self.dash.control.lease_seconds
+        )
+        return Target(r.workflow_id, r.status, waiting=any(s.status in WAITING_STEPS for s in r.steps), orphaned=dead)
 
     def selected_step(self) -> StepRecord | None:
         if self.record is None or not self.steps.row_count:
@@ -281,8 +325,9 @@ class DetailScreen(WorkflowActions):
         for a in step.attempt_records:
             if a.error_type:
                 parts.append(f"ATTEMPT {a.attempt}: {a.error_type}: {a.error_message}\n{a.traceback or ''}")
-        self.app.push_screen(ValueScreen(f"{self.workflow_id} step {step.step_id} ({step.name})",
-                                         "\n\n".join(parts) or "(no value yet)"))
+        self.app.push_screen(
+            ValueScreen(f"{self.workflow_id} step {step.step_id} ({step.name})", "\n\n".join(parts) or "(no value yet)")
+        )
 
     def action_links(self) -> None:
         r = self.record

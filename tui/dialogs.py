@@ -166,8 +166,7 @@ class FaultForm(ModalScreen[int | None]):
             self.refuse(f"failed: {first_line(exc)}")
         else:
             scope = f"workflow {spec['workflow_id']}" if spec["workflow_id"] else "every workflow"
-            app.notify(f"fault {fault_id} ({spec['kind']}) armed on step {spec['step_name']}, {scope}",
-                       title="Done")
+            app.notify(f"fault {fault_id} ({spec['kind']}) armed on step {spec['step_name']}, {scope}", title="Done")
             self.dismiss(fault_id)
         finally:
             self.busy = False

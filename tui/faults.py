@@ -16,9 +16,17 @@ from tui.format import clip, clock_time, seconds
 from tui.live import Changes, Refresher
 from tui.widgets import set_rows
 
-COLUMNS = [("id", "id", 5), ("kind", "kind", 6), ("step", "step", 22), ("workflow", "workflow", 24),
-           ("left", "hits left", 9), ("delay", "delay", 7), ("phase", "phase", 6), ("message", "message", 26),
-           ("expires", "expires", 8)]
+COLUMNS = [
+    ("id", "id", 5),
+    ("kind", "kind", 6),
+    ("step", "step", 22),
+    ("workflow", "workflow", 24),
+    ("left", "hits left", 9),
+    ("delay", "delay", 7),
+    ("phase", "phase", 6),
+    ("message", "message", 26),
+    ("expires", "expires", 8),
+]
 COLUMN_KEYS = [key for key, _, _ in COLUMNS]
 KIND_STYLES = {"fail": "bold red", "delay": "bold yellow", "crash": "bold magenta"}
 
@@ -35,8 +43,7 @@ class FaultsScreen(DashScreen):
         self.faults: list[FaultRecord] = []
 
     def compose_body(self) -> ComposeResult:
-        yield Static(" Faults: injected failures, delays and crashes that step attempts will meet",
-                     id="faults-title")
+        yield Static(" Faults: injected failures, delays and crashes that step attempts will meet", id="faults-title")
         table: DataTable = DataTable(id="faults", cursor_type="row", zebra_stripes=True)
         for key, label, width in COLUMNS:
             table.add_column(label, width=width, key=key)
@@ -58,19 +65,31 @@ class FaultsScreen(DashScreen):
             self.refresher.request()
 
     def _cells(self, f: FaultRecord, now: datetime) -> list[object]:
-        return [str(f.fault_id), Text(f.kind, style=KIND_STYLES.get(f.kind, "")), clip(f.step_name, 22),
-                clip(f.workflow_id or "any", 24), "every" if f.remaining is None else str(f.remaining),
-                seconds(f.delay_seconds) if f.kind == "delay" else "", f.phase,
-                clip(f.message, 26) if f.kind == "fail" else "", clock_time(f.expires_at, now) or "never"]
+        return [
+            str(f.fault_id),
+            Text(f.kind, style=KIND_STYLES.get(f.kind, "")),
+            clip(f.step_name, 22),
+            clip(f.workflow_id or "any", 24),
+            "every" if f.remaining is None else str(f.remaining),
+            seconds(f.delay_seconds) if f.kind == "delay" else "",
+            f.phase,
+            clip(f.message, 26) if f.kind == "fail" else "",
+            clock_time(f.expires_at, now) or "never",
+        ]
 
     def _apply(self, faults: list[FaultRecord]) -> None:
         self.faults = faults
         now = self.dash.clock()
         keep = self.selected()
-        set_rows(self.table, [(f.fault_id, self._cells(f, now)) for f in faults], COLUMN_KEYS,
-                 keep.fault_id if keep else None)
+        set_rows(
+            self.table,
+            [(f.fault_id, self._cells(f, now)) for f in faults],
+            COLUMN_KEYS,
+            keep.fault_id if keep else None,
+        )
         self.query_one("#faults-empty", Static).update(
-            "" if faults else " No fault injected. a: add one here, or i on a step in a workflow's detail.")
+            "" if faults else " No fault injected. a: add one here, or i on a step in a workflow's detail."
+        )
 
     def selected(self) -> FaultRecord | None:
         if not self.faults or not self.table.row_count:
@@ -94,7 +113,10 @@ class FaultsScreen(DashScreen):
             self.notify("no fault to clear", severity="warning")
             return
         ctl = self.dash.control
-        self.confirm("Clear all these faults?", [f"fault {f.fault_id}: {f.kind} on {f.step_name}"
-                                                 for f in self.faults],
-                     "Step attempts stop meeting them at once.", lambda: ctl.clear_faults(ids),
-                     lambda n: f"{n} fault(s) cleared")
+        self.confirm(
+            "Clear all these faults?",
+            [f"fault {f.fault_id}: {f.kind} on {f.step_name}" for f in self.faults],
+            "Step attempts stop meeting them at once.",
+            lambda: ctl.clear_faults(ids),
+            lambda n: f"{n} fault(s) cleared",
+        )

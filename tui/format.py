@@ -93,8 +93,13 @@ def age(ts: datetime | None, now: datetime) -> str:
     return f"{int(value)}s" if value < 60 else seconds(value)
 
 
-def countdown(step_status: str | None, attempt: int | None, max_attempts: int | None,
-              next_attempt_at: datetime | None, now: datetime) -> Text | None:
+def countdown(
+    step_status: str | None,
+    attempt: int | None,
+    max_attempts: int | None,
+    next_attempt_at: datetime | None,
+    now: datetime,
+) -> Text | None:
     """`retry 2/5 in 3.4s` for a step waiting to retry (None when the step does not wait)."""
     if next_attempt_at is None or step_status not in (STEP_WAITING, STEP_SLEEPING):
         return None

@@ -17,8 +17,11 @@ from tui.keys import described
 from tui.workers import WorkersScreen
 from tui.workflows import WorkflowsScreen
 
-NAVIGATION = [("↑ ↓ pgup pgdn", "Move (the list pages through the database)"), ("home/g end/G", "First / last"),
-              ("ctrl+p", "Command palette: every action by name")]
+NAVIGATION = [
+    ("↑ ↓ pgup pgdn", "Move (the list pages through the database)"),
+    ("home/g end/G", "First / last"),
+    ("ctrl+p", "Command palette: every action by name"),
+]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -27,11 +30,13 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         from tui.app import DashboardApp
 
-        sections = [("Everywhere", described(DashboardApp.BINDINGS) + NAVIGATION),
-                    ("Workflows", described(WorkflowsScreen.BINDINGS)),
-                    ("Workflow detail", described(DetailScreen.BINDINGS)),
-                    ("Workers", described(WorkersScreen.BINDINGS)),
-                    ("Faults", described(FaultsScreen.BINDINGS))]
+        sections = [
+            ("Everywhere", described(DashboardApp.BINDINGS) + NAVIGATION),
+            ("Workflows", described(WorkflowsScreen.BINDINGS)),
+            ("Workflow detail", described(DetailScreen.BINDINGS)),
+            ("Workers", described(WorkersScreen.BINDINGS)),
+            ("Faults", described(FaultsScreen.BINDINGS)),
+        ]
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()

@@ -60,8 +60,13 @@ class Refresher(Generic[T]):
 
     RETRY_SECONDS = 1.0
 
-    def __init__(self, node: DOMNode, load: Callable[[], T], apply: Callable[[T], Any],
-                 on_error: Callable[[BaseException], Any] | None = None):
+    def __init__(
+        self,
+        node: DOMNode,
+        load: Callable[[], T],
+        apply: Callable[[T], Any],
+        on_error: Callable[[BaseException], Any] | None = None,
+    ):
         self.node = node
         self.load = load
         self.apply = apply

@@ -21,8 +21,9 @@ class ConnectionBar(Static):
         super().__init__(**kwargs)
         self._shown: tuple[str, bool | None, str, bool, str] | None = None
 
-    def show(self, where: str, connected: bool | None, reason: str = "", read_only: bool = False,
-             mode: str = "") -> None:
+    def show(
+        self, where: str, connected: bool | None, reason: str = "", read_only: bool = False, mode: str = ""
+    ) -> None:
         self._shown = (where, connected, reason, read_only, mode)
         ro = "  [read-only]" if read_only else ""
         tabs = Text()
@@ -36,8 +37,12 @@ class ConnectionBar(Static):
             state = Text("● live", style="bold green")
         else:
             self.set_classes("down")
-            self.update(Text(f" DATABASE UNREACHABLE · reconnecting… · the data shown may be stale · "
-                             f"{where}: {reason or 'connection lost'}"))
+            self.update(
+                Text(
+                    f" DATABASE UNREACHABLE · reconnecting… · the data shown may be stale · "
+                    f"{where}: {reason or 'connection lost'}"
+                )
+            )
             return
         text = Text.assemble(tabs, " durable-tui · ", where, ro, " · ", state)
         if text.cell_len > (self.size.width or self.app.size.width):
@@ -49,8 +54,12 @@ class ConnectionBar(Static):
             self.show(*self._shown)
 
 
-def set_rows(table: DataTable, rows: Sequence[tuple[Hashable, Sequence[Any]]], column_keys: Sequence[str],
-             keep: Hashable | None = None) -> None:
+def set_rows(
+    table: DataTable,
+    rows: Sequence[tuple[Hashable, Sequence[Any]]],
+    column_keys: Sequence[str],
+    keep: Hashable | None = None,
+) -> None:
     """Show `rows` (key, cells): cells change in place when the keys are the same, else the table is
     rebuilt (cheap: it only ever holds one window). The cursor stays on `keep` when it is still there."""
     keys = [str(k) for k, _ in rows]

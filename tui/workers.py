@@ -20,15 +20,25 @@ from tui.format import age, clip, clock_time
 from tui.live import Changes, Refresher
 from tui.widgets import set_rows
 
-COLUMNS = [("executor", "executor", 22), ("state", "state", 8), ("heartbeat", "heartbeat", 9),
-           ("pid", "pid", 7), ("host", "host", 16), ("in_flight", "in flight", 9), ("started", "started", 8),
-           ("workflows", "registered workflows", 44)]
+COLUMNS = [
+    ("executor", "executor", 22),
+    ("state", "state", 8),
+    ("heartbeat", "heartbeat", 9),
+    ("pid", "pid", 7),
+    ("host", "host", 16),
+    ("in_flight", "in flight", 9),
+    ("started", "started", 8),
+    ("workflows", "registered workflows", 44),
+]
 COLUMN_KEYS = [key for key, _, _ in COLUMNS]
 
 
 class WorkersScreen(DashScreen):
-    BINDINGS = [Binding("x", "crash_worker", "Crash worker",
-                        tooltip="Crash the selected worker (killed as by SIGKILL; asks first)")]
+    BINDINGS = [
+        Binding(
+            "x", "crash_worker", "Crash worker", tooltip="Crash the selected worker (killed as by SIGKILL; asks first)"
+        )
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -64,18 +74,30 @@ class WorkersScreen(DashScreen):
         return Text("alive", style="bold green")
 
     def _cells(self, w: ExecutorRecord, now: datetime) -> list[object]:
-        return [clip(w.executor_id, 22), self._state(w, now), age(w.heartbeat_at, now), str(w.pid),
-                clip(w.host, 16), str(w.in_flight), clock_time(w.started_at, now),
-                clip(", ".join(w.workflows), 44)]
+        return [
+            clip(w.executor_id, 22),
+            self._state(w, now),
+            age(w.heartbeat_at, now),
+            str(w.pid),
+            clip(w.host, 16),
+            str(w.in_flight),
+            clock_time(w.started_at, now),
+            clip(", ".join(w.workflows), 44),
+        ]
 
     def _apply(self, workers: list[ExecutorRecord]) -> None:
         self.executors = workers
         now = self.dash.clock()
         keep = self.selected()
-        set_rows(self.table, [(w.executor_id, self._cells(w, now)) for w in workers], COLUMN_KEYS,
-                 keep.executor_id if keep else None)
+        set_rows(
+            self.table,
+            [(w.executor_id, self._cells(w, now)) for w in workers],
+            COLUMN_KEYS,
+            keep.executor_id if keep else None,
+        )
         self.query_one("#workers-empty", Static).update(
-            "" if workers else " No worker has registered yet: start your application (or `durable-tui demo`).")
+            "" if workers else " No worker has registered yet: start your application (or `durable-tui demo`)."
+        )
 
     def tick(self, now: datetime) -> None:
         for w in self.executors:
@@ -97,7 +119,11 @@ class WorkersScreen(DashScreen):
             self.notify("no worker selected", severity="warning")
             return
         eid, ctl = worker.executor_id, self.dash.control
-        self.confirm("Crash this worker?", [f"{eid} (pid {worker.pid} on {worker.host})"],
-                     "The process is killed on the spot (as SIGKILL); its workflows are recovered by a live "
-                     "worker after the lease.", lambda: ctl.crash_worker(eid),
-                     lambda _: f"crash sent to {eid}")
+        self.confirm(
+            "Crash this worker?",
+            [f"{eid} (pid {worker.pid} on {worker.host})"],
+            "The process is killed on the spot (as SIGKILL); its workflows are recovered by a live "
+            "worker after the lease.",
+            lambda: ctl.crash_worker(eid),
+            lambda _: f"crash sent to {eid}",
+        )

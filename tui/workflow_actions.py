@@ -18,8 +18,13 @@ from tui.base import DashScreen
 
 WORKFLOW_BINDINGS = [
     Binding("k", "kill", "Kill", tooltip="Kill (cancel) the workflow and its children (asks first)"),
-    Binding("r", "resume", "Resume", tooltip="Resume a CANCELLED/ERROR workflow from its last checkpoint, "
-                                             "or recover a PENDING one whose worker died"),
+    Binding(
+        "r",
+        "resume",
+        "Resume",
+        tooltip="Resume a CANCELLED/ERROR workflow from its last checkpoint, "
+        "or recover a PENDING one whose worker died",
+    ),
     Binding("n", "retry_now", "Retry now", tooltip="Retry now: a step waiting to retry runs at once"),
     Binding("f", "replay", "Replay", tooltip="Replay from the start, as a new (forked) workflow"),
     Binding("d", "delete", "Delete", tooltip="Delete the workflow, its steps and attempts (asks first)"),
@@ -28,8 +33,9 @@ TARGETED = frozenset({"kill", "resume", "retry_now", "replay", "replay_step", "d
 WAITING_STEPS = (STEP_WAITING, STEP_SLEEPING)
 
 
-def worker_dead(executor_id: str | None, heartbeats: dict[str, datetime | None], now: datetime,
-                lease_seconds: float) -> bool:
+def worker_dead(
+    executor_id: str | None, heartbeats: dict[str, datetime | None], now: datetime, lease_seconds: float
+) -> bool:
     """The executor stopped (`None` heartbeat) or missed its lease. An executor not (yet) read counts as
     alive: the screen never offers a recovery it cannot show the reason for."""
     if executor_id not in heartbeats:
@@ -102,9 +108,13 @@ class WorkflowActions(DashScreen):
             return
         wid = target.workflow_id
         ctl = self.dash.control
-        self.confirm("Kill (cancel) this workflow?", [wid],
-                     "It becomes CANCELLED, with its children, and stops at its next step boundary.",
-                     lambda: ctl.cancel(wid), lambda ids: f"cancelled {', '.join(ids)}")
+        self.confirm(
+            "Kill (cancel) this workflow?",
+            [wid],
+            "It becomes CANCELLED, with its children, and stops at its next step boundary.",
+            lambda: ctl.cancel(wid),
+            lambda ids: f"cancelled {', '.join(ids)}",
+        )
 
     def action_resume(self) -> None:
         if (target := self._target()) is None:
@@ -139,6 +149,10 @@ class WorkflowActions(DashScreen):
             return
         wid = target.workflow_id
         ctl = self.dash.control
-        self.confirm("Delete this workflow?", [wid],
-                     "Its row, steps and attempts (and its finished children) are deleted for good.",
-                     lambda: ctl.delete(wid), lambda ids: f"deleted {', '.join(ids)}")
+        self.confirm(
+            "Delete this workflow?",
+            [wid],
+            "Its row, steps and attempts (and its finished children) are deleted for good.",
+            lambda: ctl.delete(wid),
+            lambda ids: f"deleted {', '.join(ids)}",
+        )

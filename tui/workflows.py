@@ -36,13 +36,20 @@ from tui.live import Changes, Refresher
 from tui.widgets import WindowTable, set_rows
 from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
 
-COLUMNS = [("id", "id", 24), ("name", "name", 18), ("status", "status", 9), ("step", "step", 20),
-           ("attempt", "try", 7), ("info", "wait / note", 24), ("started", "started", 8),
-           ("duration", "took", 7), ("executor", "executor", 14)]
+COLUMNS = [
+    ("id", "id", 24),
+    ("name", "name", 18),
+    ("status", "status", 9),
+    ("step", "step", 20),
+    ("attempt", "try", 7),
+    ("info", "wait / note", 24),
+    ("started", "started", 8),
+    ("duration", "took", 7),
+    ("executor", "executor", 14),
+]
 COLUMN_KEYS = [key for key, _, _ in COLUMNS]
 SORTS = ["created", "updated", "name", "status", "id"]
-SORT_LABELS = {"created": "newest first", "updated": "recently changed", "name": "name", "status": "status",
-               "id": "id"}
+SORT_LABELS = {"created": "newest first", "updated": "recently changed", "name": "name", "status": "status", "id": "id"}
 COUNTS_EVERY = 0.25
 CAPTURE_PAGE = 5000
 BULK = frozenset({"bulk_kill", "bulk_resume", "bulk_delete"})
@@ -64,8 +71,11 @@ class Filters:
     id_prefix: str | None = None
 
     def describe(self) -> str:
-        parts = [f"status={self.status}" if self.status else "", f"name={self.name}" if self.name else "",
-                 f"id^={self.id_prefix}" if self.id_prefix else ""]
+        parts = [
+            f"status={self.status}" if self.status else "",
+            f"name={self.name}" if self.name else "",
+            f"id^={self.id_prefix}" if self.id_prefix else "",
+        ]
         return " ".join(p for p in parts if p) or "all workflows"
 
 
@@ -79,22 +89,38 @@ class Page:
 
 class WorkflowsScreen(WorkflowActions):
     BINDINGS = [
-        Binding("enter", "open", "Open", show=False,
-                tooltip="Open the workflow: steps, attempts, values, countdowns"),
+        Binding("enter", "open", "Open", show=False, tooltip="Open the workflow: steps, attempts, values, countdowns"),
         *WORKFLOW_BINDINGS,
         Binding("slash", "search", "Search", tooltip="Search workflows by id prefix"),
         Binding("s", "cycle_status", "Status", tooltip="Filter by status (each press: the next status)"),
         Binding("t", "pick_name", "Name", tooltip="Filter by workflow name (pick from the list)"),
         Binding("o", "cycle_sort", "Sort", tooltip="Sort: newest, recently changed, name, status, id"),
-        Binding("K", "bulk_kill", "Kill all",
-                tooltip="Kill every PENDING/ENQUEUED workflow the filter shows (asks first)"),
-        Binding("R", "bulk_resume", "Resume all",
-                tooltip="Resume/recover every CANCELLED/ERROR/dead-PENDING workflow the filter shows (asks first)"),
-        Binding("D", "bulk_delete", "Delete all",
-                tooltip="Delete every finished workflow the filter shows (asks first)"),
+        Binding(
+            "K", "bulk_kill", "Kill all", tooltip="Kill every PENDING/ENQUEUED workflow the filter shows (asks first)"
+        ),
+        Binding(
+            "R",
+            "bulk_resume",
+            "Resume all",
+            tooltip="Resume/recover every CANCELLED/ERROR/dead-PENDING workflow the filter shows (asks first)",
+        ),
+        Binding(
+            "D", "bulk_delete", "Delete all", tooltip="Delete every finished workflow the filter shows (asks first)"
+        ),
     ]
-    FOOTER_DROP = ("bulk_delete", "bulk_resume", "bulk_kill", "quit", "cycle_sort", "replay", "delete",
-                   "pick_name", "cycle_status", "search", "retry_now")
+    FOOTER_DROP = (
+        "bulk_delete",
+        "bulk_resume",
+        "bulk_kill",
+        "quit",
+        "cycle_sort",
+        "replay",
+        "delete",
+        "pick_name",
+        "cycle_status",
+        "search",
+        "retry_now",
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -156,13 +182,13 @@ class WorkflowsScreen(WorkflowActions):
             self.counts_at = time.monotonic()
             counts = ctl.reads.status_counts()
             total = ctl.reads.count(f.status, f.name, f.id_prefix) if f != Filters() else sum(counts.values())
-        rows = ctl.summaries(status=f.status, name=f.name, id_prefix=f.id_prefix, sort=sort, limit=size,
-                             offset=offset)
+        rows = ctl.summaries(status=f.status, name=f.name, id_prefix=f.id_prefix, sort=sort, limit=size, offset=offset)
         if not rows and offset > 0:
             known = total if total is not None else self.total
             offset = max(0, min(offset, known) - size)
-            rows = ctl.summaries(status=f.status, name=f.name, id_prefix=f.id_prefix, sort=sort, limit=size,
-                                 offset=offset)
+            rows = ctl.summaries(
+                status=f.status, name=f.name, id_prefix=f.id_prefix, sort=sort, limit=size, offset=offset
+            )
         return Page(offset, rows, total, counts)
 
     def _apply(self, page: Page) -> None:
@@ -179,8 +205,12 @@ class WorkflowsScreen(WorkflowActions):
         keep = self.selected()
         self.page = page.rows
         now = self.dash.clock()
-        set_rows(table, [(r.workflow_id, self._cells(r, now)) for r in page.rows], COLUMN_KEYS,
-                 keep.workflow_id if keep else None)
+        set_rows(
+            table,
+            [(r.workflow_id, self._cells(r, now)) for r in page.rows],
+            COLUMN_KEYS,
+            keep.workflow_id if keep else None,
+        )
         hint, self.cursor_hint = self.cursor_hint, None
         if table.row_count and hint is not None:
             row = {"first": 0, "last": table.row_count - 1}.get(hint, hint) if isinstance(hint, str) else hint
@@ -198,8 +228,7 @@ class WorkflowsScreen(WorkflowActions):
 
     def orphaned(self, r: WorkflowSummary, now: datetime) -> bool:
         """PENDING on an executor that stopped or missed its lease: nothing runs it until it is recovered."""
-        return r.status == PENDING and worker_dead(r.executor_id, self.heartbeats, now,
-                                                   self.dash.control.lease_seconds)
+        return r.status == PENDING and worker_dead(r.executor_id, self.heartbeats, now, self.dash.control.lease_seconds)
 
     def _counts_later(self) -> None:
         self.counts_timer = False
@@ -224,12 +253,22 @@ class WorkflowsScreen(WorkflowActions):
 
     def _cells(self, r: WorkflowSummary, now: datetime) -> list[object]:
         step = f"{r.step_id} {r.step_name}" if r.step_id is not None else ""
-        attempt = f"{r.attempt}/{r.max_attempts}" if r.attempt and r.max_attempts and (
-            r.attempt > 1 or r.status not in FINAL_STATUSES) else ""
-        return [clip(r.workflow_id, 24), clip(r.name, 18), status_text(r.status), clip(step, 20), attempt,
-                self._info(r, now), clock_time(r.started_at or r.created_at, now),
-                duration(r.started_at, r.finished_at if r.status in FINAL_STATUSES else None, now),
-                self._executor(r, now)]
+        attempt = (
+            f"{r.attempt}/{r.max_attempts}"
+            if r.attempt and r.max_attempts and (r.attempt > 1 or r.status not in FINAL_STATUSES)
+            else ""
+        )
+        return [
+            clip(r.workflow_id, 24),
+            clip(r.name, 18),
+            status_text(r.status),
+            clip(step, 20),
+            attempt,
+            self._info(r, now),
+            clock_time(r.started_at or r.created_at, now),
+            duration(r.started_at, r.finished_at if r.status in FINAL_STATUSES else None, now),
+            self._executor(r, now),
+        ]
 
     def _executor(self, r: WorkflowSummary, now: datetime) -> Text | str:
         if self.orphaned(r, now):
@@ -283,8 +322,12 @@ class WorkflowsScreen(WorkflowActions):
         if not self.page or not table.row_count:
             return None
         row = self.page[min(table.cursor_row, len(self.page) - 1)]
-        return Target(row.workflow_id, row.status, waiting=row.step_status in WAITING_STEPS,
-                      orphaned=self.orphaned(row, self.dash.clock()))
+        return Target(
+            row.workflow_id,
+            row.status,
+            waiting=row.step_status in WAITING_STEPS,
+            orphaned=self.orphaned(row, self.dash.clock()),
+        )
 
     def bindings_state(self) -> Hashable:
         return super().bindings_state(), bool(self.page)
@@ -383,8 +426,9 @@ class WorkflowsScreen(WorkflowActions):
         for status in [s for s in statuses if f.status in (None, s)]:
             offset = 0
             while True:
-                page = ctl.summaries(status=status, name=f.name, id_prefix=f.id_prefix, sort="id",
-                                     limit=CAPTURE_PAGE, offset=offset)
+                page = ctl.summaries(
+                    status=status, name=f.name, id_prefix=f.id_prefix, sort="id", limit=CAPTURE_PAGE, offset=offset
+                )
                 ids.extend(r.workflow_id for r in page)
                 if len(page) < CAPTURE_PAGE:
                     break
@@ -392,8 +436,7 @@ class WorkflowsScreen(WorkflowActions):
         return ids
 
     def _bulk(self, title: str, statuses: tuple[str, ...], consequence: str, act: str) -> None:
-        self.run_worker(self._bulk_confirm(title, statuses, consequence, act), group="bulk",
-                        exit_on_error=False)
+        self.run_worker(self._bulk_confirm(title, statuses, consequence, act), group="bulk", exit_on_error=False)
 
     async def _bulk_confirm(self, title: str, statuses: tuple[str, ...], consequence: str, act: str) -> None:
         described = self.filters.describe()
@@ -402,22 +445,33 @@ class WorkflowsScreen(WorkflowActions):
             self.notify(f"nothing to {act} in {described} ({'/'.join(statuses)})", severity="warning")
             return
         ctl = self.dash.control
-        fn = {"kill": lambda: ctl.cancel_ids(ids),
-              "resume": lambda: ctl.resume_ids([i for i in ids if i not in pending]) + ctl.recover_ids(
-                  [i for i in ids if i in pending]),
-              "delete": lambda: ctl.delete_ids(ids)}[act]
+        fn = {
+            "kill": lambda: ctl.cancel_ids(ids),
+            "resume": lambda: (
+                ctl.resume_ids([i for i in ids if i not in pending]) + ctl.recover_ids([i for i in ids if i in pending])
+            ),
+            "delete": lambda: ctl.delete_ids(ids),
+        }[act]
         pending = set(await asyncio.to_thread(self._capture, (PENDING,))) if act == "resume" else set()
-        self.confirm(f"{title}: {len(ids):,} workflows ({described})", ids, consequence, fn,
-                     lambda n: f"{act}: {n:,} workflows done")
+        self.confirm(
+            f"{title}: {len(ids):,} workflows ({described})",
+            ids,
+            consequence,
+            fn,
+            lambda n: f"{act}: {n:,} workflows done",
+        )
 
     def action_bulk_kill(self) -> None:
         self._bulk("Kill all", (PENDING, ENQUEUED), "Each becomes CANCELLED and stops at its next step.", "kill")
 
     def action_bulk_resume(self) -> None:
-        self._bulk("Resume/recover all", (CANCELLED, ERROR, PENDING),
-                   "CANCELLED/ERROR ones resume from their last checkpoint; PENDING ones of dead workers are "
-                   "handed to a live worker (those of live workers are skipped).", "resume")
+        self._bulk(
+            "Resume/recover all",
+            (CANCELLED, ERROR, PENDING),
+            "CANCELLED/ERROR ones resume from their last checkpoint; PENDING ones of dead workers are "
+            "handed to a live worker (those of live workers are skipped).",
+            "resume",
+        )
 
     def action_bulk_delete(self) -> None:
-        self._bulk("Delete all", FINAL_STATUSES, "They are deleted for good, with their steps and attempts.",
-                   "delete")
+        self._bulk("Delete all", FINAL_STATUSES, "They are deleted for good, with their steps and attempts.", "delete")

@@ -14,8 +14,9 @@ from engine.store.runtime import RuntimeStore
 class Store:
     """A migrated schema behind one connection pool, with its three faces."""
 
-    def __init__(self, url: str, schema: str, pool_size: int, application_name: str = "durable",
-                 check_connections: bool = False):
+    def __init__(
+        self, url: str, schema: str, pool_size: int, application_name: str = "durable", check_connections: bool = False
+    ):
         self.url = url
         self.schema = check_schema_name(schema)
         self.application_name = application_name

@@ -21,8 +21,9 @@ def failure_reason(exc: BaseException) -> str:
 def connect(url: str, autocommit: bool = True, application_name: str = "durable") -> psycopg.Connection:
     """`application_name` labels the session in pg_stat_activity: durable-worker, durable-control, ..."""
     try:
-        return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT,
-                               application_name=application_name)
+        return psycopg.connect(
+            url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT, application_name=application_name
+        )
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
             f"cannot reach Postgres at {describe_url(url)}: {failure_reason(exc)}. "

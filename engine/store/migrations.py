@@ -31,6 +31,7 @@ def check_schema_name(schema: str) -> str:
         raise ValueError(f"schema name {schema!r} must match {SCHEMA_NAME.pattern}")
     return schema
 
+
 MIGRATIONS: list[str] = [
     # 1: workflows, steps, attempts, executors, faults, and the triggers that feed the dashboard.
     # Steps and attempts carry no foreign keys: a key check locks the workflow row on every checkpoint,
@@ -180,9 +181,7 @@ def migrate(conn: psycopg.Connection, schema: str) -> int:
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"durable-migrate:{schema}",))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
-        conn.execute(
-            sql.SQL("CREATE TABLE IF NOT EXISTS {}.schema_version (version integer NOT NULL)").format(ident)
-        )
+        conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {}.schema_version (version integer NOT NULL)").format(ident))
         row = conn.execute(sql.SQL("SELECT max(version) FROM {}.schema_version").format(ident)).fetchone()
         current = (row[0] if row else None) or 0
         if current > SCHEMA_VERSION:
@@ -198,7 +197,5 @@ def migrate(conn: psycopg.Connection, schema: str) -> int:
                     channel_control=control_channel(schema),
                 )
             )
-            conn.execute(
-                sql.SQL("INSERT INTO {}.schema_version (version) VALUES (%s)").format(ident), (version,)
-            )
+            conn.execute(sql.SQL("INSERT INTO {}.schema_version (version) VALUES (%s)").format(ident), (version,))
     return SCHEMA_VERSION

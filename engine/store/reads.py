@@ -70,18 +70,28 @@ class ReadStore:
     def workflows_by_id(self, ids: list[str]) -> list[WorkflowRecord]:
         s = self.s
         with self.pool.connection() as c:
-            rows = c.execute(f"SELECT {WORKFLOW_COLUMNS} FROM {s}.workflows WHERE workflow_id = ANY(%s)",
-                             (ids,)).fetchall()
-            steps = c.execute(f"SELECT {STEP_COLUMNS} FROM {s}.steps WHERE workflow_id = ANY(%s) "
-                              "ORDER BY workflow_id, step_id", (ids,)).fetchall()
+            rows = c.execute(
+                f"SELECT {WORKFLOW_COLUMNS} FROM {s}.workflows WHERE workflow_id = ANY(%s)", (ids,)
+            ).fetchall()
+            steps = c.execute(
+                f"SELECT {STEP_COLUMNS} FROM {s}.steps WHERE workflow_id = ANY(%s) ORDER BY workflow_id, step_id",
+                (ids,),
+            ).fetchall()
             attempts = c.execute(
                 f"SELECT workflow_id, step_id, attempt, started_at, finished_at, error_type, error_message, "
                 f"traceback FROM {s}.attempts WHERE workflow_id = ANY(%s) "
-                "ORDER BY workflow_id, step_id, attempt", (ids,)).fetchall()
-            kids = c.execute(f"SELECT parent_workflow_id, workflow_id FROM {s}.workflows "
-                             "WHERE parent_workflow_id = ANY(%s) ORDER BY parent_step_id", (ids,)).fetchall()
-            forks = c.execute(f"SELECT forked_from, workflow_id FROM {s}.workflows "
-                              "WHERE forked_from = ANY(%s) ORDER BY created_at", (ids,)).fetchall()
+                "ORDER BY workflow_id, step_id, attempt",
+                (ids,),
+            ).fetchall()
+            kids = c.execute(
+                f"SELECT parent_workflow_id, workflow_id FROM {s}.workflows "
+                "WHERE parent_workflow_id = ANY(%s) ORDER BY parent_step_id",
+                (ids,),
+            ).fetchall()
+            forks = c.execute(
+                f"SELECT forked_from, workflow_id FROM {s}.workflows WHERE forked_from = ANY(%s) ORDER BY created_at",
+                (ids,),
+            ).fetchall()
         by_step: dict[tuple[str, int], StepRecord] = {}
         records = {r[0]: WorkflowRecord(*r) for r in rows}
         for row in steps:
@@ -100,17 +110,29 @@ class ReadStore:
             records[origin].forks.append(fork)
         return [records[i] for i in ids if i in records]
 
-    def list_workflows(self, status: str | None = None, name: str | None = None,
-                       limit: int = 100) -> list[WorkflowRecord]:
+    def list_workflows(
+        self, status: str | None = None, name: str | None = None, limit: int = 100
+    ) -> list[WorkflowRecord]:
         where, params = filters(status, name, None)
         with self.pool.connection() as c:
-            ids = [r[0] for r in c.execute(
-                f"SELECT workflow_id FROM {self.s}.workflows w{where} ORDER BY {SORTS['created']} LIMIT %s",
-                [*params, limit]).fetchall()]
+            ids = [
+                r[0]
+                for r in c.execute(
+                    f"SELECT workflow_id FROM {self.s}.workflows w{where} ORDER BY {SORTS['created']} LIMIT %s",
+                    [*params, limit],
+                ).fetchall()
+            ]
         return self.workflows_by_id(ids)
 
-    def summaries(self, status: str | None = None, name: str | None = None, id_prefix: str | None = None,
-                  sort: str = "created", limit: int = 100, offset: int = 0) -> list[WorkflowSummary]:
+    def summaries(
+        self,
+        status: str | None = None,
+        name: str | None = None,
+        id_prefix: str | None = None,
+        sort: str = "created",
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[WorkflowSummary]:
         """One page of the workflow list, with each workflow's latest step: no full values."""
         where, params = filters(status, name, id_prefix)
         order = SORTS.get(sort, SORTS["created"])
@@ -150,11 +172,14 @@ class ReadStore:
 
     def executors(self, lease_seconds: float = 5.0) -> list[ExecutorRecord]:
         with self.pool.connection() as c:
-            rows = c.execute(f"""
+            rows = c.execute(
+                f"""
                 SELECT executor_id, host, pid, started_at, heartbeat_at, code_version, workflows, in_flight,
                        stopped_at, extract(epoch FROM clock_timestamp() - heartbeat_at)::float8,
                        stopped_at IS NULL AND heartbeat_at > clock_timestamp() - make_interval(secs => %s)
-                FROM {self.s}.executors ORDER BY started_at DESC""", (lease_seconds,)).fetchall()
+                FROM {self.s}.executors ORDER BY started_at DESC""",
+                (lease_seconds,),
+            ).fetchall()
         return [ExecutorRecord(*r) for r in rows]
 
     def faults(self) -> list[FaultRecord]:

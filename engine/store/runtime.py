@@ -98,17 +98,24 @@ WORKFLOW_OUTCOME = "SELECT status, output, error FROM {s}.workflows WHERE workfl
 
 CLAIM_COLUMNS = "workflow_id, name, inputs, status"
 
-CLAIM_OWN = """
+CLAIM_OWN = (
+    """
 UPDATE {s}.workflows SET recovery_count = recovery_count + 1, updated_at = clock_timestamp()
 WHERE status = 'PENDING' AND executor_id = %s
-RETURNING """ + CLAIM_COLUMNS
+RETURNING """
+    + CLAIM_COLUMNS
+)
 
-CLAIM_STRANDED = """
+CLAIM_STRANDED = (
+    """
 UPDATE {s}.workflows SET recovery_count = recovery_count + 1, updated_at = clock_timestamp()
 WHERE workflow_id = ANY(%s) AND status = 'PENDING' AND executor_id = %s
-RETURNING """ + CLAIM_COLUMNS
+RETURNING """
+    + CLAIM_COLUMNS
+)
 
-CLAIM_DEAD = """
+CLAIM_DEAD = (
+    """
 UPDATE {s}.workflows w SET executor_id = %(me)s, recovery_count = recovery_count + 1,
        updated_at = clock_timestamp()
 WHERE workflow_id IN (
@@ -120,9 +127,12 @@ WHERE workflow_id IN (
       AND (%(only)s::text IS NULL OR c.workflow_id = %(only)s)
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED)
-RETURNING """ + CLAIM_COLUMNS
+RETURNING """
+    + CLAIM_COLUMNS
+)
 
-CLAIM_ENQUEUED = """
+CLAIM_ENQUEUED = (
+    """
 UPDATE {s}.workflows w SET status = 'PENDING', executor_id = %(me)s, wait_reason = NULL,
        started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
 WHERE workflow_id IN (
@@ -131,7 +141,9 @@ WHERE workflow_id IN (
     ORDER BY c.created_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED)
-RETURNING """ + CLAIM_COLUMNS
+RETURNING """
+    + CLAIM_COLUMNS
+)
 
 EXPLAIN_WAITING = """
 UPDATE {s}.workflows w SET wait_reason = 'no live worker registers ' || quote_ident(w.name)
@@ -233,10 +245,22 @@ class RuntimeStore:
             return self._one(self.sql["RECORD_FIRST_SUCCESS"], args, conn)
         info = error_info or {}
         params = {
-            "wid": workflow_id, "sid": step_id, "name": name, "kind": kind, "status": status,
-            "attempt": attempt, "max": max_attempts, "delay": delay, "output": output, "error": error,
-            "child": child_workflow_id, "started": started, "final": final,
-            "etype": info.get("type"), "emsg": info.get("message"), "etb": info.get("traceback"),
+            "wid": workflow_id,
+            "sid": step_id,
+            "name": name,
+            "kind": kind,
+            "status": status,
+            "attempt": attempt,
+            "max": max_attempts,
+            "delay": delay,
+            "output": output,
+            "error": error,
+            "child": child_workflow_id,
+            "started": started,
+            "final": final,
+            "etype": info.get("type"),
+            "emsg": info.get("message"),
+            "etb": info.get("traceback"),
             "with_attempt": with_attempt,
         }
         return self._one(self.sql["RECORD_STEP"], params, conn)
@@ -247,18 +271,39 @@ class RuntimeStore:
         row = conn.execute(query, params).fetchone()
         return bool(row and row[0])
 
-    def mark_step(self, workflow_id: str, step_id: int, name: str, kind: str, status: str, attempt: int,
-                  max_attempts: int, started: datetime, child_workflow_id: str | None = None) -> None:
+    def mark_step(
+        self,
+        workflow_id: str,
+        step_id: int,
+        name: str,
+        kind: str,
+        status: str,
+        attempt: int,
+        max_attempts: int,
+        started: datetime,
+        child_workflow_id: str | None = None,
+    ) -> None:
         with self.pool.connection() as c:
-            c.execute(self.sql["MARK_STEP"], (workflow_id, step_id, name, kind, status, attempt,
-                                              max_attempts, child_workflow_id, started))
+            c.execute(
+                self.sql["MARK_STEP"],
+                (workflow_id, step_id, name, kind, status, attempt, max_attempts, child_workflow_id, started),
+            )
 
-    def insert_workflow(self, workflow_id: str, name: str, status: str, inputs: str, executor_id: str | None,
-                        parent: tuple[str, int] | None = None) -> bool:
+    def insert_workflow(
+        self,
+        workflow_id: str,
+        name: str,
+        status: str,
+        inputs: str,
+        executor_id: str | None,
+        parent: tuple[str, int] | None = None,
+    ) -> bool:
         parent_id, parent_step = parent or (None, None)
         with self.pool.connection() as c:
-            row = c.execute(self.sql["INSERT_WORKFLOW"], (workflow_id, name, status, inputs, executor_id,
-                                                          parent_id, parent_step, status == "PENDING"))
+            row = c.execute(
+                self.sql["INSERT_WORKFLOW"],
+                (workflow_id, name, status, inputs, executor_id, parent_id, parent_step, status == "PENDING"),
+            )
             return row.fetchone() is not None
 
     def finish_workflows(self, executor_id: str, outcomes: list[tuple[str, str, str | None, str | None]]) -> None:
@@ -278,8 +323,9 @@ class RuntimeStore:
             open_steps = any(r[4] not in ("SUCCESS", "ERROR") for r in rows)
             errors = c.execute(self.sql["OPEN_STEP_ERRORS"], (workflow_ids,)).fetchall() if open_steps else []
         for wid, sid, name, kind, status, attempts, base, output, error, child, remaining in rows:
-            out[wid][sid] = RecordedStep(sid, name, kind, status, attempts, base, output, error,
-                                         child, remaining or 0.0, [])
+            out[wid][sid] = RecordedStep(
+                sid, name, kind, status, attempts, base, output, error, child, remaining or 0.0, []
+            )
         for wid, sid, etype, emsg in errors:
             out[wid][sid].past_errors.append((etype, emsg))
         return out
@@ -304,10 +350,12 @@ class RuntimeStore:
     def claim_stranded(self, executor_id: str, workflow_ids: list[str]) -> list[ClaimedWorkflow]:
         return self._claim("CLAIM_STRANDED", (workflow_ids, executor_id))
 
-    def claim_dead(self, executor_id: str, names: list[str], lease: float, limit: int,
-                   only: str | None = None) -> list[ClaimedWorkflow]:
-        return self._claim("CLAIM_DEAD", {"me": executor_id, "names": names, "lease": lease,
-                                          "limit": limit, "only": only})
+    def claim_dead(
+        self, executor_id: str, names: list[str], lease: float, limit: int, only: str | None = None
+    ) -> list[ClaimedWorkflow]:
+        return self._claim(
+            "CLAIM_DEAD", {"me": executor_id, "names": names, "lease": lease, "limit": limit, "only": only}
+        )
 
     def claim_enqueued(self, executor_id: str, names: list[str], limit: int) -> list[ClaimedWorkflow]:
         return self._claim("CLAIM_ENQUEUED", {"me": executor_id, "names": names, "limit": limit})
@@ -316,8 +364,9 @@ class RuntimeStore:
         with self.pool.connection() as c:
             c.execute(self.sql["EXPLAIN_WAITING"], (lease,))
 
-    def register_executor(self, executor_id: str, host: str, pid: int, code_version: str | None,
-                          workflows: list[str]) -> None:
+    def register_executor(
+        self, executor_id: str, host: str, pid: int, code_version: str | None, workflows: list[str]
+    ) -> None:
         with self.pool.connection() as c:
             c.execute(self.sql["REGISTER_EXECUTOR"], (executor_id, host, pid, code_version, workflows))
 
