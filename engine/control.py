@@ -12,18 +12,9 @@ from typing import Any
 
 from engine.config import DEFAULT_SCHEMA, describe_url, resolve_database_url
 from engine.errors import InvalidState, WorkflowNotFound
-from engine.records import (
-    CANCELLED,
-    ENQUEUED,
-    ERROR,
-    FINAL_STATUSES,
-    PENDING,
-    ExecutorRecord,
-    FaultRecord,
-    WorkflowRecord,
-    WorkflowSummary,
-)
+from engine.records import ExecutorRecord, FaultRecord, WorkflowRecord, WorkflowSummary
 from engine.serialization import dumps
+from engine.states import FINAL_STATUSES, WorkflowStatus
 from engine.store import Store
 
 BATCH = 1000
@@ -97,7 +88,7 @@ class Control:
         """
         wid = workflow_id or str(uuid.uuid4())
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
-        if self.store.runtime.insert_workflow(wid, name, ENQUEUED, inputs, None):
+        if self.store.runtime.insert_workflow(wid, name, WorkflowStatus.ENQUEUED, inputs, None):
             self.ops.wake()
         return wid
 
@@ -110,21 +101,21 @@ class Control:
     def cancel(self, workflow_id: str) -> list[str]:
         """Kill: the workflow (and its children) becomes CANCELLED and stops at its next step boundary."""
         status = self._state(workflow_id)[1]
-        if status not in (PENDING, ENQUEUED):
+        if status not in (WorkflowStatus.PENDING, WorkflowStatus.ENQUEUED):
             raise InvalidState(f"workflow {workflow_id!r} is {status}: only PENDING or ENQUEUED can be cancelled")
         return self.ops.cancel([workflow_id])
 
     def resume(self, workflow_id: str) -> list[str]:
         """Continue a CANCELLED or ERROR workflow from its last checkpoint, with a fresh budget for its failed step."""
         status = self._state(workflow_id)[1]
-        if status not in (CANCELLED, ERROR):
+        if status not in (WorkflowStatus.CANCELLED, WorkflowStatus.ERROR):
             raise InvalidState(f"workflow {workflow_id!r} is {status}: only CANCELLED or ERROR can be resumed")
         return self.ops.resume([workflow_id])
 
     def recover(self, workflow_id: str) -> list[str]:
         """Hand a PENDING workflow of a dead executor to a live worker now."""
         _, status, executor, alive = self._state(workflow_id)
-        if status != PENDING:
+        if status != WorkflowStatus.PENDING:
             raise InvalidState(f"workflow {workflow_id!r} is {status}: only PENDING workflows are recovered")
         if alive:
             raise InvalidState(f"workflow {workflow_id!r} runs on live executor {executor!r}")
@@ -133,7 +124,7 @@ class Control:
     def retry_now(self, workflow_id: str) -> list[str]:
         """A step waiting for its next attempt (or a durable sleep) skips the rest of the wait."""
         status = self._state(workflow_id)[1]
-        done = self.ops.retry_now([workflow_id]) if status == PENDING else []
+        done = self.ops.retry_now([workflow_id]) if status == WorkflowStatus.PENDING else []
         if not done:
             raise InvalidState(f"workflow {workflow_id!r} has no step waiting to retry")
         return done
@@ -169,13 +160,15 @@ class Control:
             total += len(action(ids))
 
     def cancel_many(self, status: str | None = None, name: str | None = None) -> int:
-        return self._bulk(self.ops.cancel, (PENDING, ENQUEUED), status, name)
+        return self._bulk(self.ops.cancel, (WorkflowStatus.PENDING, WorkflowStatus.ENQUEUED), status, name)
 
     def resume_many(self, status: str | None = None, name: str | None = None) -> int:
-        return self._bulk(self.ops.resume, (CANCELLED, ERROR), status, name)
+        return self._bulk(self.ops.resume, (WorkflowStatus.CANCELLED, WorkflowStatus.ERROR), status, name)
 
     def recover_many(self, status: str | None = None, name: str | None = None) -> int:
-        return self._bulk(lambda ids: self.ops.requeue_dead(ids, self.lease_seconds), (PENDING,), status, name)
+        return self._bulk(
+            lambda ids: self.ops.requeue_dead(ids, self.lease_seconds), (WorkflowStatus.PENDING,), status, name
+        )
 
     def delete_many(self, status: str | None = None, name: str | None = None) -> int:
         return self._bulk(self.ops.delete, FINAL_STATUSES, status, name)

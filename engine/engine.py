@@ -42,8 +42,9 @@ from engine.execution import (
     checkpointing,
 )
 from engine.faults import FaultCache
-from engine.records import CANCELLED, ERROR, FINAL_STATUSES, PENDING, STEP_RUNNING, SUCCESS, WorkflowRecord
+from engine.records import WorkflowRecord
 from engine.serialization import dumps, error_from_dict, error_to_dict
+from engine.states import FINAL_STATUSES, StepStatus, WorkflowStatus
 from engine.store import Store
 from engine.store.runtime import ClaimedWorkflow, RecordedStep
 from engine.worker import ControlListener, Finisher, Heartbeat, SlowStepMarker
@@ -92,7 +93,7 @@ class WorkflowHandle:
                 outcome = self.engine.runtime.workflow_outcome(self.workflow_id)
             except psycopg.OperationalError:
                 self.engine.pool.check()  # a restarted database: drop the dead connections, keep waiting
-                outcome = (PENDING, None, None)
+                outcome = (WorkflowStatus.PENDING, None, None)
             if outcome is None:
                 raise WorkflowNotFound(f"no workflow with id {self.workflow_id!r}")
             if outcome[0] in FINAL_STATUSES:
@@ -108,9 +109,9 @@ class WorkflowHandle:
 
 def _final_value(workflow_id: str, outcome: Outcome) -> Any:
     status, output, error = outcome
-    if status == SUCCESS:
+    if status == WorkflowStatus.SUCCESS:
         return output
-    if status == CANCELLED:
+    if status == WorkflowStatus.CANCELLED:
         raise AwaitedWorkflowCancelled(f"workflow {workflow_id!r} was cancelled")
     raise error_from_dict(error or {})
 
@@ -266,7 +267,7 @@ class Engine:
         self._require_launched()
         wid = workflow_id or str(uuid.uuid4())
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({spec.name}) inputs")
-        if not self.runtime.insert_workflow(wid, spec.name, PENDING, inputs, self.executor_id):
+        if not self.runtime.insert_workflow(wid, spec.name, WorkflowStatus.PENDING, inputs, self.executor_id):
             state = self.runtime.workflow_state(wid)
             if state is not None and state[0] != spec.name:
                 raise WorkflowConflict(
@@ -308,7 +309,7 @@ class Engine:
         try:
             self._threads.submit(self._execute, wid, spec, inputs, recorded, future)
         except RuntimeError:
-            self._release_local(wid, future, (PENDING, None, None))
+            self._release_local(wid, future, (WorkflowStatus.PENDING, None, None))
 
     def _claim_local(self, wid: str) -> Future[Outcome] | None:
         with self._running_lock:
@@ -340,16 +341,16 @@ class Engine:
         """Run one workflow to its end in this thread and record how it ended."""
         ctx = WorkflowContext(self, wid, spec.name, recorded)
         token = CURRENT_WORKFLOW.set(ctx)
-        outcome: Outcome = (PENDING, None, None)
+        outcome: Outcome = (WorkflowStatus.PENDING, None, None)
         record: tuple[str, str, str | None, str | None] | None = None
         try:
             args, kwargs = inputs.get("args", []), inputs.get("kwargs", {})
             result = asyncio.run(spec.fn(*args, **kwargs)) if spec.is_async else spec.fn(*args, **kwargs)
-            record = (wid, SUCCESS, dumps(result, f"workflow {wid!r} ({spec.name}) output"), None)
-            outcome = (SUCCESS, result, None)
+            record = (wid, WorkflowStatus.SUCCESS, dumps(result, f"workflow {wid!r} ({spec.name}) output"), None)
+            outcome = (WorkflowStatus.SUCCESS, result, None)
         except WorkflowCancelled:
             if wid in self._cancelled:
-                outcome = (CANCELLED, None, None)
+                outcome = (WorkflowStatus.CANCELLED, None, None)
         except Preempted as exc:
             log.warning("workflow %s was taken over elsewhere (%s); stopping here", wid, exc)
         except StoreUnreachable as exc:
@@ -363,8 +364,8 @@ class Engine:
             self.pool.check()
         except Exception as exc:
             error = error_to_dict(exc)
-            record = (wid, ERROR, None, dumps(error, f"workflow {wid!r}"))
-            outcome = (ERROR, None, error)
+            record = (wid, WorkflowStatus.ERROR, None, dumps(error, f"workflow {wid!r}"))
+            outcome = (WorkflowStatus.ERROR, None, error)
         finally:
             CURRENT_WORKFLOW.reset(token)
             if record is None:
@@ -384,13 +385,18 @@ class Engine:
         encoded = dumps(inputs, f"child workflow {child_id!r} inputs")
         with checkpointing():
             self.runtime.mark_step(
-                ctx.workflow_id, run.step_id, spec.name, "child", STEP_RUNNING, 1, 1, run.started, child_id
+                ctx.workflow_id, run.step_id, spec.name, "child", StepStatus.RUNNING, 1, 1, run.started, child_id
             )
             created = self.runtime.insert_workflow(
-                child_id, spec.name, PENDING, encoded, self.executor_id, parent=(ctx.workflow_id, run.step_id)
+                child_id,
+                spec.name,
+                WorkflowStatus.PENDING,
+                encoded,
+                self.executor_id,
+                parent=(ctx.workflow_id, run.step_id),
             )
         future = self._claim_local(child_id) if created else None
-        outcome: Outcome = (PENDING, None, None)
+        outcome: Outcome = (WorkflowStatus.PENDING, None, None)
         if future is not None:
             outcome = contextvars.Context().run(self._execute, child_id, spec, inputs, {}, future)
         self.check_cancelled(ctx.workflow_id)
@@ -400,7 +406,7 @@ class Engine:
             value = _final_value(child_id, outcome)
         except Exception as exc:
             run.failed(exc, retryable=False)
-        run.record(SUCCESS, output=run.serialize(value), child=child_id)
+        run.record(WorkflowStatus.SUCCESS, output=run.serialize(value), child=child_id)
         return value
 
     def _await_outcome(self, wid: str, parent_wid: str) -> Outcome:

@@ -25,8 +25,8 @@ from engine.errors import (
     SerializationError,
     WorkflowCancelled,
 )
-from engine.records import ERROR, STEP_RUNNING, STEP_SLEEPING, STEP_WAITING, SUCCESS
 from engine.serialization import dumps, error_from_dict, error_to_dict
+from engine.states import StepStatus, WorkflowStatus
 from engine.store.connection import failure_reason
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def _now() -> datetime:
 
 
 def _outcome(rec: RecordedStep) -> Any:
-    if rec.status == SUCCESS:
+    if rec.status == WorkflowStatus.SUCCESS:
         return rec.output
     raise error_from_dict(rec.error or {})
 
@@ -120,16 +120,18 @@ class StepRun:
         self.started = _now()
         self.recorded = ctx.replayed(self.step_id, spec.name)
         rec = self.recorded
-        if rec is not None and rec.status not in (SUCCESS, ERROR):
+        if rec is not None and rec.status not in (WorkflowStatus.SUCCESS, WorkflowStatus.ERROR):
             # A crash never resets the budget: go on at the recorded attempt, after what is left of the wait.
             self.base = rec.attempt_base
             self.errors = [error_from_dict({"type": t, "message": m}) for t, m in rec.past_errors]
-            self.attempt = rec.attempts + 1 if rec.status == STEP_WAITING else max(rec.attempts, self.base + 1)
+            self.attempt = (
+                rec.attempts + 1 if rec.status == StepStatus.WAITING_RETRY else max(rec.attempts, self.base + 1)
+            )
             self.wait = rec.wait_remaining
 
     @property
     def done(self) -> bool:
-        return self.recorded is not None and self.recorded.status in (SUCCESS, ERROR)
+        return self.recorded is not None and self.recorded.status in (WorkflowStatus.SUCCESS, WorkflowStatus.ERROR)
 
     @property
     def budget(self) -> int:
@@ -152,7 +154,7 @@ class StepRun:
                     self.step_id,
                     self.spec.name,
                     self.spec.kind,
-                    STEP_RUNNING,
+                    StepStatus.RUNNING,
                     self.attempt,
                     self.budget,
                     self.started,
@@ -201,7 +203,7 @@ class StepRun:
                 output=output,
                 error=dumps(error, self.where) if error else None,
                 error_info=info,
-                final=status in (SUCCESS, ERROR),
+                final=status in (WorkflowStatus.SUCCESS, WorkflowStatus.ERROR),
                 conn=conn,
                 child_workflow_id=child,
                 with_attempt=with_attempt,
@@ -217,7 +219,7 @@ class StepRun:
             output = self.serialize(result)
         except SerializationError as exc:
             self.failed(exc, retryable=False)
-        self.record(SUCCESS, output=output)
+        self.record(WorkflowStatus.SUCCESS, output=output)
         return self.checkpointed(result)
 
     def checkpointed(self, result: Any) -> Any:
@@ -233,12 +235,12 @@ class StepRun:
             final: Exception = exc
             if retryable and self.spec.retries_allowed and self.spec.kind == "step":
                 final = MaxAttemptsExceeded(self.spec.name, self.spec.attempts_budget, self.errors)
-            self.record(ERROR, error=error_to_dict(final) if final is not exc else info, info=info)
+            self.record(WorkflowStatus.ERROR, error=error_to_dict(final) if final is not exc else info, info=info)
             if final is exc:
                 raise exc
             raise final from exc
         self.wait = self.spec.delay_after(self.attempt - self.base)
-        self.record(STEP_WAITING, delay=self.wait, info=info)
+        self.record(StepStatus.WAITING_RETRY, delay=self.wait, info=info)
         self.attempt += 1
 
 
@@ -358,10 +360,10 @@ def sleep(seconds: float) -> None:
         return
     if run.recorded is None:
         run.engine.check_cancelled(ctx.workflow_id)
-        run.record(STEP_SLEEPING, delay=seconds, with_attempt=False)
+        run.record(StepStatus.SLEEPING, delay=seconds, with_attempt=False)
         run.wait = seconds
     run.engine.wait(ctx.workflow_id, run.wait)
-    run.record(SUCCESS, output="null", with_attempt=False)
+    run.record(WorkflowStatus.SUCCESS, output="null", with_attempt=False)
 
 
 async def sleep_async(seconds: float) -> None:
@@ -409,7 +411,7 @@ def _transaction_once(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, A
         finally:
             CURRENT_DB.reset(db_token)
         if run is not None:
-            run.record(SUCCESS, output=run.serialize(result), conn=conn)
+            run.record(WorkflowStatus.SUCCESS, output=run.serialize(result), conn=conn)
     return result
 
 

@@ -9,18 +9,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-ENQUEUED = "ENQUEUED"
-PENDING = "PENDING"
-SUCCESS = "SUCCESS"
-ERROR = "ERROR"
-CANCELLED = "CANCELLED"
-WORKFLOW_STATUSES = (ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED)
-FINAL_STATUSES = (SUCCESS, ERROR, CANCELLED)
-
-STEP_RUNNING = "RUNNING"
-STEP_WAITING = "WAITING_RETRY"
-STEP_SLEEPING = "SLEEPING"
-
 
 @dataclass
 class AttemptRecord:

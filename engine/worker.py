@@ -20,7 +20,7 @@ import psycopg
 
 from engine.errors import DurableError
 from engine.faults import crash_now
-from engine.records import STEP_RUNNING
+from engine.states import StepStatus
 from engine.store import connect
 
 if TYPE_CHECKING:
@@ -293,7 +293,7 @@ class SlowStepMarker:
                         run.step_id,
                         run.spec.name,
                         run.spec.kind,
-                        STEP_RUNNING,
+                        StepStatus.RUNNING,
                         run.attempt,
                         run.budget,
                         run.started,

@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import DataTable
 
 from engine import Control
-from engine.records import CANCELLED, PENDING, SUCCESS
+from engine.states import WorkflowStatus
 from tests.helpers import wait_for
 from tests.tui_data import WorkerProcess, make_app, run, settle, until
 from tui.detail import DetailScreen
@@ -75,22 +75,22 @@ def test_kill_then_resume(control: Control, worker: WorkerProcess, workdir: Path
         app = dash(control)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            await until(pilot, lambda: cell(app, "held-1") == PENDING)
+            await until(pilot, lambda: cell(app, "held-1") == WorkflowStatus.PENDING)
             select(app, "held-1")
             await pilot.press("k")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert app.screen.targets == ["held-1"]
             await pilot.press("y")
-            await until(pilot, lambda: status(control, "held-1") == CANCELLED)
-            await until(pilot, lambda: cell(app, "held-1") == CANCELLED)
+            await until(pilot, lambda: status(control, "held-1") == WorkflowStatus.CANCELLED)
+            await until(pilot, lambda: cell(app, "held-1") == WorkflowStatus.CANCELLED)
             assert notified(app, "cancelled held-1")
             (workdir / "hold").unlink()
-            await until(pilot, lambda: control.get_workflow("held-1").steps[0].status == SUCCESS)
+            await until(pilot, lambda: control.get_workflow("held-1").steps[0].status == WorkflowStatus.SUCCESS)
             await pilot.pause(0.2)
             select(app, "held-1")
             await pilot.press("r")
-            await until(pilot, lambda: status(control, "held-1") == SUCCESS)
-            await until(pilot, lambda: cell(app, "held-1") == SUCCESS)
+            await until(pilot, lambda: status(control, "held-1") == WorkflowStatus.SUCCESS)
+            await until(pilot, lambda: cell(app, "held-1") == WorkflowStatus.SUCCESS)
 
     run(scenario)
 
@@ -100,7 +100,7 @@ def test_recover_workflow_of_dead_worker(database_url: str, schema: str, control
     first = WorkerProcess(database_url, schema, "exec-first", workdir, auto_recover=False)
     control.enqueue_workflow("tui.held", 2, workflow_id="held-2")
     try:
-        until_sync(lambda: status(control, "held-2") == PENDING)
+        until_sync(lambda: status(control, "held-2") == WorkflowStatus.PENDING)
         first.proc.send_signal(signal.SIGKILL)
         first.proc.wait()
         second = WorkerProcess(database_url, schema, "exec-second", workdir, auto_recover=False)
@@ -117,8 +117,8 @@ def test_recover_workflow_of_dead_worker(database_url: str, schema: str, control
                 await pilot.press("r")
                 await until(pilot, lambda: control.get_workflow("held-2").executor_id == "exec-second")
                 (workdir / "hold").unlink()
-                await until(pilot, lambda: status(control, "held-2") == SUCCESS)
-                await until(pilot, lambda: cell(app, "held-2") == SUCCESS)
+                await until(pilot, lambda: status(control, "held-2") == WorkflowStatus.SUCCESS)
+                await until(pilot, lambda: cell(app, "held-2") == WorkflowStatus.SUCCESS)
                 assert cell(app, "held-2", "executor") == "exec-second"
                 assert notified(app, "recovering held-2")
 
@@ -150,9 +150,9 @@ def test_retry_now_from_detail_with_live_countdown(control: Control, worker: Wor
             await until(pilot, lambda: steps.get_cell("s:1", "error").plain != first, timeout=3)
             (workdir / "broken").unlink()
             await pilot.press("n")
-            await until(pilot, lambda: status(control, "retry-3") == SUCCESS)
-            await until(pilot, lambda: app.screen.record.status == SUCCESS)
-            assert steps.get_cell("s:1", "status").plain == SUCCESS
+            await until(pilot, lambda: status(control, "retry-3") == WorkflowStatus.SUCCESS)
+            await until(pilot, lambda: app.screen.record.status == WorkflowStatus.SUCCESS)
+            assert steps.get_cell("s:1", "status").plain == WorkflowStatus.SUCCESS
 
     run(scenario)
 
@@ -164,16 +164,16 @@ def test_replay_from_start_and_from_step(control: Control, worker: WorkerProcess
         app = dash(control)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            await until(pilot, lambda: cell(app, "chain-4") == SUCCESS)
+            await until(pilot, lambda: cell(app, "chain-4") == WorkflowStatus.SUCCESS)
             select(app, "chain-4")
             await pilot.press("f")
             await until(pilot, lambda: control.get_workflow("chain-4").forks)
             fork = control.get_workflow("chain-4").forks[0]
             await until(pilot, lambda: showing(app, fork))
             assert notified(app, f"as {fork}")
-            await until(pilot, lambda: app.screen.record.status == SUCCESS)
+            await until(pilot, lambda: app.screen.record.status == WorkflowStatus.SUCCESS)
             await pilot.press("escape")
-            await until(pilot, lambda: cell(app, fork) == SUCCESS)
+            await until(pilot, lambda: cell(app, fork) == WorkflowStatus.SUCCESS)
             select(app, "chain-4")
             await pilot.press("enter")
             await until(pilot, lambda: showing(app, "chain-4"))
@@ -185,7 +185,7 @@ def test_replay_from_start_and_from_step(control: Control, worker: WorkerProcess
             assert record.forked_from_step == 2
             await until(pilot, lambda: showing(app, second))
             assert notified(app, f"from step 2 as {second}")
-            await until(pilot, lambda: app.screen.record.status == SUCCESS)
+            await until(pilot, lambda: app.screen.record.status == WorkflowStatus.SUCCESS)
             assert control.get_workflow(second).output == 7
             await pilot.press("escape")
             await until(pilot, lambda: showing(app, "chain-4"))
@@ -208,7 +208,7 @@ def test_refusal_after_a_race_shows_the_engine_reason(control: Control, worker: 
         app = dash(control)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            await until(pilot, lambda: cell(app, "held-8") == PENDING)
+            await until(pilot, lambda: cell(app, "held-8") == WorkflowStatus.PENDING)
             select(app, "held-8")
             await until(pilot, lambda: app.screen.check_action("kill", ()) is True)
             await pilot.press("k")
@@ -216,7 +216,7 @@ def test_refusal_after_a_race_shows_the_engine_reason(control: Control, worker: 
             control.cancel("held-8")
             await pilot.press("y")
             await until(pilot, lambda: notified(app, "only PENDING or ENQUEUED can be cancelled"))
-            await until(pilot, lambda: cell(app, "held-8") == CANCELLED)
+            await until(pilot, lambda: cell(app, "held-8") == WorkflowStatus.CANCELLED)
             assert app.screen.check_action("kill", ()) is None
 
     run(scenario)
@@ -229,12 +229,12 @@ def test_delete_while_kill_is_greyed(control: Control, worker: WorkerProcess) ->
         app = dash(control)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            await until(pilot, lambda: cell(app, "chain-5") == SUCCESS)
+            await until(pilot, lambda: cell(app, "chain-5") == WorkflowStatus.SUCCESS)
             select(app, "chain-5")
             await until(pilot, lambda: app.screen.check_action("kill", ()) is None)
             await pilot.press("k")
             await pilot.pause(0.05)
-            assert isinstance(app.screen, WorkflowsScreen) and status(control, "chain-5") == SUCCESS
+            assert isinstance(app.screen, WorkflowsScreen) and status(control, "chain-5") == WorkflowStatus.SUCCESS
             await pilot.press("d")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
@@ -251,7 +251,7 @@ def test_inject_and_clear_fault(control: Control, worker: WorkerProcess) -> None
         app = dash(control)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            await until(pilot, lambda: cell(app, "chain-6") == SUCCESS)
+            await until(pilot, lambda: cell(app, "chain-6") == WorkflowStatus.SUCCESS)
             app.open_workflow("chain-6")
             await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None)
             await pilot.press("i")
@@ -301,18 +301,18 @@ def test_bulk_kill_hits_only_what_the_dialog_showed(control: Control, worker: Wo
         app = dash(control)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            await until(pilot, lambda: all(cell(app, f"bulk-{i}") == PENDING for i in range(3)))
+            await until(pilot, lambda: all(cell(app, f"bulk-{i}") == WorkflowStatus.PENDING for i in range(3)))
             await pilot.press("K")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert sorted(app.screen.targets) == ["bulk-0", "bulk-1", "bulk-2"]
             control.enqueue_workflow("tui.held", 9, workflow_id="late-9")
-            await until(pilot, lambda: status(control, "late-9") == PENDING)
+            await until(pilot, lambda: status(control, "late-9") == WorkflowStatus.PENDING)
             await pilot.press("y")
-            await until(pilot, lambda: all(status(control, f"bulk-{i}") == CANCELLED for i in range(3)))
-            assert status(control, "late-9") == PENDING
-            await until(pilot, lambda: cell(app, "bulk-2") == CANCELLED)
+            await until(pilot, lambda: all(status(control, f"bulk-{i}") == WorkflowStatus.CANCELLED for i in range(3)))
+            assert status(control, "late-9") == WorkflowStatus.PENDING
+            await until(pilot, lambda: cell(app, "bulk-2") == WorkflowStatus.CANCELLED)
             (workdir / "hold").unlink()
-            await until(pilot, lambda: status(control, "late-9") == SUCCESS)
+            await until(pilot, lambda: status(control, "late-9") == WorkflowStatus.SUCCESS)
             await pilot.press("D")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert len(app.screen.targets) == 4
@@ -327,7 +327,7 @@ def test_bulk_resume(control: Control, worker: WorkerProcess, workdir: Path) -> 
     (workdir / "hold").touch()
     for i in range(2):
         control.enqueue_workflow("tui.held", i, workflow_id=f"res-{i}")
-    until_sync(lambda: all(status(control, f"res-{i}") == PENDING for i in range(2)))
+    until_sync(lambda: all(status(control, f"res-{i}") == WorkflowStatus.PENDING for i in range(2)))
     control.cancel_ids(["res-0", "res-1"])
     (workdir / "hold").unlink()
     until_sync(lambda: control.workers()[0].in_flight == 0)
@@ -340,8 +340,8 @@ def test_bulk_resume(control: Control, worker: WorkerProcess, workdir: Path) -> 
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert sorted(app.screen.targets) == ["res-0", "res-1"]
             await pilot.press("y")
-            await until(pilot, lambda: all(status(control, f"res-{i}") == SUCCESS for i in range(2)))
-            await until(pilot, lambda: cell(app, "res-1") == SUCCESS)
+            await until(pilot, lambda: all(status(control, f"res-{i}") == WorkflowStatus.SUCCESS for i in range(2)))
+            await until(pilot, lambda: cell(app, "res-1") == WorkflowStatus.SUCCESS)
 
     run(scenario)
 
@@ -353,7 +353,7 @@ def test_read_only_hides_every_action(control: Control, worker: WorkerProcess) -
         app = dash(control, read_only=True)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            await until(pilot, lambda: cell(app, "chain-7") == SUCCESS)
+            await until(pilot, lambda: cell(app, "chain-7") == WorkflowStatus.SUCCESS)
             select(app, "chain-7")
             keys = {b.binding.key for b in app.screen.active_bindings.values() if b.enabled}
             assert "d" not in keys and "k" not in keys
@@ -363,6 +363,6 @@ def test_read_only_hides_every_action(control: Control, worker: WorkerProcess) -
                 assert isinstance(app.screen, WorkflowsScreen)
             commands = {c.help for c in app.get_system_commands(app.screen)}
             assert "key k" not in commands and "key D" not in commands and "key enter" in commands
-            assert status(control, "chain-7") == SUCCESS and not control.get_workflow("chain-7").forks
+            assert status(control, "chain-7") == WorkflowStatus.SUCCESS and not control.get_workflow("chain-7").forks
 
     run(scenario)

@@ -20,7 +20,8 @@ import psycopg
 from engine import Control, DurableError
 from engine.config import DEFAULT_SCHEMA
 from engine.control import FAULT_KINDS
-from engine.records import WORKFLOW_STATUSES, WorkflowRecord
+from engine.records import WorkflowRecord
+from engine.states import WorkflowStatus
 from engine.store.migrations import check_schema_name
 
 PROG = "durable-tui"
@@ -338,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     wf = sub.add_parser("workflows", help="list, inspect and drive workflows")
     wf_sub = wf.add_subparsers(dest="command", metavar="ACTION", required=True)
     p = wf_sub.add_parser("list", parents=leaf, help="list workflows, newest first")
-    p.add_argument("--status", type=str.upper, choices=WORKFLOW_STATUSES)
+    p.add_argument("--status", type=str.upper, choices=list(WorkflowStatus))
     p.add_argument("--name", help="workflow function name")
     p.add_argument("--limit", type=_positive, default=100)
     p.set_defaults(run=cmd_list)
@@ -348,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command, (_, _, done) in BULK.items():
         p = wf_sub.add_parser(command, parents=leaf, help=f"{command} a workflow, or all matching a filter")
         p.add_argument("workflow_id", metavar="ID", nargs="?")
-        p.add_argument("--status", type=str.upper, choices=WORKFLOW_STATUSES, help="bulk: by status")
+        p.add_argument("--status", type=str.upper, choices=list(WorkflowStatus), help="bulk: by status")
         p.add_argument("--name", help="bulk: by workflow function name")
         p.add_argument("--all", action="store_true", help=f"bulk: every workflow that can be {done}")
         p.set_defaults(run=cmd_bulkable)

@@ -18,7 +18,8 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from engine.errors import WorkflowNotFound
-from engine.records import FINAL_STATUSES, PENDING, ExecutorRecord, StepRecord, WorkflowRecord
+from engine.records import ExecutorRecord, StepRecord, WorkflowRecord
+from engine.states import FINAL_STATUSES, WorkflowStatus
 from tui.dialogs import FaultForm, PickScreen, ValueScreen
 from tui.format import clip, clock_time, countdown, duration, pretty, preview, status_text
 from tui.live import Changes, Refresher
@@ -256,7 +257,7 @@ class DetailScreen(WorkflowActions):
         r = self.record
         if r is None:
             return None
-        dead = r.status == PENDING and worker_dead(
+        dead = r.status == WorkflowStatus.PENDING and worker_dead(
             r.executor_id, self.heartbeats, self.dash.clock(), self.dash.control.lease_seconds
         )
         return Target(r.workflow_id, r.status, waiting=any(s.status in WAITING_STEPS for s in r.steps), orphaned=dead)

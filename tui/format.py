@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.text import Text
 
-from engine.records import STEP_SLEEPING, STEP_WAITING
+from engine.states import StepStatus
 
 STATUS_STYLES = {
     "ENQUEUED": "bold cyan",
@@ -22,8 +22,8 @@ STATUS_STYLES = {
     "CANCELLED": "bold magenta",
     "DELETED": "dim",
     "RUNNING": "yellow",
-    STEP_WAITING: "bold #ff8700",
-    STEP_SLEEPING: "cyan",
+    StepStatus.WAITING_RETRY: "bold #ff8700",
+    StepStatus.SLEEPING: "cyan",
 }
 
 
@@ -101,10 +101,10 @@ def countdown(
     now: datetime,
 ) -> Text | None:
     """`retry 2/5 in 3.4s` for a step waiting to retry (None when the step does not wait)."""
-    if next_attempt_at is None or step_status not in (STEP_WAITING, STEP_SLEEPING):
+    if next_attempt_at is None or step_status not in (StepStatus.WAITING_RETRY, StepStatus.SLEEPING):
         return None
     left = (next_attempt_at - now).total_seconds()
     when = f"in {seconds(left)}" if left >= 0.05 else "now"
-    if step_status == STEP_SLEEPING:
+    if step_status == StepStatus.SLEEPING:
         return Text(f"wakes {when}", style="cyan")
     return Text(f"retry {(attempt or 0) + 1}/{max_attempts or '?'} {when}", style="#ff8700")

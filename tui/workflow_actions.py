@@ -13,7 +13,7 @@ from datetime import datetime
 
 from textual.binding import Binding
 
-from engine.records import CANCELLED, ENQUEUED, ERROR, FINAL_STATUSES, PENDING, STEP_SLEEPING, STEP_WAITING
+from engine.states import FINAL_STATUSES, StepStatus, WorkflowStatus
 from tui.base import DashScreen
 
 WORKFLOW_BINDINGS = [
@@ -30,7 +30,7 @@ WORKFLOW_BINDINGS = [
     Binding("d", "delete", "Delete", tooltip="Delete the workflow, its steps and attempts (asks first)"),
 ]
 TARGETED = frozenset({"kill", "resume", "retry_now", "replay", "replay_step", "delete"})
-WAITING_STEPS = (STEP_WAITING, STEP_SLEEPING)
+WAITING_STEPS = (StepStatus.WAITING_RETRY, StepStatus.SLEEPING)
 
 
 def worker_dead(
@@ -57,11 +57,13 @@ class Target:
     def allows(self, action: str) -> bool:
         """The engine's state check for `action`, on what the screen shows."""
         if action == "kill":
-            return self.status in (PENDING, ENQUEUED)
+            return self.status in (WorkflowStatus.PENDING, WorkflowStatus.ENQUEUED)
         if action == "resume":
-            return self.status in (CANCELLED, ERROR) or (self.status == PENDING and self.orphaned)
+            return self.status in (WorkflowStatus.CANCELLED, WorkflowStatus.ERROR) or (
+                self.status == WorkflowStatus.PENDING and self.orphaned
+            )
         if action == "retry_now":
-            return self.status == PENDING and self.waiting
+            return self.status == WorkflowStatus.PENDING and self.waiting
         if action == "delete":
             return self.status in FINAL_STATUSES
         return True
@@ -121,7 +123,7 @@ class WorkflowActions(DashScreen):
             return
         wid = target.workflow_id
         ctl = self.dash.control
-        if target.status == PENDING:
+        if target.status == WorkflowStatus.PENDING:
             self.perform(lambda: ctl.recover(wid), lambda ids: f"recovering {wid}: queued for a live worker")
         else:
             self.perform(lambda: ctl.resume(wid), lambda ids: f"resumed {', '.join(ids)}")

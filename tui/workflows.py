@@ -20,16 +20,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellDoesNotExist
 
-from engine.records import (
-    CANCELLED,
-    ENQUEUED,
-    ERROR,
-    FINAL_STATUSES,
-    PENDING,
-    WORKFLOW_STATUSES,
-    ExecutorRecord,
-    WorkflowSummary,
-)
+from engine.records import ExecutorRecord, WorkflowSummary
+from engine.states import FINAL_STATUSES, WorkflowStatus
 from tui.dialogs import PickScreen
 from tui.format import STATUS_STYLES, clip, clock_time, countdown, duration, status_text
 from tui.live import Changes, Refresher
@@ -96,7 +88,10 @@ class WorkflowsScreen(WorkflowActions):
         Binding("t", "pick_name", "Name", tooltip="Filter by workflow name (pick from the list)"),
         Binding("o", "cycle_sort", "Sort", tooltip="Sort: newest, recently changed, name, status, id"),
         Binding(
-            "K", "bulk_kill", "Kill all", tooltip="Kill every PENDING/ENQUEUED workflow the filter shows (asks first)"
+            "K",
+            "bulk_kill",
+            "Kill all",
+            tooltip="Kill every PENDING/ENQUEUED workflow the filter shows (asks first)",
         ),
         Binding(
             "R",
@@ -228,7 +223,9 @@ class WorkflowsScreen(WorkflowActions):
 
     def orphaned(self, r: WorkflowSummary, now: datetime) -> bool:
         """PENDING on an executor that stopped or missed its lease: nothing runs it until it is recovered."""
-        return r.status == PENDING and worker_dead(r.executor_id, self.heartbeats, now, self.dash.control.lease_seconds)
+        return r.status == WorkflowStatus.PENDING and worker_dead(
+            r.executor_id, self.heartbeats, now, self.dash.control.lease_seconds
+        )
 
     def _counts_later(self) -> None:
         self.counts_timer = False
@@ -239,7 +236,7 @@ class WorkflowsScreen(WorkflowActions):
 
     def _show_counts(self) -> None:
         text = Text(" ")
-        for status in WORKFLOW_STATUSES:
+        for status in list(WorkflowStatus):
             text.append(f"{status} ", style=STATUS_STYLES[status])
             text.append(f"{self.counts.get(status, 0):,}  ")
         text.append(f"│ total {sum(self.counts.values()):,}\n", style="bold")
@@ -278,7 +275,7 @@ class WorkflowsScreen(WorkflowActions):
     def _info(self, r: WorkflowSummary, now: datetime) -> Text | str:
         if self.orphaned(r, now):
             return Text("worker dead" if self.dash.read_only else "worker dead: r recovers", style="bold red")
-        if r.status == PENDING:
+        if r.status == WorkflowStatus.PENDING:
             wait = countdown(r.step_status, r.attempt, r.max_attempts, r.next_attempt_at, now)
             if wait is not None:
                 return wait
@@ -299,7 +296,7 @@ class WorkflowsScreen(WorkflowActions):
         """Countdowns every tick; durations and the dead-worker mark (a lease expiring) once a second."""
         table = self.table
         for r in self.page:
-            if r.status != PENDING:
+            if r.status != WorkflowStatus.PENDING:
                 continue
             if r.next_attempt_at is not None or every_second:
                 self._set(table, r.workflow_id, "info", self._info(r, now))
@@ -366,7 +363,7 @@ class WorkflowsScreen(WorkflowActions):
         self.refresher.request()
 
     def action_cycle_status(self) -> None:
-        order = [None, *WORKFLOW_STATUSES]
+        order = [None, *list(WorkflowStatus)]
         status = order[(order.index(self.filters.status) + 1) % len(order)]
         self._refilter(Filters(status, self.filters.name, self.filters.id_prefix))
 
@@ -452,7 +449,7 @@ class WorkflowsScreen(WorkflowActions):
             ),
             "delete": lambda: ctl.delete_ids(ids),
         }[act]
-        pending = set(await asyncio.to_thread(self._capture, (PENDING,))) if act == "resume" else set()
+        pending = set(await asyncio.to_thread(self._capture, (WorkflowStatus.PENDING,))) if act == "resume" else set()
         self.confirm(
             f"{title}: {len(ids):,} workflows ({described})",
             ids,
@@ -462,12 +459,17 @@ class WorkflowsScreen(WorkflowActions):
         )
 
     def action_bulk_kill(self) -> None:
-        self._bulk("Kill all", (PENDING, ENQUEUED), "Each becomes CANCELLED and stops at its next step.", "kill")
+        self._bulk(
+            "Kill all",
+            (WorkflowStatus.PENDING, WorkflowStatus.ENQUEUED),
+            "Each becomes CANCELLED and stops at its next step.",
+            "kill",
+        )
 
     def action_bulk_resume(self) -> None:
         self._bulk(
             "Resume/recover all",
-            (CANCELLED, ERROR, PENDING),
+            (WorkflowStatus.CANCELLED, WorkflowStatus.ERROR, WorkflowStatus.PENDING),
             "CANCELLED/ERROR ones resume from their last checkpoint; PENDING ones of dead workers are "
             "handed to a live worker (those of live workers are skipped).",
             "resume",
