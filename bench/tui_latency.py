@@ -107,7 +107,7 @@ async def run_burst(
             await asyncio.sleep(0.01)
             lags.append((time.perf_counter() - t - 0.01) * 1000)
 
-    before = control.reads.count(name="bench.none")
+    before = control.count(name="bench.none")
     events0, applies0 = app.events_seen, len(applies)
     probe_task = asyncio.create_task(probe())
     procs = [
@@ -117,7 +117,7 @@ async def run_burst(
                 __file__,
                 "--writer",
                 control.database_url,
-                control.store.schema,
+                control.schema,
                 str(part),
                 str(WRITERS),
                 str(rate),
@@ -131,7 +131,7 @@ async def run_burst(
     ]
     await asyncio.to_thread(lambda: [p.wait() for p in procs])
     end = time.perf_counter()
-    n = control.reads.count(name="bench.none") - before
+    n = control.count(name="bench.none") - before
     # the newest by creation time tops the screen; the highest id need not be the newest, since each writer
     # process keeps its own schedule from its own start
     last = control.summaries(name="bench.none", sort="created", limit=1)[0].workflow_id

@@ -136,7 +136,7 @@ def _enqueue(control: Control, name: str, value: object, wid: str) -> bool:
         return True
     except psycopg.OperationalError as exc:
         log.warning("database unreachable (%s); retrying %s", failure_reason(exc), wid)
-        control.store.pool.check()
+        control.check_connections()
         return False
 
 

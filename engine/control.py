@@ -8,6 +8,7 @@ operation checks the workflow's state first and answers a wrong one with `Invali
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from engine.config import DEFAULT_SCHEMA, describe_url, resolve_database_url
@@ -50,6 +51,14 @@ class Control:
     def events_channel(self) -> str:
         return self.store.events_channel
 
+    @property
+    def schema(self) -> str:
+        return self.store.schema
+
+    def check_connections(self) -> None:
+        """Drop pooled connections that a database restart killed (the next call opens fresh ones)."""
+        self.store.pool.check()
+
     def close(self) -> None:
         if self._owns_store:
             self.store.close()
@@ -72,6 +81,20 @@ class Control:
 
     def summaries(self, **filters: Any) -> list[WorkflowSummary]:
         return self.reads.summaries(**filters)
+
+    def count(self, status: str | None = None, name: str | None = None, id_prefix: str | None = None) -> int:
+        return self.reads.count(status=status, name=name, id_prefix=id_prefix)
+
+    def status_counts(self) -> dict[str, int]:
+        return self.reads.status_counts()
+
+    def workflow_names(self) -> list[str]:
+        """Every workflow name that has a row, in order."""
+        return self.reads.workflow_names()
+
+    def db_now(self) -> datetime:
+        """The database clock: countdowns are computed against it, not the local one."""
+        return self.reads.db_now()
 
     def workers(self) -> list[ExecutorRecord]:
         return self.reads.executors(self.lease_seconds)

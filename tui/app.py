@@ -77,9 +77,7 @@ class DashboardApp(App):
         self.reconcile_seconds = reconcile_seconds
         self.steady = steady
         self.where = where or (
-            control.where
-            if control.store.schema == DEFAULT_SCHEMA
-            else f"{control.where} (schema {control.store.schema})"
+            control.where if control.schema == DEFAULT_SCHEMA else f"{control.where} (schema {control.schema})"
         )
         self.connected: bool | None = None
         self.down_reason = ""
@@ -99,7 +97,7 @@ class DashboardApp(App):
     @work(group="calibrate", exit_on_error=False)
     async def _calibrate(self) -> None:
         if not self.clock.injected:
-            self.clock.calibrate(await asyncio.to_thread(self.control.reads.db_now))
+            self.clock.calibrate(await asyncio.to_thread(self.control.db_now))
 
     # the live feed -------------------------------------------------------------------------------
 

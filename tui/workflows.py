@@ -175,8 +175,8 @@ class WorkflowsScreen(WorkflowActions):
         if wants_counts or not self.loaded:
             self.counts_due = False
             self.counts_at = time.monotonic()
-            counts = ctl.reads.status_counts()
-            total = ctl.reads.count(f.status, f.name, f.id_prefix) if f != Filters() else sum(counts.values())
+            counts = ctl.status_counts()
+            total = ctl.count(f.status, f.name, f.id_prefix) if f != Filters() else sum(counts.values())
         rows = ctl.summaries(status=f.status, name=f.name, id_prefix=f.id_prefix, sort=sort, limit=size, offset=offset)
         if not rows and offset > 0:
             known = total if total is not None else self.total
@@ -375,7 +375,7 @@ class WorkflowsScreen(WorkflowActions):
         self.run_worker(self._pick_name(), group="pick", exit_on_error=False)
 
     async def _pick_name(self) -> None:
-        names = await asyncio.to_thread(self.dash.control.reads.workflow_names)
+        names = await asyncio.to_thread(self.dash.control.workflow_names)
         options = [("(all names)", ""), *((n, n) for n in names)]
 
         def picked(name: str | None) -> None:
