@@ -1,6 +1,7 @@
 """durable-tui's engine: durable workflows whose every step is checkpointed in Postgres."""
 
 from engine.api import db, step, step_context, transaction, workflow
+from engine.context import StepContext
 from engine.control import Control
 from engine.engine import Engine, WorkflowHandle
 from engine.errors import (
@@ -18,7 +19,7 @@ from engine.errors import (
     WorkflowNotFound,
     WorkflowTimeout,
 )
-from engine.execution import StepContext, sleep, sleep_async
+from engine.execution import sleep, sleep_async
 
 __all__ = [
     "AwaitedWorkflowCancelled",

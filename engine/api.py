@@ -8,74 +8,19 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
 import psycopg
 
 from engine import execution
+from engine.context import CURRENT_DB, CURRENT_STEP, StepContext
 from engine.errors import DurableError
-
-log = logging.getLogger("durable")
+from engine.retry import RetryPolicy
+from engine.specs import ISOLATION_LEVELS, StepSpec, WorkflowSpec, register
+from engine.states import StepKind
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-ISOLATION_LEVELS = ("serializable", "repeatable read", "read committed")
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    name: str
-    fn: Callable[..., Any]
-    retries_allowed: bool = True
-    interval_seconds: float = 1.0
-    max_attempts: int = 3
-    backoff_rate: float = 2.0
-    kind: str = "step"
-    isolation_level: str | None = None
-
-    @property
-    def attempts_budget(self) -> int:
-        return max(1, self.max_attempts) if self.retries_allowed else 1
-
-    def delay_after(self, attempt: int) -> float:
-        """The wait after failed attempt number `attempt` (from 1)."""
-        return self.interval_seconds * self.backoff_rate ** (attempt - 1)
-
-
-@dataclass(frozen=True)
-class WorkflowSpec:
-    name: str
-    fn: Callable[..., Any]
-
-    @property
-    def is_async(self) -> bool:
-        return inspect.iscoroutinefunction(self.fn)
-
-
-REGISTRY: dict[str, WorkflowSpec] = {}
-
-
-def register(spec: WorkflowSpec) -> None:
-    old = REGISTRY.get(spec.name)
-    if old is not None and old.fn.__module__ != spec.fn.__module__:
-        log.warning("workflow name %r re-registered by %s (was %s)", spec.name, spec.fn.__module__, old.fn.__module__)
-    REGISTRY[spec.name] = spec
-
-
-def spec_of(fn: Callable[..., Any] | str) -> WorkflowSpec:
-    """The workflow behind a decorated function or a registered name."""
-    if isinstance(fn, str):
-        try:
-            return REGISTRY[fn]
-        except KeyError:
-            raise DurableError(f"no workflow function is registered as {fn!r}") from None
-    spec = getattr(fn, "__durable_workflow__", None)
-    if spec is None:
-        raise DurableError(f"{getattr(fn, '__qualname__', fn)!r} is not decorated with @workflow")
-    return spec
 
 
 def _wrap(
@@ -119,13 +64,10 @@ def step(
     backoff_rate: float = 2.0,
 ) -> Any:
     """Mark a function as a checkpointed, retried step. Works bare and with arguments."""
-    if max_attempts < 1:
-        raise ValueError("max_attempts must be at least 1")
-    if interval_seconds < 0 or backoff_rate <= 0:
-        raise ValueError("interval_seconds must be >= 0 and backoff_rate > 0")
+    policy = RetryPolicy(max_attempts, interval_seconds, backoff_rate, retries_allowed)
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
-        spec = StepSpec(name or f.__qualname__, f, retries_allowed, interval_seconds, max_attempts, backoff_rate)
+        spec = StepSpec(name or f.__qualname__, f, policy)
         wrapper = _wrap(f, spec, execution.call_step, execution.call_step_async)
         wrapper.__durable_step__ = spec  # type: ignore[attr-defined]
         return wrapper
@@ -157,7 +99,8 @@ def transaction(
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         if inspect.iscoroutinefunction(f):
             raise TypeError("@transaction functions must be plain (not async) functions")
-        spec = StepSpec(name or f.__qualname__, f, True, 0.01, max_attempts, 2.0, "transaction", level)
+        policy = RetryPolicy(max_attempts, 0.01, 2.0, retryable=execution.transaction_may_retry)
+        spec = StepSpec(name or f.__qualname__, f, policy, StepKind.TRANSACTION, level)
         wrapper = _wrap(f, spec, execution.call_transaction, execution.call_step_async)
         wrapper.__durable_step__ = spec  # type: ignore[attr-defined]
         return wrapper
@@ -182,17 +125,17 @@ def workflow(fn: Callable[..., Any] | None = None, *, name: str | None = None) -
     return decorate(fn) if fn is not None else decorate
 
 
-def step_context() -> execution.StepContext:
+def step_context() -> StepContext:
     """Where the calling step is: workflow id, step id, step name, attempt and max attempts."""
-    ctx = execution.CURRENT_STEP.get()
+    ctx = CURRENT_STEP.get()
     if ctx is None:
         raise DurableError("step_context() is only available inside a @step")
     return ctx
 
 
-def db() -> psycopg.Connection:
+def db() -> psycopg.Connection[Any]:
     """The connection of the running @transaction, inside its open database transaction."""
-    conn = execution.CURRENT_DB.get()
+    conn = CURRENT_DB.get()
     if conn is None:
         raise DurableError("db() is only available inside a @transaction")
     return conn

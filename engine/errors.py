@@ -17,8 +17,8 @@ class SchemaTooNew(DurableError):
     """The database was migrated by a newer version of the engine than this one."""
 
 
-class SerializationError(DurableError):
-    """A value (input, output, error) could not be stored as JSON."""
+class SerializationError(DurableError, TypeError):
+    """A value (input, output, error) could not be stored as JSON (a TypeError, as JSON encoders raise)."""
 
 
 class WorkflowNotFound(DurableError):

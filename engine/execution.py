@@ -1,8 +1,10 @@
-"""Running and replaying workflow code: step attempts, retries with backoff, transactions, children.
+"""Everything that runs on a workflow's thread: the workflow body, steps and their attempts,
+transactions, durable sleep and child workflows.
 
 Every step call inside a workflow gets the next position (its step id). If that position has a
 recorded outcome, the call returns (or raises) it without running; otherwise the attempts run and
-each one's outcome is committed before the workflow goes on.
+each one's outcome is committed before the workflow goes on. This code sees its engine only through
+the narrow `Runtime` handle.
 """
 
 from __future__ import annotations
@@ -10,108 +12,95 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import json
+import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from engine.errors import (
-    MaxAttemptsExceeded,
-    NonDeterministicWorkflowError,
-    SerializationError,
-    WorkflowCancelled,
-)
+from engine.context import CURRENT_DB, CURRENT_WORKFLOW, StepContext, WorkflowContext, active_workflow, default_engine
+from engine.errors import DurableError, MaxAttemptsExceeded, SerializationError, WorkflowCancelled
+from engine.outcome import PAUSED, Outcome, recorded_outcome
+from engine.retry import Attempt, RetryPolicy, run_attempts, run_attempts_async
+from engine.runtime import Preempted, Runtime, StoreUnreachable, checkpointing
 from engine.serialization import dumps, error_from_dict, error_to_dict
-from engine.states import StepStatus, WorkflowStatus
+from engine.specs import StepSpec, WorkflowSpec
+from engine.states import StepKind, StepStatus, WorkflowStatus
 from engine.store.connection import failure_reason
+from engine.store.runtime import RecordedStep
 
-if TYPE_CHECKING:
-    from engine.api import StepSpec, WorkflowSpec
-    from engine.engine import Engine
-    from engine.store.runtime import RecordedStep
-
-
-@dataclass(frozen=True)
-class StepContext:
-    workflow_id: str | None
-    step_id: int | None
-    step_name: str
-    attempt: int
-    max_attempts: int
-
-
-@dataclass
-class WorkflowContext:
-    engine: Engine
-    workflow_id: str
-    name: str
-    recorded: dict[int, RecordedStep]
-    last_step: int = 0
-    in_step: bool = False
-    children: list[str] = field(default_factory=list)
-
-    def next_step_id(self) -> int:
-        self.last_step += 1
-        return self.last_step
-
-    def replayed(self, step_id: int, name: str) -> RecordedStep | None:
-        rec = self.recorded.get(step_id)
-        if rec is not None and rec.name != name:
-            raise NonDeterministicWorkflowError(
-                f"workflow {self.workflow_id!r} step {step_id}: recorded step is {rec.name!r} "
-                f"but the code now calls {name!r}"
-            )
-        return rec
-
-
-CURRENT_WORKFLOW: contextvars.ContextVar[WorkflowContext | None] = contextvars.ContextVar(
-    "durable_workflow", default=None
-)
-CURRENT_STEP: contextvars.ContextVar[StepContext | None] = contextvars.ContextVar("durable_step", default=None)
-CURRENT_DB: contextvars.ContextVar[psycopg.Connection | None] = contextvars.ContextVar("durable_db", default=None)
-
-
-class Preempted(BaseException):
-    """This process lost the workflow (another executor recorded the same step): stop quietly."""
-
-
-class StoreUnreachable(BaseException):
-    """A checkpoint could not be written (the database is down or restarting).
-
-    A BaseException, so workflow code cannot swallow it: the run stops, the workflow stays PENDING, and
-    its executor runs it again from its checkpoints once the database answers.
-    """
-
-
-@contextlib.contextmanager
-def checkpointing() -> Iterator[None]:
-    try:
-        yield
-    except psycopg.OperationalError as exc:
-        raise StoreUnreachable(failure_reason(exc)) from exc
+log = logging.getLogger("durable")
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _outcome(rec: RecordedStep) -> Any:
-    if rec.status == WorkflowStatus.SUCCESS:
+def _recorded_value(rec: RecordedStep) -> Any:
+    if rec.status == StepStatus.SUCCESS:
         return rec.output
     raise error_from_dict(rec.error or {})
 
 
+# the workflow body ------------------------------------------------------------------------------
+
+
+def execute(
+    rt: Runtime, wid: str, spec: WorkflowSpec, inputs: dict[str, Any], recorded: dict[int, RecordedStep]
+) -> Outcome:
+    """Run one workflow to its end in this thread and hand its outcome over to be recorded."""
+    ctx = WorkflowContext(rt, wid, spec.name, recorded)
+    token = CURRENT_WORKFLOW.set(ctx)
+    outcome = PAUSED
+    encoded: tuple[str | None, str | None] | None = None
+    try:
+        args, kwargs = inputs.get("args", []), inputs.get("kwargs", {})
+        result = asyncio.run(spec.fn(*args, **kwargs)) if spec.is_async else spec.fn(*args, **kwargs)
+        output = dumps(result, f"workflow {wid!r} ({spec.name}) output")
+        encoded, outcome = (output, None), Outcome(WorkflowStatus.SUCCESS, json.loads(output))
+    except WorkflowCancelled:
+        if rt.runs.cancelled(wid):
+            outcome = Outcome(WorkflowStatus.CANCELLED)
+    except Preempted as exc:
+        log.warning("workflow %s is owned by another executor now (%s); stopping here", wid, exc)
+    except StoreUnreachable as exc:
+        log.warning(
+            "workflow %s paused: the database is unreachable (%s); it resumes from its last checkpoint once it answers",
+            wid,
+            exc,
+        )
+        rt.strand(wid)
+    except Exception as exc:
+        encoded = (None, dumps(error_to_dict(exc), f"workflow {wid!r}"))
+        outcome = Outcome(WorkflowStatus.ERROR, error=exc)
+    except BaseException as exc:
+        # Not ours to record (KeyboardInterrupt, SystemExit): the workflow stays PENDING and recoverable,
+        # and an in-process caller waiting on it gets the exception at once.
+        rt.release(wid, Outcome(WorkflowStatus.PENDING, raised=exc))
+        raise
+    finally:
+        CURRENT_WORKFLOW.reset(token)
+    if encoded is None:
+        rt.release(wid, outcome)
+    else:
+        rt.finish(wid, outcome.status, *encoded, outcome)
+    return outcome
+
+
+# steps --------------------------------------------------------------------------------------------
+
+
 class StepRun:
-    """The state of one checkpointed step across its attempts (shared by sync and async callers)."""
+    """One checkpointed step across its attempts: the blocking parts of the attempt loop."""
 
     def __init__(self, ctx: WorkflowContext, spec: StepSpec):
         self.ctx = ctx
         self.spec = spec
-        self.engine = ctx.engine
+        self.rt = ctx.runtime
         self.step_id = ctx.next_step_id()
         self.attempt = 1
         self.base = 0
@@ -120,78 +109,101 @@ class StepRun:
         self.started = _now()
         self.recorded = ctx.replayed(self.step_id, spec.name)
         rec = self.recorded
-        if rec is not None and rec.status not in (WorkflowStatus.SUCCESS, WorkflowStatus.ERROR):
+        if rec is not None and not StepStatus(rec.status).final:
             # A crash never resets the budget: go on at the recorded attempt, after what is left of the wait.
             self.base = rec.attempt_base
             self.errors = [error_from_dict({"type": t, "message": m}) for t, m in rec.past_errors]
-            self.attempt = (
-                rec.attempts + 1 if rec.status == StepStatus.WAITING_RETRY else max(rec.attempts, self.base + 1)
-            )
+            waiting = rec.status == StepStatus.WAITING_RETRY
+            self.attempt = rec.attempts + 1 if waiting else max(rec.attempts, self.base + 1)
             self.wait = rec.wait_remaining
 
     @property
     def done(self) -> bool:
-        return self.recorded is not None and self.recorded.status in (WorkflowStatus.SUCCESS, WorkflowStatus.ERROR)
+        return self.recorded is not None and StepStatus(self.recorded.status).final
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self.spec.policy
 
     @property
     def budget(self) -> int:
-        return self.base + self.spec.attempts_budget
+        return self.base + self.policy.budget
+
+    @property
+    def workflow_id(self) -> str:
+        return self.ctx.workflow_id
 
     @property
     def where(self) -> str:
-        return f"workflow {self.ctx.workflow_id!r} step {self.step_id} ({self.spec.name})"
+        return f"workflow {self.workflow_id!r} step {self.step_id} ({self.spec.name})"
 
-    def prepare(self) -> None:
-        """Wait out any backoff, honour cancellation, and mark a retry as running (the blocking part)."""
+    def wait_turn(self) -> None:
+        """Wait out what is left of a backoff, honour cancellation, and mark a retry as running."""
         if self.wait > 0:
-            self.engine.wait(self.ctx.workflow_id, self.wait)
-        self.engine.check_cancelled(self.ctx.workflow_id)
+            self.rt.runs.wait(self.workflow_id, self.wait)
+        self.rt.runs.check(self.workflow_id)
         self.started = _now()
         if self.attempt > 1:
-            with checkpointing():
-                self.engine.runtime.mark_step(
-                    self.ctx.workflow_id,
-                    self.step_id,
-                    self.spec.name,
-                    self.spec.kind,
-                    StepStatus.RUNNING,
-                    self.attempt,
-                    self.budget,
-                    self.started,
-                )
+            self.mark(StepStatus.RUNNING)
 
-    def enter(self) -> contextvars.Token[StepContext | None]:
+    def mark(self, status: StepStatus, child: str | None = None) -> None:
+        with checkpointing():
+            self.mark_row(status, child)
+
+    def mark_row(self, status: StepStatus, child: str | None = None) -> None:
+        """Show the attempt as `status` (RUNNING) without recording an outcome; never moves a step backwards."""
+        self.rt.store.mark_step(
+            self.workflow_id, self.step_id, self.spec.name, self.spec.kind, status, self.attempt, self.budget,
+            self.started, child,
+        )  # fmt: skip
+
+    # the attempt loop's protocol (engine.retry.Attempts)
+
+    def before_attempt(self) -> Attempt:
+        self.wait_turn()
         self.ctx.in_step = True
-        self.engine.slow_steps.watch(self)
-        return CURRENT_STEP.set(
-            StepContext(
-                self.ctx.workflow_id, self.step_id, self.spec.name, self.attempt - self.base, self.spec.attempts_budget
-            )
+        self.rt.slow_steps.watch(self)
+        context = StepContext(
+            self.workflow_id, self.step_id, self.spec.name, self.attempt - self.base, self.policy.budget
         )
+        try:
+            self.rt.faults.before_attempt(self.workflow_id, self.spec.name)
+        except Exception as exc:  # an injected failure counts as this attempt's own
+            return Attempt(context, injected=exc)
+        return Attempt(context)
 
-    def leave(self, token: contextvars.Token[StepContext | None]) -> None:
-        CURRENT_STEP.reset(token)
-        self.engine.slow_steps.unwatch(self)
+    def attempt_ended(self) -> None:
+        self.rt.slow_steps.unwatch(self)
         self.ctx.in_step = False
 
-    def inject_faults(self) -> None:
-        self.engine.faults.before_attempt(self.ctx.workflow_id, self.spec.name)
+    def after_success(self, value: Any) -> Any:
+        try:
+            output = self.serialize(value)
+        except SerializationError as exc:
+            self.fail(exc, retryable=False)
+        self.record(StepStatus.SUCCESS, output=output)
+        return self.checkpointed(value)
+
+    def after_failure(self, exc: Exception) -> None:
+        self.fail(exc, retryable=self.policy.may_retry(exc))
+
+    # recording
 
     def record(
         self,
-        status: str,
+        status: StepStatus,
         *,
         output: str | None = None,
         error: dict[str, Any] | None = None,
         delay: float | None = None,
         info: dict[str, Any] | None = None,
-        conn: psycopg.Connection | None = None,
+        conn: psycopg.Connection[Any] | None = None,
         child: str | None = None,
         with_attempt: bool = True,
     ) -> None:
         with checkpointing():
-            ok = self.engine.runtime.record_step(
-                workflow_id=self.ctx.workflow_id,
+            ok = self.rt.store.record_step(
+                workflow_id=self.workflow_id,
                 step_id=self.step_id,
                 name=self.spec.name,
                 kind=self.spec.kind,
@@ -203,145 +215,96 @@ class StepRun:
                 output=output,
                 error=dumps(error, self.where) if error else None,
                 error_info=info,
-                final=status in (WorkflowStatus.SUCCESS, WorkflowStatus.ERROR),
+                final=status.final,
                 conn=conn,
                 child_workflow_id=child,
                 with_attempt=with_attempt,
             )
         if not ok:
-            raise Preempted(self.where)
+            self.rt.lost_write(self.workflow_id, self.where)
 
     def serialize(self, result: Any) -> str:
         return dumps(result, f"{self.where} output")
 
-    def succeeded(self, result: Any) -> Any:
-        try:
-            output = self.serialize(result)
-        except SerializationError as exc:
-            self.failed(exc, retryable=False)
-        self.record(WorkflowStatus.SUCCESS, output=output)
-        return self.checkpointed(result)
-
     def checkpointed(self, result: Any) -> Any:
         """The outcome is committed: a `crash` fault set for right after the checkpoint strikes now."""
-        self.engine.faults.after_checkpoint(self.ctx.workflow_id, self.spec.name)
+        self.rt.faults.after_checkpoint(self.workflow_id, self.spec.name)
         return result
 
-    def failed(self, exc: Exception, retryable: bool = True) -> None:
+    def fail(self, exc: Exception, retryable: bool = True) -> None:
         """Record a failed attempt; raise when no attempt is left, else set up the backoff wait."""
         info = error_to_dict(exc)
         self.errors.append(exc)
         if not retryable or self.attempt >= self.budget:
-            final: Exception = exc
-            if retryable and self.spec.retries_allowed and self.spec.kind == "step":
-                final = MaxAttemptsExceeded(self.spec.name, self.spec.attempts_budget, self.errors)
-            self.record(WorkflowStatus.ERROR, error=error_to_dict(final) if final is not exc else info, info=info)
+            final = exc
+            if retryable and self.policy.retries_allowed and self.spec.kind == StepKind.STEP:
+                final = MaxAttemptsExceeded(self.spec.name, self.policy.budget, self.errors)
+            self.record(StepStatus.ERROR, error=error_to_dict(final) if final is not exc else info, info=info)
             if final is exc:
                 raise exc
             raise final from exc
-        self.wait = self.spec.delay_after(self.attempt - self.base)
+        self.wait = self.policy.delay_after(self.attempt - self.base)
         self.record(StepStatus.WAITING_RETRY, delay=self.wait, info=info)
         self.attempt += 1
 
 
-def _active_context() -> WorkflowContext | None:
-    ctx = CURRENT_WORKFLOW.get()
-    return None if ctx is None or ctx.in_step else ctx
+class TransactionRun(StepRun):
+    """A transaction's checkpoint is written inside its own database transaction, by the attempt itself."""
+
+    def after_success(self, value: Any) -> Any:
+        return self.checkpointed(value)
 
 
-def _attempts(
-    run: StepRun,
-    attempt: Callable[[], Any],
-    done: Callable[[Any], Any],
-    retryable: Callable[[Exception], bool] = lambda exc: True,
-) -> Any:
-    """Run attempts until one succeeds (then `done` checkpoints it) or the budget is spent (it raises)."""
-    while True:
-        run.prepare()
-        token = run.enter()
-        try:
-            run.inject_faults()
-            result = attempt()
-        except Exception as exc:
-            run.leave(token)
-            run.failed(exc, retryable=retryable(exc))
-            continue
-        run.leave(token)
-        return done(result)
+class PlainAttempts:
+    """A step called outside a workflow: its retries and backoff, nothing recorded."""
+
+    def __init__(self, spec: StepSpec):
+        self.spec = spec
+        self.attempt = 0
+        self.errors: list[BaseException] = []
+
+    def before_attempt(self) -> Attempt:
+        if self.attempt:
+            time.sleep(self.spec.policy.delay_after(self.attempt))
+        self.attempt += 1
+        return Attempt(StepContext(None, None, self.spec.name, self.attempt, self.spec.policy.budget))
+
+    def attempt_ended(self) -> None:
+        pass
+
+    def after_success(self, value: Any) -> Any:
+        return value
+
+    def after_failure(self, exc: Exception) -> None:
+        self.errors.append(exc)
+        policy = self.spec.policy
+        if self.attempt >= policy.budget or not policy.may_retry(exc):
+            raise policy.exhausted(self.spec.name, self.errors, self.spec.kind == StepKind.STEP) from exc
 
 
 def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    ctx = _active_context()
+    ctx = active_workflow()
     if ctx is None:
-        return _plain_step(spec, args, kwargs)
+        return run_attempts(PlainAttempts(spec), lambda: spec.fn(*args, **kwargs))
     run = StepRun(ctx, spec)
-    if run.done:
-        return _outcome(run.recorded)  # type: ignore[arg-type]
-    return _attempts(run, lambda: spec.fn(*args, **kwargs), run.succeeded)
+    if run.recorded is not None and run.done:
+        return _recorded_value(run.recorded)
+    return run_attempts(run, lambda: spec.fn(*args, **kwargs))
 
 
 async def call_step_async(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    ctx = _active_context()
+    ctx = active_workflow()
     if ctx is None:
-        return await _plain_step_async(spec, args, kwargs)
+        return await run_attempts_async(PlainAttempts(spec), lambda: spec.fn(*args, **kwargs))
     run = StepRun(ctx, spec)
-    if run.done:
-        return _outcome(run.recorded)  # type: ignore[arg-type]
-    while True:
-        await asyncio.to_thread(run.prepare)
-        token = run.enter()
-        try:
-            await asyncio.to_thread(run.inject_faults)
-            result = await spec.fn(*args, **kwargs)
-        except Exception as exc:
-            run.leave(token)
-            await asyncio.to_thread(run.failed, exc)
-            continue
-        run.leave(token)
-        return await asyncio.to_thread(run.succeeded, result)
+    if run.recorded is not None and run.done:
+        return _recorded_value(run.recorded)
+    return await run_attempts_async(run, lambda: spec.fn(*args, **kwargs))
 
 
-def _plain_delays(spec: StepSpec) -> list[float]:
-    return [spec.delay_after(n) for n in range(1, spec.attempts_budget)]
+# durable sleep ------------------------------------------------------------------------------------
 
-
-def _plain_failure(spec: StepSpec, errors: list[BaseException]) -> BaseException:
-    if spec.retries_allowed and spec.kind == "step":
-        return MaxAttemptsExceeded(spec.name, spec.attempts_budget, errors)
-    return errors[-1]
-
-
-def _plain_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A step called outside a workflow: its retries and backoff, no checkpoint."""
-    errors: list[BaseException] = []
-    delays = _plain_delays(spec)
-    for attempt in range(1, spec.attempts_budget + 1):
-        token = CURRENT_STEP.set(StepContext(None, None, spec.name, attempt, spec.attempts_budget))
-        try:
-            return spec.fn(*args, **kwargs)
-        except Exception as exc:
-            errors.append(exc)
-            if attempt <= len(delays):
-                time.sleep(delays[attempt - 1])
-        finally:
-            CURRENT_STEP.reset(token)
-    raise _plain_failure(spec, errors) from errors[-1]
-
-
-async def _plain_step_async(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    errors: list[BaseException] = []
-    delays = _plain_delays(spec)
-    for attempt in range(1, spec.attempts_budget + 1):
-        token = CURRENT_STEP.set(StepContext(None, None, spec.name, attempt, spec.attempts_budget))
-        try:
-            return await spec.fn(*args, **kwargs)
-        except Exception as exc:
-            errors.append(exc)
-            if attempt <= len(delays):
-                await asyncio.sleep(delays[attempt - 1])
-        finally:
-            CURRENT_STEP.reset(token)
-    raise _plain_failure(spec, errors) from errors[-1]
+SLEEP = StepSpec("sleep", time.sleep, RetryPolicy(max_attempts=1, retries_allowed=False), StepKind.SLEEP)
 
 
 def sleep(seconds: float) -> None:
@@ -349,21 +312,19 @@ def sleep(seconds: float) -> None:
 
     Cancel interrupts it at once and retry-now cuts it short. Outside a workflow it is `time.sleep`.
     """
-    from engine.api import StepSpec
-
-    ctx = _active_context()
+    ctx = active_workflow()
     if ctx is None:
         time.sleep(seconds)
         return
-    run = StepRun(ctx, StepSpec("sleep", time.sleep, retries_allowed=False, max_attempts=1, kind="sleep"))
+    run = StepRun(ctx, SLEEP)
     if run.done:
         return
     if run.recorded is None:
-        run.engine.check_cancelled(ctx.workflow_id)
+        run.rt.runs.check(ctx.workflow_id)
         run.record(StepStatus.SLEEPING, delay=seconds, with_attempt=False)
         run.wait = seconds
-    run.engine.wait(ctx.workflow_id, run.wait)
-    run.record(WorkflowStatus.SUCCESS, output="null", with_attempt=False)
+    run.rt.runs.wait(ctx.workflow_id, run.wait)
+    run.record(StepStatus.SUCCESS, output="null", with_attempt=False)
 
 
 async def sleep_async(seconds: float) -> None:
@@ -371,88 +332,119 @@ async def sleep_async(seconds: float) -> None:
     await asyncio.to_thread(contextvars.copy_context().run, sleep, seconds)
 
 
+# transactions -------------------------------------------------------------------------------------
+
 RETRYABLE_TRANSACTION_ERRORS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+
+
+def transaction_may_retry(exc: BaseException) -> bool:
+    return isinstance(exc, RETRYABLE_TRANSACTION_ERRORS)
 
 
 def call_transaction(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Run the function and commit its checkpoint in one database transaction: exactly once."""
-    ctx = _active_context()
+    ctx = active_workflow()
     if ctx is None:
-        return _plain_transaction(spec, args, kwargs)
-    run = StepRun(ctx, spec)
-    if run.done:
-        return _outcome(run.recorded)  # type: ignore[arg-type]
-    return _attempts(
-        run,
-        lambda: _transaction_once(spec, args, kwargs, run),
-        run.checkpointed,
-        retryable=lambda exc: isinstance(exc, RETRYABLE_TRANSACTION_ERRORS),
-    )
+        engine = default_engine()
+        if engine is None:
+            raise DurableError(f"@transaction {spec.name!r} needs a launched Engine for its database")
+        pool = engine.pool
+        return run_attempts(PlainAttempts(spec), lambda: _transaction_once(pool, spec, args, kwargs, None))
+    run = TransactionRun(ctx, spec)
+    if run.recorded is not None and run.done:
+        return _recorded_value(run.recorded)
+    return run_attempts(run, lambda: _transaction_once(run.rt.pool, spec, args, kwargs, run))
 
 
-def _plain_transaction(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A transaction called outside a workflow: no checkpoint, but serialization failures still retry."""
-    for delay in [*_plain_delays(spec), None]:
-        try:
-            return _transaction_once(spec, args, kwargs, None)
-        except RETRYABLE_TRANSACTION_ERRORS:
-            if delay is None:
-                raise
-            time.sleep(delay)
+@contextlib.contextmanager
+def _outage_is_not_an_outcome(conn_holder: list[psycopg.Connection[Any]]) -> Iterator[None]:
+    """A transaction whose connection was lost, or that could not get one, did not fail: the database went
+    away. Whether it committed is unknown, so the run stops and replays from its checkpoints once the
+    database answers (a committed transaction's checkpoint is then found; an uncommitted one runs again)."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        if not conn_holder or conn_holder[0].broken or conn_holder[0].closed:
+            raise StoreUnreachable(failure_reason(exc)) from exc
+        raise
 
 
-def _transaction_once(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any], run: StepRun | None) -> Any:
-    engine = run.engine if run else _default_engine_or_fail(spec)
-    with engine.pool.connection() as conn, conn.transaction():
-        conn.execute(f"SET TRANSACTION ISOLATION LEVEL {spec.isolation_level.upper()}")  # type: ignore[union-attr]
-        db_token = CURRENT_DB.set(conn)
-        try:
-            result = spec.fn(*args, **kwargs)
-        finally:
-            CURRENT_DB.reset(db_token)
-        if run is not None:
-            run.record(WorkflowStatus.SUCCESS, output=run.serialize(result), conn=conn)
+def _transaction_once(
+    pool: Any, spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any], run: StepRun | None
+) -> Any:
+    held: list[psycopg.Connection[Any]] = []
+    with _outage_is_not_an_outcome(held), pool.connection() as conn:
+        held.append(conn)
+        with conn.transaction():
+            conn.execute(f"SET TRANSACTION ISOLATION LEVEL {(spec.isolation_level or 'serializable').upper()}")
+            db_token = CURRENT_DB.set(conn)
+            try:
+                result = spec.fn(*args, **kwargs)
+            finally:
+                CURRENT_DB.reset(db_token)
+            if run is not None:
+                run.record(StepStatus.SUCCESS, output=run.serialize(result), conn=conn)
     return result
 
 
-def _default_engine_or_fail(spec: StepSpec) -> Engine:
-    from engine.engine import current_engine
-
-    engine = current_engine()
-    if engine is None:
-        from engine.errors import DurableError
-
-        raise DurableError(f"@transaction {spec.name!r} needs a launched Engine for its database")
-    return engine
+# child workflows ----------------------------------------------------------------------------------
 
 
 def call_workflow(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Inside a workflow: a child workflow, one step of the parent. Outside: run it durably."""
-    ctx = _active_context()
+    ctx = active_workflow()
     if ctx is not None:
-        return ctx.engine.run_child(ctx, spec, args, kwargs)
-    if CURRENT_WORKFLOW.get() is not None:
-        return spec.fn(*args, **kwargs)
-    from engine.engine import current_engine
-
-    engine = current_engine()
-    if engine is None:
+        return run_child(ctx, spec, args, kwargs)
+    engine = default_engine()
+    if CURRENT_WORKFLOW.get() is not None or engine is None:
         return spec.fn(*args, **kwargs)
     return engine.run_workflow(spec.fn, *args, **kwargs)
 
 
 async def call_workflow_async(spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    ctx = _active_context()
+    ctx = active_workflow()
     if ctx is not None:
-        return await asyncio.to_thread(contextvars.copy_context().run, ctx.engine.run_child, ctx, spec, args, kwargs)
-    if CURRENT_WORKFLOW.get() is not None:
-        return await spec.fn(*args, **kwargs)
-    from engine.engine import current_engine
-
-    engine = current_engine()
-    if engine is None:
+        return await asyncio.to_thread(contextvars.copy_context().run, run_child, ctx, spec, args, kwargs)
+    engine = default_engine()
+    if CURRENT_WORKFLOW.get() is not None or engine is None:
         return await spec.fn(*args, **kwargs)
     return await asyncio.to_thread(engine.run_workflow, spec.fn, *args, **kwargs)
 
 
-__all__ = ["CURRENT_DB", "CURRENT_STEP", "CURRENT_WORKFLOW", "StepContext", "WorkflowCancelled"]
+def run_child(ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A workflow called from a workflow: its own durable workflow, recorded as one parent step.
+
+    A new child runs inline on this thread; one that runs elsewhere (another thread or process, or
+    paused by an outage) is waited for, and a cancel of the parent cuts the wait short.
+    """
+    rt = ctx.runtime
+    child_spec = StepSpec(spec.name, spec.fn, RetryPolicy(max_attempts=1, retries_allowed=False), StepKind.CHILD)
+    run = StepRun(ctx, child_spec)
+    if run.recorded is not None and run.done:
+        return _recorded_value(run.recorded)
+    child_id = (run.recorded and run.recorded.child_workflow_id) or f"{ctx.workflow_id}-{run.step_id}"
+    run.wait_turn()
+    inputs = {"args": list(args), "kwargs": kwargs}
+    encoded = dumps(inputs, f"child workflow {child_id!r} inputs")
+    with checkpointing():
+        run.mark(StepStatus.RUNNING, child=child_id)
+        created = rt.store.insert_workflow(
+            child_id, spec.name, WorkflowStatus.PENDING, encoded, rt.executor_id, parent=(ctx.workflow_id, run.step_id)
+        )
+    outcome = PAUSED
+    if created and rt.runs.claim(child_id) is not None:
+        outcome = contextvars.Context().run(execute, rt, child_id, spec, inputs, {})
+    rt.runs.check(ctx.workflow_id)
+    while not outcome.final:
+        with checkpointing():
+            row = rt.store.workflow_outcome(child_id)
+        if row is not None and WorkflowStatus(row[0]).final:
+            outcome = recorded_outcome(*row)
+        else:
+            rt.runs.wait(ctx.workflow_id, 0.05)
+    try:
+        value = outcome.value(child_id)
+    except Exception as exc:
+        run.fail(exc, retryable=False)
+    run.record(StepStatus.SUCCESS, output=run.serialize(value), child=child_id)
+    return value

@@ -1,7 +1,8 @@
-"""The background parts of a worker process: control listener, heartbeat with recovery, slow-step marks.
+"""The background services of a worker process: control listener, heartbeat with recovery, finisher,
+slow-step marks. Each is a supervised `Service` thread.
 
-Each is one daemon thread. They keep the hot path free of coordination: a step reads cancellation
-and faults from memory that these threads keep current.
+They keep the hot path free of coordination: a step reads cancellation and faults from memory that
+these threads keep current, and hands its workflow's outcome to the finisher.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from engine.errors import DurableError
 from engine.faults import crash_now
+from engine.services import Service
 from engine.states import StepStatus
 from engine.store import connect
+from engine.store.runtime import RuntimeStore
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -30,72 +33,80 @@ if TYPE_CHECKING:
 log = logging.getLogger("durable.worker")
 
 
-class ControlListener:
-    """LISTENs on the control channel on a connection of its own, which also holds the executor lock.
+def lock_executor_id(conn: psycopg.Connection[Any], schema: str, executor_id: str) -> bool:
+    """The session-level advisory lock that makes one live process the owner of an executor id."""
+    row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"durable-executor:{schema}:{executor_id}",))
+    got = row.fetchone()
+    return bool(got and got[0])
 
-    The session-level advisory lock on the executor id is what keeps two live processes from
-    running as the same executor: a process that dies loses its connection and so its lock.
+
+def claim_identity(
+    url: str, schema: str, application_name: str, executor_id: str, implicit: bool
+) -> tuple[psycopg.Connection[Any], str]:
+    """Open the control connection and take the executor id on it: (connection, the id this process runs as).
+
+    A second live process asking for an explicit id is refused. With the implicit default id, it runs
+    as `<id>-<host>-<pid>` instead. A process that dies loses its connection and so its lock.
     """
+    conn = connect(url, application_name=application_name)
+    if lock_executor_id(conn, schema, executor_id):
+        return conn, executor_id
+    if not implicit:
+        conn.close()
+        raise DurableError(f"executor id {executor_id!r} is in use by another live process")
+    own = f"{executor_id}-{socket.gethostname()}-{os.getpid()}"
+    log.info("default executor id is taken by a live process; running as %s", own)
+    lock_executor_id(conn, schema, own)
+    return conn, own
 
-    def __init__(self, engine: Engine):
+
+class ControlListener(Service):
+    """LISTENs on the control channel on the connection that holds the executor lock."""
+
+    def __init__(self, engine: Engine, conn: psycopg.Connection[Any]):
+        super().__init__("durable-control")
         self.engine = engine
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="durable-control", daemon=True)
-        self._conn: psycopg.Connection | None = None
+        self._conn = conn
+        conn.execute(f"LISTEN {engine.store.control_channel}")
 
-    def start(self) -> None:
-        self._conn = self._connect()
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop listening; a NOTIFY to ourselves wakes the listener so it need not time out."""
-        self._stop.set()
+    def interrupt(self) -> None:
+        """A NOTIFY to ourselves wakes the listener so it need not time out."""
         try:
             self.engine.store.ops.nudge()
         except Exception:
             log.debug("could not nudge the control listener", exc_info=True)
-        self._thread.join(timeout=2)
-        if self._conn is not None:
-            self._conn.close()
 
-    def _connect(self, first: bool = True) -> psycopg.Connection:
-        engine = self.engine
-        conn = connect(engine.database_url, application_name=engine.store.application_name)
-        lock_key = f"durable-executor:{engine.schema}:{engine.executor_id}"
-        got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (lock_key,)).fetchone()
-        if not (got and got[0]) and not first:
-            log.warning("after a reconnect, executor id %s is held by another process", engine.executor_id)
-        elif not (got and got[0]):
-            if not engine.implicit_executor_id:
-                conn.close()
-                raise DurableError(f"executor id {engine.executor_id!r} is in use by another live process")
-            engine.executor_id = f"{engine.executor_id}-{socket.gethostname()}-{os.getpid()}"
-            log.info("default executor id is taken by a live process; running as %s", engine.executor_id)
-        conn.execute(f"LISTEN {engine.store.control_channel}")
-        return conn
+    def stop(self, timeout: float = 2.0) -> None:
+        super().stop(timeout)
+        self._conn.close()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def run(self) -> None:
+        while not self.stopping:
             try:
-                assert self._conn is not None
                 for note in self._conn.notifies(timeout=1.0):
-                    if self._stop.is_set():
+                    if self.stopping:
                         return
                     self.handle(note.payload)
             except psycopg.OperationalError:
-                if self._stop.is_set():
+                if self.stopping:
                     return
                 log.warning("control listener lost its connection; reconnecting")
                 self._reconnect()
 
     def _reconnect(self) -> None:
+        engine = self.engine
         while not self._stop.wait(0.5):
             try:
-                self._conn = self._connect(first=False)
-                self.engine.faults.refresh()
-                return
+                conn = connect(engine.database_url, application_name=engine.store.application_name)
+                if not lock_executor_id(conn, engine.schema, engine.executor_id):
+                    log.warning("after a reconnect, executor id %s is held by another process", engine.executor_id)
+                conn.execute(f"LISTEN {engine.store.control_channel}")
             except Exception as exc:
                 log.warning("control listener reconnect failed: %s", exc)
+                continue
+            self._conn = conn
+            engine.faults.refresh()
+            return
 
     def handle(self, payload: str) -> None:
         """Act on one control message; anything malformed is logged and ignored."""
@@ -105,14 +116,14 @@ class ControlListener:
         except Exception:
             log.warning("ignoring malformed control message %.200r", payload)
 
-    def _dispatch(self, op: str, msg: dict) -> None:
+    def _dispatch(self, op: str, msg: dict[str, Any]) -> None:
         engine = self.engine
         if op == "cancel":
             for wid in msg.get("ids", []):
-                engine.on_cancel(wid)
+                engine.runs.cancel(wid)
         elif op == "retry_now":
             for wid in msg.get("ids", []):
-                engine.on_wake(wid)
+                engine.runs.wake(wid)
         elif op == "wake":
             engine.heartbeat.poke()
         elif op == "faults":
@@ -123,49 +134,40 @@ class ControlListener:
             log.warning("ignoring unknown control op %r", op)
 
 
-class Heartbeat:
+class Heartbeat(Service):
     """Every beat: refresh this executor's heartbeat, take over dead executors' work, claim queued work."""
 
     EXPLAIN_EVERY = 5
 
     def __init__(self, engine: Engine):
+        super().__init__("durable-heartbeat")
         self.engine = engine
-        self._stop = threading.Event()
         self._poke = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="durable-heartbeat", daemon=True)
+        self._beats = 0
+        self._next_beat = 0.0
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
+    def interrupt(self) -> None:
         self._poke.set()
-        self._thread.join(timeout=5)
 
     def poke(self) -> None:
         """Claim queued work now rather than at the next beat."""
         self._poke.set()
 
-    def _run(self) -> None:
+    def run(self) -> None:
         engine = self.engine
-        beats = 0
-        next_beat = 0.0
-        while not self._stop.is_set():
-            try:
-                now = time.monotonic()
-                if now >= next_beat:
-                    engine.runtime.heartbeat(engine.executor_id, engine.in_flight())
-                    self.resume_stranded()
-                    if engine.auto_recover:
-                        self.adopt_dead()
-                    if beats % self.EXPLAIN_EVERY == 0:
-                        engine.runtime.explain_waiting(engine.lease_seconds)
-                    beats += 1
-                    next_beat = now + engine.heartbeat_seconds
-                self.claim_enqueued()
-            except Exception as exc:
-                log.warning("heartbeat failed: %s", exc)
-            self._poke.wait(max(0.0, next_beat - time.monotonic()))
+        while not self.stopping:
+            now = time.monotonic()
+            if now >= self._next_beat:
+                engine.runtime_store.heartbeat(engine.executor_id, engine.in_flight())
+                self.resume_stranded()
+                if engine.auto_recover:
+                    self.adopt_dead()
+                if self._beats % self.EXPLAIN_EVERY == 0:
+                    engine.runtime_store.explain_waiting(engine.lease_seconds)
+                self._beats += 1
+                self._next_beat = now + engine.heartbeat_seconds
+            self.claim_enqueued()
+            self._poke.wait(max(0.0, self._next_beat - time.monotonic()))
             self._poke.clear()
 
     def capacity(self) -> int:
@@ -174,19 +176,19 @@ class Heartbeat:
 
     def resume_stranded(self) -> None:
         engine = self.engine
-        stranded = engine.take_stranded()
+        stranded = engine.runs.take_stranded()
         if not stranded:
             return
         try:
-            engine.run_claimed(engine.runtime.claim_stranded(engine.executor_id, stranded))
+            engine.run_claimed(engine.runtime_store.claim_stranded(engine.executor_id, stranded))
         except Exception:
-            engine.strand(stranded)
+            engine.runs.strand(stranded)
             raise
 
-    def adopt_dead(self, only: str | None = None) -> int:
+    def adopt_dead(self) -> int:
         engine = self.engine
-        claimed = engine.runtime.claim_dead(
-            engine.executor_id, engine.workflow_names, engine.lease_seconds, self.capacity(), only
+        claimed = engine.runtime_store.claim_dead(
+            engine.executor_id, engine.workflow_names, engine.lease_seconds, self.capacity()
         )
         if claimed:
             log.info("adopting %d workflow(s) of dead executors", len(claimed))
@@ -195,41 +197,44 @@ class Heartbeat:
     def claim_enqueued(self) -> int:
         engine = self.engine
         limit = self.capacity()
-        if limit == 0 or engine._stopping.is_set():
+        if limit == 0 or self.stopping:
             return 0
-        return engine.run_claimed(engine.runtime.claim_enqueued(engine.executor_id, engine.workflow_names, limit))
+        return engine.run_claimed(engine.runtime_store.claim_enqueued(engine.executor_id, engine.workflow_names, limit))
 
 
-class Finisher:
+FinishedRecord = tuple[str, str, str | None, str | None]
+"""(workflow id, status, output JSON, error JSON) of a workflow that ended."""
+
+
+class Finisher(Service):
     """Commits how workflows ended, in batches.
 
     Many workflows end at once in a recovery burst or under load; one commit for all that are ready
     halves the commits of a short workflow. A workflow thread hands its outcome over and is free at once;
-    the outcome's future resolves only after the commit, so `result()` never sees an unrecorded outcome.
+    its `done(committed)` runs only after the commit, so `result()` never sees an unrecorded outcome.
     """
 
     BATCH = 500
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self._queue: queue.SimpleQueue[tuple[tuple[str, str, str | None, str | None], Callable[[], None]] | None]
-        self._queue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="durable-finisher", daemon=True)
+    def __init__(self, store: RuntimeStore, executor_id: str, strand: Callable[[list[str]], None]):
+        super().__init__("durable-finisher")
+        self.store = store
+        self.executor_id = executor_id
+        self.strand = strand
+        self._queue: queue.SimpleQueue[tuple[FinishedRecord, Callable[[bool], None]] | None] = queue.SimpleQueue()
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Commit what is queued, then stop."""
+    def interrupt(self) -> None:
         self._queue.put(None)
-        self._thread.join(timeout=10)
 
-    def submit(self, outcome: tuple[str, str, str | None, str | None], done: Callable[[], None]) -> None:
-        self._queue.put((outcome, done))
+    def stop(self, timeout: float = 10.0) -> None:
+        """Commit what is queued, then stop."""
+        super().stop(timeout)
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
+    def submit(self, record: FinishedRecord, done: Callable[[bool], None]) -> None:
+        self._queue.put((record, done))
+
+    def run(self) -> None:
+        while True:
             item = self._queue.get()
             batch = []
             while item is not None:
@@ -237,13 +242,16 @@ class Finisher:
                 if len(batch) >= self.BATCH or self._queue.empty():
                     break
                 item = self._queue.get()
-            stopping = item is None
             if batch:
                 self._commit(batch)
+            if item is None:
+                return
 
-    def _commit(self, batch: list[tuple[tuple[str, str, str | None, str | None], Callable[[], None]]]) -> None:
+    def _commit(self, batch: list[tuple[FinishedRecord, Callable[[bool], None]]]) -> None:
+        committed = False
         try:
-            self.engine.runtime.finish_workflows(self.engine.executor_id, [outcome for outcome, _ in batch])
+            self.store.finish_workflows(self.executor_id, [record for record, _ in batch])
+            committed = True
         except Exception as exc:
             log.warning(
                 "could not record %d workflow outcome(s); they run again from their checkpoints once "
@@ -251,28 +259,22 @@ class Finisher:
                 len(batch),
                 exc,
             )
-            self.engine.strand([outcome[0] for outcome, _ in batch])
+            self.strand([record[0] for record, _ in batch])
         for _, done in batch:
-            done()
+            try:
+                done(committed)
+            except Exception:
+                log.exception("handling a finished workflow failed")
 
 
-class SlowStepMarker:
+class SlowStepMarker(Service):
     """Marks a step RUNNING once it has run longer than THRESHOLD, so a quick step pays no write for it."""
 
     THRESHOLD = 0.15
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self) -> None:
+        super().__init__("durable-slow-steps")
         self._watched: dict[int, tuple[float, StepRun]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="durable-slow-steps", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
 
     def watch(self, run: StepRun) -> None:
         self._watched[id(run)] = (time.monotonic(), run)
@@ -280,23 +282,11 @@ class SlowStepMarker:
     def unwatch(self, run: StepRun) -> None:
         self._watched.pop(id(run), None)
 
-    def _run(self) -> None:
+    def run(self) -> None:
         while not self._stop.wait(self.THRESHOLD / 2):
             cutoff = time.monotonic() - self.THRESHOLD
             for key, (since, run) in list(self._watched.items()):
-                if since > cutoff or run.attempt > 1:
+                if since > cutoff or run.attempt > 1:  # a retry was marked when it began
                     continue
                 self._watched.pop(key, None)
-                try:
-                    self.engine.runtime.mark_step(
-                        run.ctx.workflow_id,
-                        run.step_id,
-                        run.spec.name,
-                        run.spec.kind,
-                        StepStatus.RUNNING,
-                        run.attempt,
-                        run.budget,
-                        run.started,
-                    )
-                except Exception as exc:
-                    log.warning("could not mark a slow step running: %s", exc)
+                run.mark_row(StepStatus.RUNNING)

@@ -1,0 +1,58 @@
+"""How a workflow run ended, as the process that ran it knows it.
+
+The process that ran a workflow keeps the exception object itself, so an in-process `result()` raises
+the very exception the workflow raised (`except BadError` matches even when its class cannot be
+rebuilt from its args); other processes see the recorded form. A run stopped by a BaseException that
+is not the engine's own (KeyboardInterrupt) is not recorded: the workflow stays PENDING, recoverable,
+and the in-process caller gets that exception at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import AwaitedWorkflowCancelled
+from engine.serialization import error_from_dict
+from engine.states import WorkflowStatus
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: WorkflowStatus
+    output: Any = None
+    error: BaseException | None = None
+    raised: BaseException | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status.final
+
+    @property
+    def recorded_here(self) -> bool:
+        """This process decided the outcome (it committed a SUCCESS or ERROR, or the run raised): the
+        caller may take it from memory. A cancel was decided by a controller: the row tells what came after."""
+        return self.status in (WorkflowStatus.SUCCESS, WorkflowStatus.ERROR) or self.raised is not None
+
+    def value(self, workflow_id: str) -> Any:
+        """The output of a finished workflow, or its failure raised here."""
+        if self.raised is not None:
+            raise self.raised
+        if self.status == WorkflowStatus.SUCCESS:
+            return self.output
+        if self.status == WorkflowStatus.CANCELLED:
+            raise AwaitedWorkflowCancelled(f"workflow {workflow_id!r} was cancelled")
+        if self.error is not None:
+            raise self.error
+        raise RuntimeError(f"workflow {workflow_id!r} has not finished")
+
+
+PAUSED = Outcome(WorkflowStatus.PENDING)
+"""The run stopped without an outcome (shutdown, outage, takeover): the workflow goes on elsewhere or later."""
+
+
+def recorded_outcome(status: str, output: Any, error: dict[str, Any] | None) -> Outcome:
+    """An outcome as read from the workflow's row (by any process)."""
+    state = WorkflowStatus(status)
+    failure = error_from_dict(error or {}) if state == WorkflowStatus.ERROR else None
+    return Outcome(state, output if state == WorkflowStatus.SUCCESS else None, failure)

@@ -1,0 +1,127 @@
+"""The workflows running in this process, and what is pending for each: one lock, one place.
+
+A run is claimed before its thread starts and released when its outcome is known (recorded, or not:
+paused). The table also holds the wake-up event each waiting run blocks on (cancel and retry-now set
+it), the ids cancelled while running, the runs to start again once their current run unwinds, and the
+workflows stranded by a database outage that the heartbeat must run again. No Postgres here: it is
+unit-tested alone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import WorkflowCancelled
+from engine.outcome import PAUSED, Outcome
+
+
+@dataclass
+class _Run:
+    future: Future[Outcome] = field(default_factory=Future)
+    wakeup: threading.Event = field(default_factory=threading.Event)
+    cancelled: bool = False
+    rerun: Any = None
+
+
+class RunTable:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[str, _Run] = {}
+        self._stranded: set[str] = set()
+        self.stopping = threading.Event()
+
+    def claim(self, workflow_id: str) -> Future[Outcome] | None:
+        """Start a run here; None when one is running already."""
+        with self._lock:
+            if workflow_id in self._runs:
+                return None
+            run = self._runs[workflow_id] = _Run()
+            return run.future
+
+    def rerun_later(self, workflow_id: str, what: Any) -> bool:
+        """Remember `what` to start again when the current run ends; False when nothing runs now."""
+        with self._lock:
+            run = self._runs.get(workflow_id)
+            if run is None:
+                return False
+            run.rerun = what
+            return True
+
+    def release(self, workflow_id: str, outcome: Outcome) -> Any:
+        """End the run with `outcome`; returns what `rerun_later` left for it (None when nothing)."""
+        with self._lock:
+            run = self._runs.pop(workflow_id, None)
+        if run is None:
+            return None
+        run.future.set_result(outcome)
+        return run.rerun
+
+    def release_all(self) -> None:
+        """Shutdown: runs that never started (their thread was never given) end paused."""
+        with self._lock:
+            runs, self._runs = self._runs, {}
+        for run in runs.values():
+            if not run.future.done():
+                run.future.set_result(PAUSED)
+
+    def future(self, workflow_id: str) -> Future[Outcome] | None:
+        run = self._runs.get(workflow_id)
+        return None if run is None else run.future
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    # cancellation and waits ---------------------------------------------------------------------
+
+    def cancel(self, workflow_id: str) -> None:
+        with self._lock:
+            run = self._runs.get(workflow_id)
+            if run is not None:
+                run.cancelled = True
+        if run is not None:
+            run.wakeup.set()
+
+    def cancelled(self, workflow_id: str) -> bool:
+        run = self._runs.get(workflow_id)
+        return run is not None and run.cancelled
+
+    def check(self, workflow_id: str) -> None:
+        """Unwind the run (WorkflowCancelled) when it was cancelled or the engine is stopping."""
+        if self.cancelled(workflow_id) or self.stopping.is_set():
+            raise WorkflowCancelled(workflow_id)
+
+    def wake(self, workflow_id: str) -> None:
+        run = self._runs.get(workflow_id)
+        if run is not None:
+            run.wakeup.set()
+
+    def wake_all(self) -> None:
+        for run in list(self._runs.values()):
+            run.wakeup.set()
+
+    def wait(self, workflow_id: str, seconds: float) -> None:
+        """Sleep up to `seconds`; cancel, retry-now and shutdown cut it short."""
+        run = self._runs.get(workflow_id)
+        if run is None:
+            time.sleep(seconds)
+        else:
+            run.wakeup.wait(seconds)
+            run.wakeup.clear()
+        self.check(workflow_id)
+
+    # outages ----------------------------------------------------------------------------------
+
+    def strand(self, workflow_ids: list[str]) -> None:
+        """These PENDING workflows stopped because the database was unreachable: the heartbeat runs them
+        again from their checkpoints once it answers (nobody else adopts them: this executor is alive)."""
+        with self._lock:
+            self._stranded.update(workflow_ids)
+
+    def take_stranded(self) -> list[str]:
+        with self._lock:
+            stranded, self._stranded = sorted(self._stranded), set()
+        return stranded

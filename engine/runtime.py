@@ -1,0 +1,103 @@
+"""The narrow handle that code on a workflow's thread holds instead of the whole Engine.
+
+It offers the store's hot path, the run table (waits, cancellation), faults, slow-step marks, and the
+hand-over of a finished run; nothing of the engine's lifecycle or scheduling.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from engine.outcome import PAUSED, Outcome
+from engine.runtable import RunTable
+from engine.states import WorkflowStatus
+from engine.store.connection import failure_reason
+from engine.store.runtime import RuntimeStore
+
+if TYPE_CHECKING:
+    from engine.faults import FaultCache
+    from engine.worker import Finisher, SlowStepMarker
+
+log = logging.getLogger("durable")
+
+
+class Preempted(BaseException):
+    """Another live executor owns this workflow now: stop quietly (a BaseException, so no `except
+    Exception` in workflow code can swallow it)."""
+
+
+class StoreUnreachable(BaseException):
+    """A checkpoint could not be written, or it is unknown whether it was (the database is down or
+    restarting, or a commit's reply was lost).
+
+    A BaseException, so workflow code cannot swallow it: the run stops, the workflow stays PENDING, and
+    its executor runs it again from its checkpoints once the database answers.
+    """
+
+
+@contextlib.contextmanager
+def checkpointing() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise StoreUnreachable(failure_reason(exc)) from exc
+
+
+class Runtime:
+    def __init__(
+        self,
+        executor_id: str,
+        store: RuntimeStore,
+        pool: ConnectionPool,
+        runs: RunTable,
+        faults: FaultCache,
+        slow_steps: SlowStepMarker,
+        finisher: Finisher,
+        rerun: Callable[[str, Any], None],
+    ):
+        self.executor_id = executor_id
+        self.store = store
+        self.pool = pool
+        self.runs = runs
+        self.faults = faults
+        self.slow_steps = slow_steps
+        self.finisher = finisher
+        self._rerun = rerun
+
+    def release(self, workflow_id: str, outcome: Outcome) -> None:
+        """The run ended (its outcome recorded, or none to record): wake its waiters, start a pending rerun."""
+        rerun = self.runs.release(workflow_id, outcome)
+        if rerun is not None and not self.runs.stopping.is_set():
+            self._rerun(workflow_id, rerun)
+
+    def finish(
+        self, workflow_id: str, status: WorkflowStatus, output: str | None, error: str | None, outcome: Outcome
+    ) -> None:
+        """Hand a final outcome to the finisher; the run is released once it is committed (or, if it could
+        not be, released paused: the workflow then runs again from its checkpoints)."""
+        self.finisher.submit(
+            (workflow_id, status, output, error),
+            lambda committed: self.release(workflow_id, outcome if committed else PAUSED),
+        )
+
+    def strand(self, workflow_id: str) -> None:
+        self.runs.strand([workflow_id])
+        with contextlib.suppress(Exception):
+            self.pool.check()
+
+    def lost_write(self, workflow_id: str, where: str) -> None:
+        """A checkpoint's guard matched nothing: the step already has a final outcome. Only the workflow's
+        owner says why. Another executor: it was taken over (Preempted). Still ours: our own earlier write
+        committed though its reply was lost, so replay from the checkpoints (StoreUnreachable)."""
+        with checkpointing():
+            state = self.store.workflow_state(workflow_id)
+        if state is None or state[2] != self.executor_id or WorkflowStatus(state[1]).final:
+            owner = "deleted" if state is None else f"{state[1]} on {state[2]}"
+            raise Preempted(f"{where}: the workflow is {owner}")
+        raise StoreUnreachable(f"{where} was already recorded by an earlier write of ours; replaying")
