@@ -66,7 +66,8 @@ class WorkflowHandle:
         the very exception it raised); any other is read from its row.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        local = self.engine.runs.future(self.workflow_id)
+        runs = self.engine.runs
+        local, recent = runs.future(self.workflow_id), runs.recent(self.workflow_id)
         if local is not None:
             try:
                 outcome = local.result(timeout=timeout)
@@ -74,6 +75,8 @@ class WorkflowHandle:
                 raise WorkflowTimeout(f"workflow {self.workflow_id!r} did not finish in {timeout}s") from None
             if outcome.recorded_here:
                 return outcome.value(self.workflow_id)
+        elif recent is not None and (recent.raised is not None or self.status() == recent.status):
+            return recent.value(self.workflow_id)  # unless a controller has moved it on since
         pause = 0.005
         while True:
             try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +29,14 @@ class _Run:
 
 
 class RunTable:
+    RECENT = 4096
+    """How many ended runs keep their in-memory outcome, so a `result()` called after the run ended
+    still raises the workflow's own exception object."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
+        self._recent: OrderedDict[str, Outcome] = OrderedDict()
         self._stranded: set[str] = set()
         self.stopping = threading.Event()
 
@@ -39,6 +45,7 @@ class RunTable:
         with self._lock:
             if workflow_id in self._runs:
                 return None
+            self._recent.pop(workflow_id, None)
             run = self._runs[workflow_id] = _Run()
             return run.future
 
@@ -55,6 +62,10 @@ class RunTable:
         """End the run with `outcome`; returns what `rerun_later` left for it (None when nothing)."""
         with self._lock:
             run = self._runs.pop(workflow_id, None)
+            if outcome.recorded_here:
+                self._recent[workflow_id] = outcome
+                while len(self._recent) > self.RECENT:
+                    self._recent.popitem(last=False)
         if run is None:
             return None
         run.future.set_result(outcome)
@@ -71,6 +82,10 @@ class RunTable:
     def future(self, workflow_id: str) -> Future[Outcome] | None:
         run = self._runs.get(workflow_id)
         return None if run is None else run.future
+
+    def recent(self, workflow_id: str) -> Outcome | None:
+        """The outcome of a run of this process that ended lately, if it decided one (see `RECENT`)."""
+        return self._recent.get(workflow_id)
 
     def __len__(self) -> int:
         return len(self._runs)

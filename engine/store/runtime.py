@@ -53,6 +53,8 @@ WHERE st.status NOT IN ('SUCCESS', 'ERROR') AND st.name = excluded.name
 RETURNING 1
 """
 
+# A mark never moves a step backwards: it applies only to a later attempt, or re-marks the same running
+# one, so a slow-step mark that loses the race with its attempt's failure leaves WAITING_RETRY alone.
 MARK_STEP = """
 INSERT INTO {s}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts,
                              child_workflow_id, started_at)
@@ -61,6 +63,7 @@ ON CONFLICT (workflow_id, step_id) DO UPDATE SET
     status = excluded.status, attempts = excluded.attempts, next_attempt_at = NULL,
     child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id)
 WHERE st.status NOT IN ('SUCCESS', 'ERROR')
+  AND (st.attempts < excluded.attempts OR (st.attempts = excluded.attempts AND st.status = 'RUNNING'))
 """
 
 INSERT_WORKFLOW = """
