@@ -14,7 +14,7 @@ from demo_app.chaos import fails, jitter, work
 from demo_app.settings import knob
 from engine import step, workflow
 
-RETRY = {"interval_seconds": knob("DEMO_PIPELINE_INTERVAL"), "max_attempts": 4}
+INTERVAL, ATTEMPTS = knob("DEMO_PIPELINE_INTERVAL"), 4
 
 
 class SourceTimeout(TimeoutError):
@@ -28,17 +28,17 @@ def _extract(source: str, rows: int) -> int:
     return rows
 
 
-@step(name="extract-orders", **RETRY)
+@step(name="extract-orders", interval_seconds=INTERVAL, max_attempts=ATTEMPTS)
 def extract_orders(day: str, rows: int) -> int:
     return _extract(f"orders-db/{day}", rows)
 
 
-@step(name="extract-customers", **RETRY)
+@step(name="extract-customers", interval_seconds=INTERVAL, max_attempts=ATTEMPTS)
 def extract_customers(day: str, rows: int) -> int:
     return _extract("crm-api", rows // 3)
 
 
-@step(name="extract-payments", **RETRY)
+@step(name="extract-payments", interval_seconds=INTERVAL, max_attempts=ATTEMPTS)
 def extract_payments(day: str, rows: int) -> int:
     return _extract("payments-export", rows)
 
@@ -80,7 +80,7 @@ def aggregate_daily(rows: int) -> dict[str, int]:
     return {"rows": rows, "groups": max(1, rows // 120)}
 
 
-@step(name="detect-anomalies", **RETRY)
+@step(name="detect-anomalies", interval_seconds=INTERVAL, max_attempts=ATTEMPTS)
 def detect_anomalies(groups: int) -> int:
     work(0.25)
     if fails("DEMO_PIPELINE_FAILURE_RATE"):
@@ -94,7 +94,7 @@ def build_report(day: str, aggregates: dict[str, int], anomalies: int) -> str:
     return f"reports/daily-{day}.html"
 
 
-@step(name="publish-report", **RETRY)
+@step(name="publish-report", interval_seconds=INTERVAL, max_attempts=ATTEMPTS)
 def publish_report(path: str) -> str:
     work(0.2)
     return f"https://bi.example.com/{path}"

@@ -43,7 +43,7 @@ def describe_url(url: str) -> str:
         info = conninfo_to_dict(url)
     except Exception:
         return "<unparseable database url>"
-    host = info.get("host") or "localhost"
+    host = str(info.get("host") or "localhost")
     if host.startswith("/"):
         host = f"socket {host}"
     port = info.get("port")

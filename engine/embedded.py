@@ -46,7 +46,7 @@ def _pgserver_url(pgdata: Path) -> str:
         raise DatabaseUnavailable(
             f"could not start the embedded Postgres in {pgdata}: {exc}. Set ${ENV_URL} to use another one."
         ) from None
-    return server.get_uri()
+    return str(server.get_uri())
 
 
 def _find(tool: str) -> str | None:

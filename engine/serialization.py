@@ -66,12 +66,13 @@ def _find_class(type_name: str) -> type | None:
 def error_from_dict(data: dict[str, Any]) -> Exception:
     """Rebuild a recorded exception as its own class where that is safe, else a RecordedError."""
     if data.get("type") == _qualname(MaxAttemptsExceeded):
-        errors = [error_from_dict(e) for e in data.get("errors", [])]
+        errors: list[BaseException] = [error_from_dict(e) for e in data.get("errors", [])]
         return MaxAttemptsExceeded(data.get("step_name", "?"), data.get("max_attempts", len(errors)), errors)
     cls = _find_class(data.get("type", ""))
     if cls is not None:
         try:
-            return cls(*data.get("args", []))
+            rebuilt: Exception = cls(*data.get("args", []))
+            return rebuilt
         except Exception:
             pass
     return RecordedError(data.get("type", "Exception"), data.get("message", ""))

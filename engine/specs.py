@@ -57,7 +57,7 @@ def spec_of(fn: Callable[..., Any] | str) -> WorkflowSpec:
             return REGISTRY[fn]
         except KeyError:
             raise DurableError(f"no workflow function is registered as {fn!r}") from None
-    spec = getattr(fn, "__durable_workflow__", None)
+    spec: WorkflowSpec | None = getattr(fn, "__durable_workflow__", None)
     if spec is None:
         raise DurableError(f"{getattr(fn, '__qualname__', fn)!r} is not decorated with @workflow")
     return spec

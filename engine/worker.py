@@ -84,11 +84,11 @@ class ControlListener(Service):
         while not self.stopping:
             try:
                 for note in self._conn.notifies(timeout=1.0):
-                    if self.stopping:
+                    if self._stop.is_set():
                         return
                     self.handle(note.payload)
             except psycopg.OperationalError:
-                if self.stopping:
+                if self._stop.is_set():
                     return
                 log.warning("control listener lost its connection; reconnecting")
                 self._reconnect()
