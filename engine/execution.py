@@ -101,6 +101,7 @@ class StepRun:
         self.ctx = ctx
         self.spec = spec
         self.rt = ctx.runtime
+        self.workflow_id = ctx.workflow_id
         self.step_id = ctx.next_step_id()
         self.attempt = 1
         self.base = 0
@@ -128,10 +129,6 @@ class StepRun:
     @property
     def budget(self) -> int:
         return self.base + self.policy.budget
-
-    @property
-    def workflow_id(self) -> str:
-        return self.ctx.workflow_id
 
     @property
     def where(self) -> str:
@@ -224,7 +221,7 @@ class StepRun:
             self.rt.lost_write(self.workflow_id, self.where)
 
     def serialize(self, result: Any) -> str:
-        return dumps(result, f"{self.where} output")
+        return dumps(result, lambda: f"{self.where} output")
 
     def checkpointed(self, result: Any) -> Any:
         """The outcome is committed: a `crash` fault set for right after the checkpoint strikes now."""

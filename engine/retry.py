@@ -9,8 +9,7 @@ a coroutine (running those blocking segments in a thread). So sync and async ste
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -99,27 +98,19 @@ def _advance(loop: Generator[Attempt, Sent, Any], sent: Sent | None) -> tuple[bo
         return True, done.value
 
 
-@contextlib.contextmanager
-def _attempt_scope(run: Attempts, attempt: Attempt) -> Iterator[None]:
-    """`step_context()` answers inside the attempt; the run hears of its end however it ends."""
-    token = CURRENT_STEP.set(attempt.context)
-    try:
-        yield
-    finally:
-        CURRENT_STEP.reset(token)
-        run.attempt_ended()
-
-
 def run_attempts(run: Attempts, call: Callable[[], Any]) -> Any:
     loop = attempt_loop(run)
     finished, value = _advance(loop, None)
     while not finished:
         sent: Sent
-        with _attempt_scope(run, value):
-            try:
-                sent = (False, value.injected) if value.injected else (True, call())
-            except Exception as exc:
-                sent = (False, exc)
+        token = CURRENT_STEP.set(value.context)  # step_context() answers inside the attempt
+        try:
+            sent = (False, value.injected) if value.injected else (True, call())
+        except Exception as exc:
+            sent = (False, exc)
+        finally:
+            CURRENT_STEP.reset(token)
+            run.attempt_ended()
         finished, value = _advance(loop, sent)
     return value
 
@@ -129,10 +120,13 @@ async def run_attempts_async(run: Attempts, call: Callable[[], Awaitable[Any]]) 
     finished, value = await asyncio.to_thread(_advance, loop, None)
     while not finished:
         sent: Sent
-        with _attempt_scope(run, value):
-            try:
-                sent = (False, value.injected) if value.injected else (True, await call())
-            except Exception as exc:
-                sent = (False, exc)
+        token = CURRENT_STEP.set(value.context)
+        try:
+            sent = (False, value.injected) if value.injected else (True, await call())
+        except Exception as exc:
+            sent = (False, exc)
+        finally:
+            CURRENT_STEP.reset(token)
+            run.attempt_ended()
         finished, value = await asyncio.to_thread(_advance, loop, sent)
     return value

@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from engine.errors import MaxAttemptsExceeded, RecordedError, SerializationError
 
 
-def dumps(value: Any, what: str) -> str:
-    """Encode `value`; `what` names the workflow and step so a failure says where it happened."""
+def dumps(value: Any, what: str | Callable[[], str]) -> str:
+    """Encode `value`; `what` names the workflow and step so a failure says where it happened (a callable
+    when naming it costs more than encoding: it is only asked on failure)."""
     try:
         return json.dumps(value, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise SerializationError(f"{what}: value is not JSON-serializable ({exc})") from None
+        where = what() if callable(what) else what
+        raise SerializationError(f"{where}: value is not JSON-serializable ({exc})") from None
 
 
 def loads(text: Any) -> Any:
