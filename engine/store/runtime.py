@@ -62,6 +62,9 @@ class RuntimeStore:
         self.pool = pool
         self.group_commit = GroupCommit(pool)
         self.sql = for_schema(schema)
+        # the hot path's two statements, looked up once rather than at every checkpoint
+        self._record_first_success = self.sql["record_first_success"]
+        self._record_step = self.sql["record_step"]
 
     def record_step(
         self,
@@ -86,7 +89,7 @@ class RuntimeStore:
         """Commit one attempt's outcome; False when the step already had a final outcome recorded."""
         if status == StepStatus.SUCCESS and attempt == 1 and with_attempt:
             args = (workflow_id, step_id, name, kind, max_attempts, output, child_workflow_id, started)
-            return self._one(self.sql["record_first_success"], args, conn)
+            return self._one(self._record_first_success, args, conn)
         info = error_info or {}
         params = {
             "wid": workflow_id,
@@ -107,7 +110,7 @@ class RuntimeStore:
             "etb": info.get("traceback"),
             "with_attempt": with_attempt,
         }
-        return self._one(self.sql["record_step"], params, conn)
+        return self._one(self._record_step, params, conn)
 
     def _one(self, query: str, params: Any, conn: psycopg.Connection | None) -> bool:
         if conn is None:
