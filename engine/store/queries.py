@@ -61,7 +61,7 @@ def parse(text: str, source: str) -> dict[str, Query]:
         if not lines or not lines[0].startswith("--"):
             raise QueryError(f"{source}: query {name!r} needs a one-line `-- description` under its name")
         description = lines[0].lstrip("-").strip()
-        body = "\n".join(line for line in lines[1:]).strip()
+        body = "\n".join(lines[1:]).strip()
         if not description or not body:
             raise QueryError(f"{source}: query {name!r} has an empty description or statement")
         if name in blocks:
