@@ -13,13 +13,12 @@ from typing import Any
 
 from engine.config import DEFAULT_SCHEMA, describe_url, resolve_database_url
 from engine.errors import InvalidState, WorkflowNotFound
-from engine.records import ExecutorRecord, FaultRecord, WorkflowRecord, WorkflowSummary
+from engine.records import ExecutorRecord, FaultRecord, WorkflowOwner, WorkflowRecord, WorkflowSummary
 from engine.serialization import dumps
-from engine.states import FINAL_STATUSES, WorkflowStatus
+from engine.states import TRANSITIONS, FaultKind, FaultPhase, Operation, WorkflowStatus, allowed_sources
 from engine.store import Store
 
 BATCH = 1000
-FAULT_KINDS = ("fail", "delay", "crash")
 
 
 class Control:
@@ -35,12 +34,12 @@ class Control:
     ):
         self.database_url = resolve_database_url(database_url)
         self.lease_seconds = lease_seconds
-        self.store = store or Store(
+        self._store = store or Store(
             self.database_url, schema, pool_size=4, application_name="durable-control", check_connections=True
         )
         self._owns_store = store is None
-        self.reads = self.store.reads
-        self.ops = self.store.ops
+        self._reads = self._store.reads
+        self._ops = self._store.ops
 
     @property
     def where(self) -> str:
@@ -49,19 +48,19 @@ class Control:
 
     @property
     def events_channel(self) -> str:
-        return self.store.events_channel
+        return self._store.events_channel
 
     @property
     def schema(self) -> str:
-        return self.store.schema
+        return self._store.schema
 
     def check_connections(self) -> None:
         """Drop pooled connections that a database restart killed (the next call opens fresh ones)."""
-        self.store.pool.check()
+        self._store.pool.check()
 
     def close(self) -> None:
         if self._owns_store:
-            self.store.close()
+            self._store.close()
 
     def __enter__(self) -> Control:
         return self
@@ -72,35 +71,35 @@ class Control:
     # reads -----------------------------------------------------------------------------------
 
     def get_workflow(self, workflow_id: str) -> WorkflowRecord:
-        return self.reads.get_workflow(workflow_id)
+        return self._reads.get_workflow(workflow_id)
 
     def list_workflows(
         self, status: str | None = None, name: str | None = None, limit: int = 100
     ) -> list[WorkflowRecord]:
-        return self.reads.list_workflows(status=status, name=name, limit=limit)
+        return self._reads.list_workflows(status=status, name=name, limit=limit)
 
     def summaries(self, **filters: Any) -> list[WorkflowSummary]:
-        return self.reads.summaries(**filters)
+        return self._reads.summaries(**filters)
 
     def count(self, status: str | None = None, name: str | None = None, id_prefix: str | None = None) -> int:
-        return self.reads.count(status=status, name=name, id_prefix=id_prefix)
+        return self._reads.count(status=status, name=name, id_prefix=id_prefix)
 
     def status_counts(self) -> dict[str, int]:
-        return self.reads.status_counts()
+        return self._reads.status_counts()
 
     def workflow_names(self) -> list[str]:
         """Every workflow name that has a row, in order."""
-        return self.reads.workflow_names()
+        return self._reads.workflow_names()
 
     def db_now(self) -> datetime:
         """The database clock: countdowns are computed against it, not the local one."""
-        return self.reads.db_now()
+        return self._reads.db_now()
 
     def workers(self) -> list[ExecutorRecord]:
-        return self.reads.executors(self.lease_seconds)
+        return self._reads.executors(self.lease_seconds)
 
     def faults(self) -> list[FaultRecord]:
-        return self.reads.faults()
+        return self._reads.faults()
 
     # one workflow ----------------------------------------------------------------------------
 
@@ -111,90 +110,88 @@ class Control:
         """
         wid = workflow_id or str(uuid.uuid4())
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
-        if self.store.runtime.insert_workflow(wid, name, WorkflowStatus.ENQUEUED, inputs, None):
-            self.ops.wake()
+        if self._store.runtime.insert_workflow(wid, name, WorkflowStatus.ENQUEUED, inputs, None):
+            self._ops.wake()
         return wid
 
-    def _state(self, workflow_id: str) -> tuple[str, str, str | None, bool]:
-        state = self.ops.state(workflow_id, self.lease_seconds)
+    def _state(self, workflow_id: str) -> WorkflowOwner:
+        state = self._ops.state(workflow_id, self.lease_seconds)
         if state is None:
             raise WorkflowNotFound(f"no workflow with id {workflow_id!r}")
         return state
 
+    def _check(self, operation: Operation, workflow_id: str, refusal: str) -> WorkflowOwner:
+        """The workflow's state, if `operation` applies to its status (TRANSITIONS); else InvalidState."""
+        state = self._state(workflow_id)
+        if state.status not in TRANSITIONS[operation]:
+            raise InvalidState(f"workflow {workflow_id!r} is {state.status}: {refusal}")
+        return state
+
     def cancel(self, workflow_id: str) -> list[str]:
-        """Kill: the workflow (and its children) becomes CANCELLED and stops at its next step boundary."""
-        status = self._state(workflow_id)[1]
-        if status not in (WorkflowStatus.PENDING, WorkflowStatus.ENQUEUED):
-            raise InvalidState(f"workflow {workflow_id!r} is {status}: only PENDING or ENQUEUED can be cancelled")
-        return self.ops.cancel([workflow_id])
+        """The workflow (and its children) becomes CANCELLED and stops at its next step boundary."""
+        self._check(Operation.CANCEL, workflow_id, "only PENDING or ENQUEUED can be cancelled")
+        return self._ops.cancel([workflow_id])
 
     def resume(self, workflow_id: str) -> list[str]:
         """Continue a CANCELLED or ERROR workflow from its last checkpoint, with a fresh budget for its failed step."""
-        status = self._state(workflow_id)[1]
-        if status not in (WorkflowStatus.CANCELLED, WorkflowStatus.ERROR):
-            raise InvalidState(f"workflow {workflow_id!r} is {status}: only CANCELLED or ERROR can be resumed")
-        return self.ops.resume([workflow_id])
+        self._check(Operation.RESUME, workflow_id, "only CANCELLED or ERROR can be resumed")
+        return self._ops.resume([workflow_id])
 
     def recover(self, workflow_id: str) -> list[str]:
         """Hand a PENDING workflow of a dead executor to a live worker now."""
-        _, status, executor, alive = self._state(workflow_id)
-        if status != WorkflowStatus.PENDING:
-            raise InvalidState(f"workflow {workflow_id!r} is {status}: only PENDING workflows are recovered")
-        if alive:
-            raise InvalidState(f"workflow {workflow_id!r} runs on live executor {executor!r}")
-        return self.ops.requeue_dead([workflow_id], self.lease_seconds)
+        state = self._check(Operation.RECOVER, workflow_id, "only PENDING workflows are recovered")
+        if state.alive:
+            raise InvalidState(f"workflow {workflow_id!r} runs on live executor {state.executor_id!r}")
+        return self._ops.requeue_dead([workflow_id], self.lease_seconds)
 
     def retry_now(self, workflow_id: str) -> list[str]:
         """A step waiting for its next attempt (or a durable sleep) skips the rest of the wait."""
-        status = self._state(workflow_id)[1]
-        done = self.ops.retry_now([workflow_id]) if status == WorkflowStatus.PENDING else []
+        status = self._state(workflow_id).status
+        done = self._ops.retry_now([workflow_id]) if status in TRANSITIONS[Operation.RETRY_NOW] else []
         if not done:
             raise InvalidState(f"workflow {workflow_id!r} has no step waiting to retry")
         return done
 
     def fork(self, workflow_id: str, from_step: int = 1, new_workflow_id: str | None = None) -> str:
         """Replay: a new workflow reusing the outcomes of steps before `from_step`, run again from there."""
-        self._state(workflow_id)
-        last = self.ops.last_step(workflow_id)
+        self._check(Operation.FORK, workflow_id, "it cannot be forked")
+        last = self._ops.last_step(workflow_id)
         if from_step < 1 or from_step > last + 1:
             raise InvalidState(f"workflow {workflow_id!r} has steps 1..{last}: cannot fork from step {from_step}")
         new_id = new_workflow_id or f"{workflow_id}-fork-{uuid.uuid4().hex[:6]}"
-        if self.ops.state(new_id) is not None:
+        if self._ops.state(new_id) is not None:
             raise InvalidState(f"workflow id {new_id!r} already exists")
-        self.ops.fork(workflow_id, from_step, new_id)
+        self._ops.fork(workflow_id, from_step, new_id)
         return new_id
 
     def delete(self, workflow_id: str) -> list[str]:
-        status = self._state(workflow_id)[1]
-        if status not in FINAL_STATUSES:
-            raise InvalidState(f"workflow {workflow_id!r} is {status}: cancel it before deleting it")
-        return self.ops.delete([workflow_id])
+        self._check(Operation.DELETE, workflow_id, "cancel it before deleting it")
+        return self._ops.delete([workflow_id])
 
     # bulk ------------------------------------------------------------------------------------
 
-    def _bulk(self, action: Any, statuses: tuple[str, ...], status: str | None, name: str | None) -> int:
-        """Apply `action` to every workflow matching the filter, one transaction per batch."""
+    def _bulk(self, action: Any, operation: Operation, status: str | None, name: str | None) -> int:
+        """Apply `action` to every workflow matching the filter that `operation` applies to, a batch at a time."""
         total, seen = 0, set()
+        sources = allowed_sources(operation)
         while True:
-            ids = [i for i in self.ops.ids_matching(statuses, status, name, BATCH) if i not in seen]
+            ids = [i for i in self._ops.ids_matching(sources, status, name, BATCH) if i not in seen]
             if not ids:
                 return total
             seen.update(ids)
             total += len(action(ids))
 
     def cancel_many(self, status: str | None = None, name: str | None = None) -> int:
-        return self._bulk(self.ops.cancel, (WorkflowStatus.PENDING, WorkflowStatus.ENQUEUED), status, name)
+        return self._bulk(self._ops.cancel, Operation.CANCEL, status, name)
 
     def resume_many(self, status: str | None = None, name: str | None = None) -> int:
-        return self._bulk(self.ops.resume, (WorkflowStatus.CANCELLED, WorkflowStatus.ERROR), status, name)
+        return self._bulk(self._ops.resume, Operation.RESUME, status, name)
 
     def recover_many(self, status: str | None = None, name: str | None = None) -> int:
-        return self._bulk(
-            lambda ids: self.ops.requeue_dead(ids, self.lease_seconds), (WorkflowStatus.PENDING,), status, name
-        )
+        return self._bulk(lambda ids: self._ops.requeue_dead(ids, self.lease_seconds), Operation.RECOVER, status, name)
 
     def delete_many(self, status: str | None = None, name: str | None = None) -> int:
-        return self._bulk(self.ops.delete, FINAL_STATUSES, status, name)
+        return self._bulk(self._ops.delete, Operation.DELETE, status, name)
 
     purge = delete_many
 
@@ -204,16 +201,16 @@ class Control:
         return sum(len(action(ids[i : i + BATCH])) for i in range(0, len(ids), BATCH))
 
     def cancel_ids(self, ids: list[str]) -> int:
-        return self._by_ids(self.ops.cancel, ids)
+        return self._by_ids(self._ops.cancel, ids)
 
     def resume_ids(self, ids: list[str]) -> int:
-        return self._by_ids(self.ops.resume, ids)
+        return self._by_ids(self._ops.resume, ids)
 
     def recover_ids(self, ids: list[str]) -> int:
-        return self._by_ids(lambda batch: self.ops.requeue_dead(batch, self.lease_seconds), ids)
+        return self._by_ids(lambda batch: self._ops.requeue_dead(batch, self.lease_seconds), ids)
 
     def delete_ids(self, ids: list[str]) -> int:
-        return self._by_ids(self.ops.delete, ids)
+        return self._by_ids(self._ops.delete, ids)
 
     # faults and workers ----------------------------------------------------------------------
 
@@ -225,23 +222,23 @@ class Control:
         workflow_id: str | None = None,
         count: int | None = 1,
         delay_seconds: float = 0.0,
-        phase: str = "before",
+        phase: str = FaultPhase.BEFORE,
         message: str = "injected fault",
         ttl_seconds: float | None = None,
     ) -> int:
         """Inject a fault at attempts of step `step_name` (of one workflow, or of all). Returns its id."""
-        if kind not in FAULT_KINDS:
-            raise InvalidState(f"fault kind must be one of {', '.join(FAULT_KINDS)}, not {kind!r}")
-        if phase not in ("before", "after") or (phase == "after" and kind != "crash"):
+        if kind not in set(FaultKind):
+            raise InvalidState(f"fault kind must be one of {', '.join(FaultKind)}, not {kind!r}")
+        if phase not in set(FaultPhase) or (phase == FaultPhase.AFTER and kind != FaultKind.CRASH):
             raise InvalidState("phase 'after' (right after the checkpoint) applies only to crash faults")
-        if kind == "delay" and delay_seconds <= 0:
+        if kind == FaultKind.DELAY and delay_seconds <= 0:
             raise InvalidState("a delay fault needs delay_seconds > 0")
         if count is not None and count < 1:
             raise InvalidState("count must be at least 1 (or empty for every attempt)")
-        return self.ops.add_fault(kind, step_name, workflow_id, count, delay_seconds, phase, message, ttl_seconds)
+        return self._ops.add_fault(kind, step_name, workflow_id, count, delay_seconds, phase, message, ttl_seconds)
 
     def clear_faults(self, fault_ids: list[int] | None = None) -> int:
-        return self.ops.clear_faults(fault_ids)
+        return self._ops.clear_faults(fault_ids)
 
     def crash_worker(self, executor_id: str) -> None:
         """Kill a worker process on the spot (as SIGKILL): its workflows are then recovered."""
@@ -250,4 +247,4 @@ class Control:
             raise InvalidState(f"no worker with executor id {executor_id!r}")
         if not worker.alive:
             raise InvalidState(f"worker {executor_id!r} is not alive")
-        self.ops.crash_executor(executor_id)
+        self._ops.crash_executor(executor_id)

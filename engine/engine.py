@@ -30,7 +30,7 @@ from engine.errors import DurableError, WorkflowConflict, WorkflowNotFound, Work
 from engine.execution import execute
 from engine.faults import FaultCache
 from engine.outcome import PAUSED, recorded_outcome
-from engine.records import WorkflowRecord
+from engine.records import WorkflowOutcome, WorkflowRecord
 from engine.runtable import RunTable
 from engine.runtime import Runtime
 from engine.serialization import dumps
@@ -54,7 +54,7 @@ class WorkflowHandle:
         state = self.engine.runtime_store.workflow_state(self.workflow_id)
         if state is None:
             raise WorkflowNotFound(f"no workflow with id {self.workflow_id!r}")
-        return WorkflowStatus(state[1])
+        return state.status
 
     def get(self) -> WorkflowRecord:
         return self.engine.get_workflow(self.workflow_id)
@@ -83,10 +83,10 @@ class WorkflowHandle:
                 row = self.engine.runtime_store.workflow_outcome(self.workflow_id)
             except psycopg.OperationalError:
                 self.engine.pool.check()  # a restarted database: drop the dead connections, keep waiting
-                row = (WorkflowStatus.PENDING, None, None)
+                row = WorkflowOutcome(WorkflowStatus.PENDING, None, None)
             if row is None:
                 raise WorkflowNotFound(f"no workflow with id {self.workflow_id!r}")
-            outcome = recorded_outcome(*row)
+            outcome = recorded_outcome(row)
             if outcome.final:
                 return outcome.value(self.workflow_id)
             if deadline is not None and time.monotonic() >= deadline:
@@ -230,9 +230,9 @@ class Engine:
         encoded = dumps(inputs, f"workflow {wid!r} ({spec.name}) inputs")
         if not self.runtime_store.insert_workflow(wid, spec.name, WorkflowStatus.PENDING, encoded, self.executor_id):
             state = self.runtime_store.workflow_state(wid)
-            if state is not None and state[0] != spec.name:
+            if state is not None and state.name != spec.name:
                 raise WorkflowConflict(
-                    f"workflow id {wid!r} already exists for workflow {state[0]!r}, not {spec.name!r}"
+                    f"workflow id {wid!r} already exists for workflow {state.name!r}, not {spec.name!r}"
                 )
             return WorkflowHandle(self, wid)
         self._submit(wid, spec, inputs, {})

@@ -32,6 +32,7 @@ from engine.specs import StepSpec, WorkflowSpec
 from engine.states import StepKind, StepStatus, WorkflowStatus
 from engine.store.connection import failure_reason
 from engine.store.runtime import RecordedStep
+from engine.store.session import set_isolation
 
 log = logging.getLogger("durable")
 
@@ -110,7 +111,7 @@ class StepRun:
         self.started = _now()
         self.recorded = ctx.replayed(self.step_id, spec.name)
         rec = self.recorded
-        if rec is not None and not StepStatus(rec.status).final:
+        if rec is not None and not rec.status.final:
             # A crash never resets the budget: go on at the recorded attempt, after what is left of the wait.
             self.base = rec.attempt_base
             self.errors = [error_from_dict({"type": t, "message": m}) for t, m in rec.past_errors]
@@ -120,7 +121,7 @@ class StepRun:
 
     @property
     def done(self) -> bool:
-        return self.recorded is not None and StepStatus(self.recorded.status).final
+        return self.recorded is not None and self.recorded.status.final
 
     @property
     def policy(self) -> RetryPolicy:
@@ -373,7 +374,7 @@ def _transaction_once(
     with _outage_is_not_an_outcome(held), pool.connection() as conn:
         held.append(conn)
         with conn.transaction():
-            conn.execute(f"SET TRANSACTION ISOLATION LEVEL {(spec.isolation_level or 'serializable').upper()}")
+            set_isolation(conn, spec.isolation_level or "serializable")
             db_token = CURRENT_DB.set(conn)
             try:
                 result = spec.fn(*args, **kwargs)
@@ -435,8 +436,8 @@ def run_child(ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...], k
     while not outcome.final:
         with checkpointing():
             row = rt.store.workflow_outcome(child_id)
-        if row is not None and WorkflowStatus(row[0]).final:
-            outcome = recorded_outcome(*row)
+        if row is not None and row.status.final:
+            outcome = recorded_outcome(row)
         else:
             rt.runs.wait(ctx.workflow_id, 0.05)
     try:

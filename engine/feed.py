@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import psycopg
-from psycopg import sql
 
 from engine.store.connection import CONNECT_TIMEOUT, failure_reason
+from engine.store.session import listen_async, ping_async
 
 log = logging.getLogger("durable.feed")
 
@@ -102,7 +102,7 @@ class EventFeed:
                 delay = min(delay * 2, self.max_backoff)
                 continue
             try:
-                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                await listen_async(conn, self.channel)
                 yield FeedStatus(True, reconnected=not first)
                 first, down_reported, delay = False, False, self.min_backoff
                 while True:
@@ -113,7 +113,7 @@ class EventFeed:
                             log.warning("ignored a notification that is not an event: %.200r", note.payload)
                             continue
                         yield event
-                    await conn.execute("SELECT 1")
+                    await ping_async(conn)
             except (psycopg.Error, OSError) as exc:
                 down_reported = True
                 yield FeedStatus(False, reason=failure_reason(exc))

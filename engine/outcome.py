@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import AwaitedWorkflowCancelled
+from engine.records import WorkflowOutcome
 from engine.serialization import error_from_dict
 from engine.states import WorkflowStatus
 
@@ -51,8 +52,7 @@ PAUSED = Outcome(WorkflowStatus.PENDING)
 """The run stopped without an outcome (shutdown, outage, takeover): the workflow goes on elsewhere or later."""
 
 
-def recorded_outcome(status: str, output: Any, error: dict[str, Any] | None) -> Outcome:
+def recorded_outcome(row: WorkflowOutcome) -> Outcome:
     """An outcome as read from the workflow's row (by any process)."""
-    state = WorkflowStatus(status)
-    failure = error_from_dict(error or {}) if state == WorkflowStatus.ERROR else None
-    return Outcome(state, output if state == WorkflowStatus.SUCCESS else None, failure)
+    failure = error_from_dict(row.error or {}) if row.status == WorkflowStatus.ERROR else None
+    return Outcome(row.status, row.output if row.status == WorkflowStatus.SUCCESS else None, failure)

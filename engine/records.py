@@ -1,13 +1,54 @@
 """Plain records the engine hands out: what the dashboard, the CLI and an application read.
 
-They hold decoded JSON values and timezone-aware datetimes, and nothing that needs a connection.
+They hold decoded JSON values and timezone-aware datetimes, and nothing that needs a connection. The
+store builds them from rows by column name (psycopg row factories), so a reordered column cannot shift
+a field; statuses and kinds become the enums of `engine.states` as a record is made.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+from engine.states import FaultKind, FaultPhase, StepKind, StepStatus, WorkflowStatus
+
+
+class WorkflowState(NamedTuple):
+    """Who a workflow is and who runs it (the engine's question before acting on it)."""
+
+    name: str
+    status: WorkflowStatus
+    executor_id: str | None
+
+    @classmethod
+    def read(cls, name: str, status: str, executor_id: str | None) -> WorkflowState:
+        return cls(name, WorkflowStatus(status), executor_id)
+
+
+class WorkflowOutcome(NamedTuple):
+    """How a workflow ended, as recorded (output and error are decoded JSON)."""
+
+    status: WorkflowStatus
+    output: Any
+    error: Any
+
+    @classmethod
+    def read(cls, status: str, output: Any, error: Any) -> WorkflowOutcome:
+        return cls(WorkflowStatus(status), output, error)
+
+
+class WorkflowOwner(NamedTuple):
+    """A workflow's state and whether its executor is alive: what a control operation checks first."""
+
+    name: str
+    status: WorkflowStatus
+    executor_id: str | None
+    alive: bool
+
+    @classmethod
+    def read(cls, name: str, status: str, executor_id: str | None, alive: bool) -> WorkflowOwner:
+        return cls(name, WorkflowStatus(status), executor_id, alive)
 
 
 @dataclass
@@ -29,8 +70,8 @@ class StepRecord:
     workflow_id: str
     step_id: int
     name: str
-    kind: str
-    status: str
+    kind: StepKind
+    status: StepStatus
     attempts: int
     attempt_base: int
     max_attempts: int
@@ -42,12 +83,16 @@ class StepRecord:
     finished_at: datetime | None
     attempt_records: list[AttemptRecord] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.kind = StepKind(self.kind)
+        self.status = StepStatus(self.status)
+
 
 @dataclass
 class WorkflowRecord:
     workflow_id: str
     name: str
-    status: str
+    status: WorkflowStatus
     inputs: Any
     output: Any
     error: dict[str, Any] | None
@@ -66,6 +111,9 @@ class WorkflowRecord:
     children: list[str] = field(default_factory=list)
     forks: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.status = WorkflowStatus(self.status)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -76,7 +124,7 @@ class WorkflowSummary:
 
     workflow_id: str
     name: str
-    status: str
+    status: WorkflowStatus
     executor_id: str | None
     created_at: datetime
     started_at: datetime | None
@@ -85,11 +133,15 @@ class WorkflowSummary:
     inputs_preview: str
     step_id: int | None
     step_name: str | None
-    step_status: str | None
+    step_status: StepStatus | None
     attempt: int | None
     max_attempts: int | None
     next_attempt_at: datetime | None
     wait_reason: str | None
+
+    def __post_init__(self) -> None:
+        self.status = WorkflowStatus(self.status)
+        self.step_status = None if self.step_status is None else StepStatus(self.step_status)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,15 +168,19 @@ class ExecutorRecord:
 @dataclass
 class FaultRecord:
     fault_id: int
-    kind: str
+    kind: FaultKind
     workflow_id: str | None
     step_name: str
     remaining: int | None
     delay_seconds: float
-    phase: str
+    phase: FaultPhase
     message: str
     created_at: datetime
     expires_at: datetime | None
+
+    def __post_init__(self) -> None:
+        self.kind = FaultKind(self.kind)
+        self.phase = FaultPhase(self.phase)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

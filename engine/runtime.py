@@ -97,7 +97,7 @@ class Runtime:
         committed though its reply was lost, so replay from the checkpoints (StoreUnreachable)."""
         with checkpointing():
             state = self.store.workflow_state(workflow_id)
-        if state is None or state[2] != self.executor_id or WorkflowStatus(state[1]).final:
-            owner = "deleted" if state is None else f"{state[1]} on {state[2]}"
+        if state is None or state.executor_id != self.executor_id or state.status.final:
+            owner = "deleted" if state is None else f"{state.status} on {state.executor_id}"
             raise Preempted(f"{where}: the workflow is {owner}")
         raise StoreUnreachable(f"{where} was already recorded by an earlier write of ours; replaying")

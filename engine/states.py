@@ -12,10 +12,13 @@ from enum import Enum
 
 
 class Word(str, Enum):
-    """A member prints as its value ("PENDING"), in f-strings and logs alike."""
+    """A member prints as its value ("PENDING"), in f-strings, logs and the repr of records alike."""
 
     def __str__(self) -> str:
         return str(self.value)
+
+    def __repr__(self) -> str:
+        return repr(self.value)
 
     def __format__(self, spec: str) -> str:
         return format(str(self.value), spec)

@@ -25,19 +25,13 @@ from engine.services import Service
 from engine.states import StepStatus
 from engine.store import connect
 from engine.store.runtime import RuntimeStore
+from engine.store.session import listen, try_lock_executor
 
 if TYPE_CHECKING:
     from engine.engine import Engine
     from engine.execution import StepRun
 
 log = logging.getLogger("durable.worker")
-
-
-def lock_executor_id(conn: psycopg.Connection[Any], schema: str, executor_id: str) -> bool:
-    """The session-level advisory lock that makes one live process the owner of an executor id."""
-    row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"durable-executor:{schema}:{executor_id}",))
-    got = row.fetchone()
-    return bool(got and got[0])
 
 
 def claim_identity(
@@ -49,14 +43,14 @@ def claim_identity(
     as `<id>-<host>-<pid>` instead. A process that dies loses its connection and so its lock.
     """
     conn = connect(url, application_name=application_name)
-    if lock_executor_id(conn, schema, executor_id):
+    if try_lock_executor(conn, schema, executor_id):
         return conn, executor_id
     if not implicit:
         conn.close()
         raise DurableError(f"executor id {executor_id!r} is in use by another live process")
     own = f"{executor_id}-{socket.gethostname()}-{os.getpid()}"
     log.info("default executor id is taken by a live process; running as %s", own)
-    lock_executor_id(conn, schema, own)
+    try_lock_executor(conn, schema, own)
     return conn, own
 
 
@@ -67,7 +61,7 @@ class ControlListener(Service):
         super().__init__("durable-control")
         self.engine = engine
         self._conn = conn
-        conn.execute(f"LISTEN {engine.store.control_channel}")
+        listen(conn, engine.store.control_channel)
 
     def interrupt(self) -> None:
         """A NOTIFY to ourselves wakes the listener so it need not time out."""
@@ -98,9 +92,9 @@ class ControlListener(Service):
         while not self._stop.wait(0.5):
             try:
                 conn = connect(engine.database_url, application_name=engine.store.application_name)
-                if not lock_executor_id(conn, engine.schema, engine.executor_id):
+                if not try_lock_executor(conn, engine.schema, engine.executor_id):
                     log.warning("after a reconnect, executor id %s is held by another process", engine.executor_id)
-                conn.execute(f"LISTEN {engine.store.control_channel}")
+                listen(conn, engine.store.control_channel)
             except Exception as exc:
                 log.warning("control listener reconnect failed: %s", exc)
                 continue

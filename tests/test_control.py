@@ -23,7 +23,7 @@ def test_cancel_during_long_backoff_stops_at_once(workers, control, tmp_path):
     wait_for(lambda: [s.status for s in control.get_workflow(wid).steps] == ["WAITING_RETRY"])
     assert control.cancel(wid) == [wid]
     assert status(control, wid) == "CANCELLED"
-    wait_idle(control, control.reads.db_now())
+    wait_idle(control, control.db_now())
     assert runs(tmp_path, "slow_retry") == [1]
     with pytest.raises(InvalidState, match="CANCELLED"):
         control.cancel(wid)
@@ -48,7 +48,7 @@ def test_cancel_interrupts_a_durable_sleep(workers, control, tmp_path):
     wid = control.enqueue_workflow("w.sleepy", 30.0, workflow_id="zz")
     wait_for(lambda: [s.status for s in control.get_workflow(wid).steps] == ["SLEEPING"])
     control.cancel(wid)
-    wait_idle(control, control.reads.db_now())
+    wait_idle(control, control.db_now())
     assert runs(tmp_path, "one") == []
 
 
@@ -94,7 +94,7 @@ def test_resume_a_cancelled_workflow(workers, control, tmp_path):
     wait_for(lambda: runs(tmp_path, "one") == [1])
     control.cancel(wid)
     (tmp_path / "hold-one").unlink()
-    wait_idle(control, wait_for(lambda: control.get_workflow(wid).steps)[0].finished_at or control.reads.db_now())
+    wait_idle(control, wait_for(lambda: control.get_workflow(wid).steps)[0].finished_at or control.db_now())
     control.resume(wid)
     wait_for(lambda: status(control, wid) == "SUCCESS")
     assert runs(tmp_path, "one") == [1] and runs(tmp_path, "five") == [1]

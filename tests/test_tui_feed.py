@@ -11,6 +11,7 @@ import psycopg
 
 from engine import Control
 from engine.feed import Event, EventFeed, FeedStatus, parse
+from engine.store.session import listen_statement
 from tests.tui_data import make_app, run, settle, until
 from tui.workflows import WorkflowsScreen
 
@@ -36,7 +37,7 @@ def _terminate_listener(database_url: str, channel: str) -> int:
     with psycopg.connect(database_url, autocommit=True) as c:
         rows = c.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = %s AND pid <> pg_backend_pid()",
-            (f'LISTEN "{channel}"',),
+            (listen_statement(channel),),
         ).fetchall()
     return len(rows)
 

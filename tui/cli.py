@@ -19,9 +19,8 @@ import psycopg
 
 from engine import Control, DurableError
 from engine.config import DEFAULT_SCHEMA
-from engine.control import FAULT_KINDS
 from engine.records import WorkflowRecord
-from engine.states import WorkflowStatus
+from engine.states import FaultKind, WorkflowStatus
 from engine.store.migrations import check_schema_name
 
 PROG = "durable-tui"
@@ -365,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     faults = sub.add_parser("faults", help="inject, list and clear faults")
     f_sub = faults.add_subparsers(dest="command", metavar="ACTION", required=True)
     p = f_sub.add_parser("add", parents=leaf, help="inject a fault at attempts of a step")
-    p.add_argument("--kind", required=True, choices=FAULT_KINDS)
+    p.add_argument("--kind", required=True, choices=[str(kind) for kind in FaultKind])
     p.add_argument("--step", required=True, metavar="NAME", help="step name")
     p.add_argument("--workflow", metavar="ID", help="only this workflow (default: every workflow)")
     p.add_argument("--count", type=_positive, default=1, metavar="N", help="attempts hit (default 1)")

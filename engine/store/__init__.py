@@ -1,11 +1,15 @@
-"""The store owns every SQL statement and the schema: nothing else in the project writes SQL."""
+"""The store owns every SQL statement and the schema: nothing else in the project writes SQL.
+
+The statements are named blocks in `sql/*.sql` (loaded by `queries.py`), bound once per schema.
+"""
 
 from __future__ import annotations
 
 from psycopg_pool import ConnectionPool
 
 from engine.store.connection import connect, open_pool
-from engine.store.migrations import check_schema_name, control_channel, events_channel, migrate
+from engine.store.migrations import migrate
+from engine.store.names import check_schema_name, control_channel, events_channel
 from engine.store.ops import OpsStore
 from engine.store.reads import ReadStore
 from engine.store.runtime import RuntimeStore

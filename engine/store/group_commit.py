@@ -5,6 +5,12 @@ hand-off, so a single workflow's step costs exactly one round trip). A checkpoin
 all writers are busy is queued; a writer that finishes its own write takes whatever queued meanwhile
 and commits it as one pipelined transaction. Under a burst (a recovery, a load test) hundreds of
 checkpoints then cost a handful of commits instead of one each.
+
+A batch that fails is re-sent one statement at a time only when the failure certainly rolled the whole
+transaction back (the server reported an error for a statement, or the rollback after a client-side
+error went through). When the outcome of the COMMIT is unknown (a lost connection, a server shutting
+down: `psycopg.OperationalError`, or anything that is not a psycopg error), the batch may have committed,
+and re-sending it could write twice: every item of the batch gets that error instead.
 """
 
 from __future__ import annotations
@@ -12,7 +18,19 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import psycopg
 from psycopg_pool import ConnectionPool
+
+
+def certainly_rolled_back(exc: BaseException) -> bool:
+    """True when `exc` proves that nothing of the failed transaction committed.
+
+    psycopg's OperationalError (connection lost, AdminShutdown, ...) and InterfaceError (connection
+    closed) leave the COMMIT's outcome unknown; so does an error that is not psycopg's. Every other
+    psycopg error is a statement the server (or the client, before sending) refused, after which the
+    transaction block rolled back.
+    """
+    return isinstance(exc, psycopg.Error) and not isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
 
 
 class _Queued:
@@ -65,20 +83,27 @@ class GroupCommit:
             self._write_batch(batch)
 
     def _write_batch(self, batch: list[_Queued]) -> None:
+        committed = False
         try:
             with self.pool.connection() as conn:
                 with conn.pipeline(), conn.transaction():
                     cursors = [conn.execute(item.query, item.params) for item in batch]
+                committed = True
                 for item, cursor in zip(batch, cursors, strict=True):
                     row = cursor.fetchone()
                     item.result = bool(row and row[0])
-        except Exception:
-            self._write_one_by_one(batch)
-        for item in batch:
-            item.done.set()
+        except Exception as exc:
+            if not committed and certainly_rolled_back(exc):
+                self._write_one_by_one(batch)
+            else:
+                for item in batch:
+                    item.error = exc
+        finally:
+            for item in batch:
+                item.done.set()
 
     def _write_one_by_one(self, batch: list[_Queued]) -> None:
-        """A failed batch rolled back whole: retry each alone, so one bad statement fails only its own."""
+        """A batch that certainly rolled back whole: retry each alone, so one bad statement fails only its own."""
         for item in batch:
             try:
                 with self.pool.connection() as conn:

@@ -1,36 +1,20 @@
 """Versioned schema migrations, applied at launch under an advisory lock.
 
 Each entry is the SQL that moves the schema from version N-1 to N. `{schema}` is replaced by the
-configured schema name. Never edit a released migration: append a new one.
+configured schema name. Never edit a released migration: append a new one
+(`tests/unit/test_migrations_frozen.py` holds the hash of each released text). The bookkeeping
+statements (lock, version table) are in `sql/schema.sql`.
 """
 
 from __future__ import annotations
 
-import re
-
 import psycopg
-from psycopg import sql
 
 from engine.errors import SchemaTooNew
+from engine.store.names import check_schema_name, control_channel, events_channel
+from engine.store.queries import for_schema
 
-SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
-
-
-def events_channel(schema: str) -> str:
-    """Row changes of workflows, steps, attempts, executors and faults: the dashboard listens here."""
-    return f"{schema}_events"
-
-
-def control_channel(schema: str) -> str:
-    """Operations for workers: cancel, retry now, wake, faults changed, crash."""
-    return f"{schema}_control"
-
-
-def check_schema_name(schema: str) -> str:
-    if not SCHEMA_NAME.match(schema):
-        raise ValueError(f"schema name {schema!r} must match {SCHEMA_NAME.pattern}")
-    return schema
-
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "check_schema_name", "control_channel", "events_channel", "migrate"]
 
 MIGRATIONS: list[str] = [
     # 1: workflows, steps, attempts, executors, faults, and the triggers that feed the dashboard.
@@ -177,12 +161,12 @@ def migrate(conn: psycopg.Connection, schema: str) -> int:
     An advisory transaction lock serialises concurrent launches, so two workers starting at once never
     race on CREATE TABLE.
     """
-    ident = sql.Identifier(check_schema_name(schema))
+    statements = for_schema(check_schema_name(schema))
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"durable-migrate:{schema}",))
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
-        conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {}.schema_version (version integer NOT NULL)").format(ident))
-        row = conn.execute(sql.SQL("SELECT max(version) FROM {}.schema_version").format(ident)).fetchone()
+        conn.execute(statements["migrate_lock"])
+        conn.execute(statements["create_schema"])
+        conn.execute(statements["create_version_table"])
+        row = conn.execute(statements["schema_version"]).fetchone()
         current = (row[0] if row else None) or 0
         if current > SCHEMA_VERSION:
             raise SchemaTooNew(
@@ -197,5 +181,5 @@ def migrate(conn: psycopg.Connection, schema: str) -> int:
                     channel_control=control_channel(schema),
                 )
             )
-            conn.execute(sql.SQL("INSERT INTO {}.schema_version (version) VALUES (%s)").format(ident), (version,))
+            conn.execute(statements["record_version"], (version,))
     return SCHEMA_VERSION

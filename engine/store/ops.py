@@ -1,6 +1,8 @@
-"""SQL of the control plane: each operation is row changes plus a NOTIFY, in one transaction.
+"""The control plane's store: each operation is row changes plus a NOTIFY, in one transaction.
 
-Workers hear the NOTIFY on the control channel and act; the row triggers tell the dashboard.
+Workers hear the NOTIFY on the control channel and act; the row triggers tell the dashboard. The
+statements are in `sql/ops.sql`; the statuses each operation applies to come from
+`engine.states.TRANSITIONS` as a parameter, so the vocabulary is stated once.
 """
 
 from __future__ import annotations
@@ -9,28 +11,30 @@ import json
 from typing import Any
 
 from psycopg import Connection
+from psycopg.rows import kwargs_row
 from psycopg_pool import ConnectionPool
 
-from engine.store.migrations import control_channel
-from engine.store.reads import filters
+from engine.records import WorkflowOwner
+from engine.states import Operation, StepStatus, allowed_sources
+from engine.store.names import control_channel
+from engine.store.queries import for_schema
+from engine.store.reads import filter_params, list_statement
 
-DESCENDANTS = """
-WITH RECURSIVE tree AS (
-    SELECT workflow_id FROM {s}.workflows WHERE workflow_id = ANY(%s)
-    UNION
-    SELECT w.workflow_id FROM {s}.workflows w JOIN tree t ON w.parent_workflow_id = t.workflow_id)
-SELECT workflow_id FROM tree
-"""
+WAITING_STEPS = sorted(str(s) for s in StepStatus if s.waiting)
+
+
+def _ids(conn: Connection, query: str, params: Any) -> list[str]:
+    return [row[0] for row in conn.execute(query, params).fetchall()]
 
 
 class OpsStore:
     def __init__(self, pool: ConnectionPool, schema: str):
         self.pool = pool
-        self.s = schema
+        self.sql = for_schema(schema)
         self.channel = control_channel(schema)
 
     def _notify(self, conn: Connection, **message: Any) -> None:
-        conn.execute("SELECT pg_notify(%s, %s)", (self.channel, json.dumps(message)))
+        conn.execute(self.sql["notify"], (self.channel, json.dumps(message)))
 
     def wake(self) -> None:
         with self.pool.connection() as c:
@@ -41,44 +45,27 @@ class OpsStore:
         with self.pool.connection() as c:
             self._notify(c, op="nudge")
 
-    def state(self, workflow_id: str, lease: float = 5.0) -> tuple[str, str, str | None, bool] | None:
+    def state(self, workflow_id: str, lease: float = 5.0) -> WorkflowOwner | None:
         """(name, status, executor_id, executor alive) of one workflow."""
         with self.pool.connection() as c:
-            return c.execute(
-                f"""
-                SELECT w.name, w.status, w.executor_id,
-                       coalesce(e.stopped_at IS NULL
-                                AND e.heartbeat_at > clock_timestamp() - make_interval(secs => %s), false)
-                FROM {self.s}.workflows w LEFT JOIN {self.s}.executors e USING (executor_id)
-                WHERE w.workflow_id = %s""",
-                (lease, workflow_id),
-            ).fetchone()
+            cur = c.cursor(row_factory=kwargs_row(WorkflowOwner.read))
+            return cur.execute(self.sql["ops_state"], {"lease": lease, "wid": workflow_id}).fetchone()
 
-    def ids_matching(self, statuses: tuple[str, ...], status: str | None, name: str | None, limit: int) -> list[str]:
-        where, params = filters(status, name, None)
-        where += (" AND " if where else " WHERE ") + "w.status = ANY(%s)"
+    def ids_matching(self, statuses: list[str], status: str | None, name: str | None, limit: int) -> list[str]:
+        """Up to `limit` ids, oldest first, in `statuses` and matching the list filters."""
+        params = filter_params(status, name, None)
+        query = list_statement(self.sql, "ids_matching_head", params, "created_asc", "workflow_limit")
         with self.pool.connection() as c:
-            rows = c.execute(
-                f"SELECT w.workflow_id FROM {self.s}.workflows w{where} ORDER BY w.created_at LIMIT %s",
-                [*params, list(statuses), limit],
-            ).fetchall()
-        return [r[0] for r in rows]
+            return _ids(c, query, {**params, "sources": list(statuses), "limit": limit})
+
+    def _tree(self, conn: Connection, ids: list[str]) -> list[str]:
+        return _ids(conn, self.sql["descendants"], (ids,))
 
     def cancel(self, ids: list[str]) -> list[str]:
         """Cancel these workflows and their descendants that are still running or queued."""
         with self.pool.connection() as c, c.transaction():
-            tree = [r[0] for r in c.execute(DESCENDANTS.format(s=self.s), (ids,)).fetchall()]
-            done = [
-                r[0]
-                for r in c.execute(
-                    f"""
-                UPDATE {self.s}.workflows SET status = 'CANCELLED', updated_at = clock_timestamp(),
-                       finished_at = clock_timestamp()
-                WHERE workflow_id = ANY(%s) AND status IN ('PENDING', 'ENQUEUED')
-                RETURNING workflow_id""",
-                    (tree,),
-                ).fetchall()
-            ]
+            params = {"ids": self._tree(c, ids), "sources": allowed_sources(Operation.CANCEL)}
+            done = _ids(c, self.sql["cancel"], params)
             if done:
                 self._notify(c, op="cancel", ids=done)
         return done
@@ -86,27 +73,9 @@ class OpsStore:
     def resume(self, ids: list[str]) -> list[str]:
         """Queue failed or cancelled workflows again; each one's failed last step gets a fresh budget."""
         with self.pool.connection() as c, c.transaction():
-            tree = [r[0] for r in c.execute(DESCENDANTS.format(s=self.s), (ids,)).fetchall()]
-            done = [
-                r[0]
-                for r in c.execute(
-                    f"""
-                UPDATE {self.s}.workflows SET status = 'ENQUEUED', executor_id = NULL, output = NULL,
-                       error = NULL, finished_at = NULL, wait_reason = NULL, updated_at = clock_timestamp()
-                WHERE workflow_id = ANY(%s) AND status IN ('ERROR', 'CANCELLED')
-                RETURNING workflow_id""",
-                    (tree,),
-                ).fetchall()
-            ]
-            c.execute(
-                f"""
-                UPDATE {self.s}.steps st SET status = 'WAITING_RETRY', attempt_base = attempts,
-                       next_attempt_at = clock_timestamp(), error = NULL, finished_at = NULL
-                WHERE st.workflow_id = ANY(%s) AND st.status = 'ERROR'
-                  AND st.step_id = (SELECT max(step_id) FROM {self.s}.steps m
-                                    WHERE m.workflow_id = st.workflow_id)""",
-                (done,),
-            )
+            params = {"ids": self._tree(c, ids), "sources": allowed_sources(Operation.RESUME)}
+            done = _ids(c, self.sql["resume"], params)
+            c.execute(self.sql["resume_failed_step"], (done,))
             if done:
                 self._notify(c, op="wake")
         return done
@@ -114,95 +83,40 @@ class OpsStore:
     def requeue_dead(self, ids: list[str], lease: float) -> list[str]:
         """Hand PENDING workflows of dead executors to whichever live worker claims them first."""
         with self.pool.connection() as c, c.transaction():
-            done = [
-                r[0]
-                for r in c.execute(
-                    f"""
-                UPDATE {self.s}.workflows w SET status = 'ENQUEUED', executor_id = NULL,
-                       recovery_count = recovery_count + 1, updated_at = clock_timestamp()
-                WHERE w.workflow_id = ANY(%s) AND w.status = 'PENDING'
-                  AND NOT EXISTS (SELECT 1 FROM {self.s}.executors e
-                                  WHERE e.executor_id = w.executor_id AND e.stopped_at IS NULL
-                                    AND e.heartbeat_at > clock_timestamp() - make_interval(secs => %s))
-                RETURNING workflow_id""",
-                    (ids, lease),
-                ).fetchall()
-            ]
+            params = {"ids": ids, "sources": allowed_sources(Operation.RECOVER), "lease": lease}
+            done = _ids(c, self.sql["requeue_dead"], params)
             if done:
                 self._notify(c, op="wake")
         return done
 
     def retry_now(self, ids: list[str]) -> list[str]:
         with self.pool.connection() as c, c.transaction():
-            done = [
-                r[0]
-                for r in c.execute(
-                    f"""
-                UPDATE {self.s}.steps SET next_attempt_at = clock_timestamp()
-                WHERE workflow_id = ANY(%s) AND status IN ('WAITING_RETRY', 'SLEEPING')
-                RETURNING workflow_id""",
-                    (ids,),
-                ).fetchall()
-            ]
+            done = sorted(set(_ids(c, self.sql["retry_now"], {"ids": ids, "waiting": WAITING_STEPS})))
             if done:
-                self._notify(c, op="retry_now", ids=sorted(set(done)))
-        return sorted(set(done))
+                self._notify(c, op="retry_now", ids=done)
+        return done
 
     def last_step(self, workflow_id: str) -> int:
         with self.pool.connection() as c:
-            row = c.execute(
-                f"SELECT coalesce(max(step_id), 0) FROM {self.s}.steps WHERE workflow_id = %s", (workflow_id,)
-            ).fetchone()
+            row = c.execute(self.sql["last_step"], (workflow_id,)).fetchone()
         return row[0] if row else 0
 
     def fork(self, workflow_id: str, from_step: int, new_id: str) -> None:
         """A new ENQUEUED workflow with the outcomes of steps before `from_step` copied from the original."""
-        s = self.s
+        params = {"new": new_id, "wid": workflow_id, "from_step": from_step}
         with self.pool.connection() as c, c.transaction():
-            c.execute(
-                f"""
-                INSERT INTO {s}.workflows (workflow_id, name, status, inputs, forked_from, forked_from_step)
-                SELECT %s, name, 'ENQUEUED', inputs, workflow_id, %s FROM {s}.workflows
-                WHERE workflow_id = %s""",
-                (new_id, from_step, workflow_id),
-            )
-            c.execute(
-                f"""
-                INSERT INTO {s}.steps (workflow_id, step_id, name, kind, status, attempts, attempt_base,
-                                       max_attempts, output, error, child_workflow_id, started_at, finished_at)
-                SELECT %s, step_id, name, kind, status, attempts, attempt_base, max_attempts, output, error,
-                       child_workflow_id, started_at, finished_at
-                FROM {s}.steps WHERE workflow_id = %s AND step_id < %s AND status IN ('SUCCESS', 'ERROR')""",
-                (new_id, workflow_id, from_step),
-            )
-            c.execute(
-                f"""
-                INSERT INTO {s}.attempts (workflow_id, step_id, attempt, started_at, finished_at, error_type,
-                                          error_message, traceback)
-                SELECT %s, a.step_id, a.attempt, a.started_at, a.finished_at, a.error_type, a.error_message,
-                       a.traceback
-                FROM {s}.attempts a JOIN {s}.steps st ON st.workflow_id = %s AND st.step_id = a.step_id
-                WHERE a.workflow_id = %s AND a.step_id < %s""",
-                (new_id, new_id, workflow_id, from_step),
-            )
+            c.execute(self.sql["fork_workflow"], params)
+            c.execute(self.sql["fork_steps"], params)
+            c.execute(self.sql["fork_attempts"], params)
             self._notify(c, op="wake")
 
     def delete(self, ids: list[str]) -> list[str]:
         """Delete finished workflows with their finished descendants, and their steps and attempts."""
         with self.pool.connection() as c, c.transaction():
-            tree = [r[0] for r in c.execute(DESCENDANTS.format(s=self.s), (ids,)).fetchall()]
-            done = [
-                r[0]
-                for r in c.execute(
-                    f"""
-                DELETE FROM {self.s}.workflows WHERE workflow_id = ANY(%s)
-                  AND status IN ('SUCCESS', 'ERROR', 'CANCELLED')
-                RETURNING workflow_id""",
-                    (tree,),
-                ).fetchall()
-            ]
-            c.execute(f"DELETE FROM {self.s}.attempts WHERE workflow_id = ANY(%s)", (done,))
-            c.execute(f"DELETE FROM {self.s}.steps WHERE workflow_id = ANY(%s)", (done,))
+            params = {"ids": self._tree(c, ids), "sources": allowed_sources(Operation.DELETE)}
+            done = _ids(c, self.sql["delete_workflows"], params)
+            c.execute(self.sql["delete_attempts"], (done,))
+            c.execute(self.sql["delete_steps"], (done,))
             return done
 
     def add_fault(
@@ -218,12 +132,7 @@ class OpsStore:
     ) -> int:
         with self.pool.connection() as c:
             row = c.execute(
-                f"""
-                INSERT INTO {self.s}.faults (kind, step_name, workflow_id, remaining, delay_seconds, phase,
-                                             message, expires_at)
-                VALUES (%s, %s, %s, %s, %s, %s, %s,
-                        clock_timestamp() + make_interval(secs => %s::float8))
-                RETURNING fault_id""",
+                self.sql["add_fault"],
                 (kind, step_name, workflow_id, remaining, delay_seconds, phase, message, ttl_seconds),
             ).fetchone()
         return row[0]  # type: ignore[index]
@@ -231,8 +140,8 @@ class OpsStore:
     def clear_faults(self, ids: list[int] | None) -> int:
         with self.pool.connection() as c:
             if ids is None:
-                return c.execute(f"DELETE FROM {self.s}.faults").rowcount
-            return c.execute(f"DELETE FROM {self.s}.faults WHERE fault_id = ANY(%s)", (ids,)).rowcount
+                return c.execute(self.sql["clear_all_faults"]).rowcount
+            return c.execute(self.sql["clear_faults"], (ids,)).rowcount
 
     def crash_executor(self, executor_id: str) -> None:
         with self.pool.connection() as c:

@@ -1,0 +1,171 @@
+-- Statements of a running worker: the hot path of a step, workflow lifecycle, executors, claims, faults.
+-- A checkpoint is one statement: the `steps` upsert and the `attempts` insert share a data-modifying CTE.
+
+-- name: executor_alive
+-- Fragment: executor `e` is alive (not stopped, heartbeat younger than the lease); needs %(lease)s.
+(e.stopped_at IS NULL AND e.heartbeat_at > clock_timestamp() - make_interval(secs => %(lease)s))
+
+-- name: record_step
+-- One attempt's outcome: upsert the step row unless it is final, and insert its attempt row; counts the step.
+WITH s AS (
+    INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts,
+                                      next_attempt_at, output, error, child_workflow_id, started_at, finished_at)
+    VALUES (%(wid)s, %(sid)s, %(name)s, %(kind)s, %(status)s, %(attempt)s, %(max)s,
+            clock_timestamp() + make_interval(secs => %(delay)s::float8),
+            %(output)s::jsonb, %(error)s::jsonb, %(child)s, %(started)s,
+            CASE WHEN %(final)s THEN clock_timestamp() END)
+    ON CONFLICT (workflow_id, step_id) DO UPDATE SET
+        status = excluded.status, attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
+        output = excluded.output, error = excluded.error, finished_at = excluded.finished_at,
+        child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id)
+    WHERE st.status NOT IN ('SUCCESS', 'ERROR') AND st.name = excluded.name
+    RETURNING 1
+), a AS (
+    INSERT INTO {schema}.attempts (workflow_id, step_id, attempt, started_at, finished_at,
+                                   error_type, error_message, traceback)
+    SELECT %(wid)s, %(sid)s, %(attempt)s, %(started)s, clock_timestamp(), %(etype)s, %(emsg)s, %(etb)s
+    WHERE %(with_attempt)s AND EXISTS (SELECT 1 FROM s)
+    ON CONFLICT DO NOTHING
+)
+SELECT count(*) FROM s
+
+-- name: record_first_success
+-- The commonest checkpoint, a success at the first attempt: a single-row upsert (the row is attempt 1).
+INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts, output,
+                                  child_workflow_id, started_at, finished_at)
+VALUES (%s, %s, %s, %s, 'SUCCESS', 1, %s, %s::jsonb, %s, %s, clock_timestamp())
+ON CONFLICT (workflow_id, step_id) DO UPDATE SET
+    status = 'SUCCESS', attempts = 1, output = excluded.output, finished_at = excluded.finished_at,
+    next_attempt_at = NULL, child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id)
+WHERE st.status NOT IN ('SUCCESS', 'ERROR') AND st.name = excluded.name
+RETURNING 1
+
+-- name: mark_step
+-- A step in progress made visible; never moves a step backwards (only a later attempt, or the same running one).
+INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts,
+                                  child_workflow_id, started_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (workflow_id, step_id) DO UPDATE SET
+    status = excluded.status, attempts = excluded.attempts, next_attempt_at = NULL,
+    child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id)
+WHERE st.status NOT IN ('SUCCESS', 'ERROR')
+  AND (st.attempts < excluded.attempts OR (st.attempts = excluded.attempts AND st.status = 'RUNNING'))
+
+-- name: insert_workflow
+-- A new workflow row; an existing id is left as it is (the id is the idempotency key).
+INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, parent_workflow_id,
+                                parent_step_id, started_at)
+VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END)
+ON CONFLICT (workflow_id) DO NOTHING
+RETURNING workflow_id
+
+-- name: finish_workflows
+-- Outcomes of many workflows in one statement; only those still PENDING and owned by this executor change.
+UPDATE {schema}.workflows w SET status = v.status, output = v.output::jsonb, error = v.error::jsonb,
+       finished_at = clock_timestamp(), updated_at = clock_timestamp()
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS v(workflow_id, status, output, error)
+WHERE w.workflow_id = v.workflow_id AND w.status = 'PENDING' AND w.executor_id = %s
+
+-- name: steps_for_run
+-- Every recorded step of these workflows, with what is left of each one's wait, for replay.
+SELECT workflow_id, step_id, name, kind, status, attempts, attempt_base, output, error, child_workflow_id,
+       greatest(0, extract(epoch FROM next_attempt_at - clock_timestamp()))::float8 AS wait_remaining
+FROM {schema}.steps WHERE workflow_id = ANY(%s)
+
+-- name: open_step_errors
+-- Errors of the attempts of unfinished steps since their last resume, oldest first.
+SELECT a.workflow_id, a.step_id, a.error_type, a.error_message
+FROM {schema}.attempts a JOIN {schema}.steps st USING (workflow_id, step_id)
+WHERE a.workflow_id = ANY(%s) AND st.status NOT IN ('SUCCESS', 'ERROR') AND a.error_type IS NOT NULL
+  AND a.attempt > st.attempt_base
+ORDER BY a.workflow_id, a.step_id, a.attempt
+
+-- name: workflow_state
+-- Name, status and owner of one workflow.
+SELECT name, status, executor_id FROM {schema}.workflows WHERE workflow_id = %s
+
+-- name: workflow_outcome
+-- Status, output and error of one workflow.
+SELECT status, output, error FROM {schema}.workflows WHERE workflow_id = %s
+
+-- name: claim_columns
+-- Fragment: what a claim returns of each workflow it takes.
+RETURNING workflow_id, name, inputs, status
+
+-- name: claim_own
+-- At launch: this executor's own PENDING workflows, counted as recovered.
+UPDATE {schema}.workflows SET recovery_count = recovery_count + 1, updated_at = clock_timestamp()
+WHERE status = 'PENDING' AND executor_id = %s
+{claim_columns}
+
+-- name: claim_stranded
+-- These PENDING workflows of this executor that no thread runs any more.
+UPDATE {schema}.workflows SET recovery_count = recovery_count + 1, updated_at = clock_timestamp()
+WHERE workflow_id = ANY(%s) AND status = 'PENDING' AND executor_id = %s
+{claim_columns}
+
+-- name: claim_dead
+-- Adopt PENDING workflows (of names this worker has) whose executor is dead, skipping rows others claim.
+UPDATE {schema}.workflows w SET executor_id = %(me)s, recovery_count = recovery_count + 1,
+       updated_at = clock_timestamp()
+WHERE workflow_id IN (
+    SELECT workflow_id FROM {schema}.workflows c
+    WHERE c.status = 'PENDING' AND c.executor_id IS DISTINCT FROM %(me)s AND c.name = ANY(%(names)s)
+      AND NOT EXISTS (SELECT 1 FROM {schema}.executors e
+                      WHERE e.executor_id = c.executor_id AND {executor_alive})
+      AND (%(only)s::text IS NULL OR c.workflow_id = %(only)s)
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+{claim_columns}
+
+-- name: claim_enqueued
+-- Take the oldest ENQUEUED workflows of names this worker has, skipping rows others claim.
+UPDATE {schema}.workflows w SET status = 'PENDING', executor_id = %(me)s, wait_reason = NULL,
+       started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
+WHERE workflow_id IN (
+    SELECT workflow_id FROM {schema}.workflows c
+    WHERE c.status = 'ENQUEUED' AND c.name = ANY(%(names)s)
+    ORDER BY c.created_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+{claim_columns}
+
+-- name: explain_waiting
+-- Say why queued work waits when no live worker registers its name.
+UPDATE {schema}.workflows w SET wait_reason = 'no live worker registers ' || quote_ident(w.name)
+WHERE w.status = 'ENQUEUED' AND w.wait_reason IS NULL
+  AND NOT EXISTS (SELECT 1 FROM {schema}.executors e WHERE w.name = ANY(e.workflows) AND {executor_alive})
+
+-- name: register_executor
+-- An executor's row at launch (a restarted executor id starts afresh).
+INSERT INTO {schema}.executors (executor_id, host, pid, code_version, workflows)
+VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (executor_id) DO UPDATE SET
+    host = excluded.host, pid = excluded.pid, code_version = excluded.code_version,
+    workflows = excluded.workflows, started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
+    in_flight = 0, stopped_at = NULL
+
+-- name: heartbeat
+-- The executor is alive, running this many workflows.
+UPDATE {schema}.executors SET heartbeat_at = clock_timestamp(), in_flight = %s WHERE executor_id = %s
+
+-- name: stop_executor
+-- The executor stopped cleanly: its workflows can be adopted at once.
+UPDATE {schema}.executors SET stopped_at = clock_timestamp(), in_flight = 0 WHERE executor_id = %s
+
+-- name: fault_columns
+-- Fragment: the columns of a fault record.
+fault_id, kind, workflow_id, step_name, remaining, delay_seconds, phase, message, created_at, expires_at
+
+-- name: active_faults
+-- Faults with uses left that have not expired.
+SELECT {fault_columns}
+FROM {schema}.faults
+WHERE (remaining IS NULL OR remaining > 0) AND (expires_at IS NULL OR expires_at > clock_timestamp())
+
+-- name: consume_fault
+-- Take one use of a fault; no row when another worker took the last one.
+UPDATE {schema}.faults SET remaining = remaining - 1
+WHERE fault_id = %s AND (remaining IS NULL OR remaining > 0)
+  AND (expires_at IS NULL OR expires_at > clock_timestamp())
+RETURNING fault_id

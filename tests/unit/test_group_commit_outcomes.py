@@ -1,0 +1,140 @@
+"""Group commit never re-sends a batch that may have committed (fake pool and connection, no database).
+
+A batch whose COMMIT outcome is unknown (connection lost, server shutting down) must fail every item with
+that error: re-sending could write each checkpoint twice. A batch the server certainly rolled back (a
+statement error before COMMIT) is re-sent one statement at a time, so only the bad one fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pytest
+
+from engine.store.group_commit import GroupCommit, _Queued, certainly_rolled_back
+
+
+class FakeCursor:
+    def __init__(self, row: tuple[Any, ...] | None, error: BaseException | None = None):
+        self.row = row
+        self.error = error
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self.error is not None:
+            raise self.error
+        return self.row
+
+
+class FakeConnection:
+    """Executes by looking each query up in `answers` (a row, or an exception to raise)."""
+
+    def __init__(self, pool: FakePool):
+        self.pool = pool
+
+    def execute(self, query: str, params: Any = None) -> FakeCursor:
+        self.pool.sent.append(query)
+        answer = self.pool.answers.get(query, (1,))
+        if isinstance(answer, BaseException):
+            raise answer
+        return FakeCursor(answer, self.pool.fetch_error)
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        yield
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.pool.transactions += 1
+        yield
+        if self.pool.commit_error is not None:
+            raise self.pool.commit_error
+        self.pool.commits += 1
+
+
+class FakePool:
+    def __init__(
+        self,
+        answers: dict[str, Any] | None = None,
+        commit_error: BaseException | None = None,
+        fetch_error: BaseException | None = None,
+    ):
+        self.answers = answers or {}
+        self.commit_error = commit_error
+        self.fetch_error = fetch_error
+        self.sent: list[str] = []
+        self.transactions = 0
+        self.commits = 0
+
+    @contextmanager
+    def connection(self) -> Iterator[FakeConnection]:
+        yield FakeConnection(self)
+
+
+def batch_of(*queries: str) -> list[_Queued]:
+    return [_Queued(q, ()) for q in queries]
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        psycopg.OperationalError("server closed the connection unexpectedly"),
+        psycopg.errors.AdminShutdown("terminating connection due to administrator command"),
+        psycopg.InterfaceError("the connection is closed"),
+        RuntimeError("anything else"),
+    ],
+)
+def test_a_commit_with_an_unknown_outcome_fails_every_item_and_sends_nothing_again(lost: Exception) -> None:
+    pool = FakePool(commit_error=lost)
+    batch = batch_of("a", "b", "c")
+    GroupCommit(pool)._write_batch(batch)  # type: ignore[arg-type]
+    assert pool.sent == ["a", "b", "c"]  # sent once, never again
+    assert all(item.error is lost for item in batch)
+    assert all(item.done.is_set() for item in batch)
+
+
+def test_a_connection_lost_mid_batch_fails_every_item() -> None:
+    lost = psycopg.errors.AdminShutdown("terminating connection")
+    pool = FakePool(answers={"b": lost})
+    batch = batch_of("a", "b", "c")
+    GroupCommit(pool)._write_batch(batch)  # type: ignore[arg-type]
+    assert pool.sent == ["a", "b"]
+    assert [item.error for item in batch] == [lost, lost, lost]
+
+
+def test_a_statement_error_rolls_back_and_each_item_is_sent_alone() -> None:
+    bad = psycopg.errors.DivisionByZero("division by zero")
+    pool = FakePool(answers={"b": bad, "c": (0,)})
+    batch = batch_of("a", "b", "c")
+    GroupCommit(pool)._write_batch(batch)  # type: ignore[arg-type]
+    assert pool.sent == ["a", "b", "a", "b", "c"]
+    assert [item.result for item in batch] == [True, False, False]
+    assert [item.error for item in batch] == [None, bad, None]
+    assert all(item.done.is_set() for item in batch)
+
+
+def test_an_error_after_the_commit_is_never_resent() -> None:
+    pool = FakePool(fetch_error=psycopg.ProgrammingError("the last operation didn't produce a result"))
+    batch = batch_of("a", "b")
+    GroupCommit(pool)._write_batch(batch)  # type: ignore[arg-type]
+    assert pool.commits == 1 and pool.sent == ["a", "b"]
+    assert all(isinstance(item.error, psycopg.ProgrammingError) for item in batch)
+
+
+def test_a_lone_write_is_one_statement_without_a_batch() -> None:
+    pool = FakePool(answers={"x": (1,), "y": (0,)})
+    group = GroupCommit(pool)  # type: ignore[arg-type]
+    assert group.write("x", ()) is True
+    assert group.write("y", ()) is False
+    assert pool.sent == ["x", "y"] and pool.transactions == 0
+
+
+def test_which_errors_prove_a_rollback() -> None:
+    assert certainly_rolled_back(psycopg.errors.UniqueViolation("duplicate key"))
+    assert certainly_rolled_back(psycopg.errors.DivisionByZero("division by zero"))
+    assert not certainly_rolled_back(psycopg.errors.AdminShutdown("shutdown"))
+    assert not certainly_rolled_back(psycopg.errors.SerializationFailure("could not serialize"))
+    assert not certainly_rolled_back(psycopg.OperationalError("lost"))
+    assert not certainly_rolled_back(ValueError("not psycopg's"))
