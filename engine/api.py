@@ -111,12 +111,20 @@ def transaction(
 @overload
 def workflow(fn: F) -> F: ...
 @overload
-def workflow(*, name: str | None = None) -> Callable[[F], F]: ...
-def workflow(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
-    """Mark a function as a durable workflow and register it under `name` (default: its qualname)."""
+def workflow(*, name: str | None = None, max_recovery_attempts: int | None = None) -> Callable[[F], F]: ...
+def workflow(
+    fn: Callable[..., Any] | None = None, *, name: str | None = None, max_recovery_attempts: int | None = None
+) -> Any:
+    """Mark a function as a durable workflow and register it under `name` (default: its qualname).
+
+    `max_recovery_attempts`: how many times its worker may die while running it before it ends ERROR as a
+    poison workflow (default: the Engine's, 10).
+    """
+    if max_recovery_attempts is not None and max_recovery_attempts < 0:
+        raise ValueError("max_recovery_attempts must be >= 0")
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
-        spec = WorkflowSpec(name or f.__qualname__, f)
+        spec = WorkflowSpec(name or f.__qualname__, f, max_recovery_attempts)
         register(spec)
         wrapper = _wrap(f, spec, execution.call_workflow, execution.call_workflow_async)
         wrapper.__durable_workflow__ = spec  # type: ignore[attr-defined]

@@ -117,6 +117,7 @@ class Engine:
         heartbeat_seconds: float = 1.0,
         auto_recover: bool = True,
         code_version: str | None = None,
+        max_recovery_attempts: int = 10,
     ):
         self.database_url = resolve_database_url(database_url)
         self.requested_executor_id = resolve_executor_id(executor_id)
@@ -129,6 +130,7 @@ class Engine:
         self.heartbeat_seconds = heartbeat_seconds
         self.auto_recover = auto_recover
         self.code_version = code_version
+        self.max_recovery_attempts = max_recovery_attempts
         self.runs = RunTable()
         self.launched = False
 
@@ -172,12 +174,14 @@ class Engine:
         self.listener.start()
         self.faults.refresh()
         self.code_version = self.code_version or _code_version()
+        died = self.runtime_store.executor_died(self.executor_id)
         self.runtime_store.register_executor(self.executor_id, *_host_pid(), self.code_version, self.workflow_names)
         self.launched = True
         self.slow_steps.start()
         self.finisher.start()
         self.heartbeat.start()
-        self.run_claimed(self.runtime_store.claim_own(self.executor_id))
+        own = self.runtime_store.claim_own(self.executor_id, died, self.recovery_limits(), self.max_recovery_attempts)
+        self.run_claimed(own)
         set_default_engine(self)
         return self
 
@@ -213,6 +217,13 @@ class Engine:
     @property
     def workflow_names(self) -> list[str]:
         return sorted(REGISTRY)
+
+    def recovery_limits(self) -> dict[str, int]:
+        """Each registered workflow's `max_recovery_attempts` (its own, else the engine's)."""
+        return {
+            name: self.max_recovery_attempts if spec.max_recovery_attempts is None else spec.max_recovery_attempts
+            for name, spec in sorted(REGISTRY.items())
+        }
 
     def in_flight(self) -> int:
         return len(self.runs)

@@ -59,6 +59,11 @@ class MaxAttemptsExceeded(DurableError):
         return (type(self), (self.step_name, self.max_attempts, self.errors))
 
 
+class MaxRecoveryAttemptsExceeded(DurableError):
+    """A workflow's worker died at every run of it, more often than `max_recovery_attempts`: it ended ERROR
+    instead of taking one more worker down. `resume` gives it another chance."""
+
+
 class RecordedError(DurableError):
     """Stands in for a recorded exception whose class cannot be rebuilt safely in this process."""
 

@@ -34,6 +34,7 @@ class StepSpec:
 class WorkflowSpec:
     name: str
     fn: Callable[..., Any]
+    max_recovery_attempts: int | None = None
 
     @property
     def is_async(self) -> bool:

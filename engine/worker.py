@@ -182,7 +182,7 @@ class Heartbeat(Service):
     def adopt_dead(self) -> int:
         engine = self.engine
         claimed = engine.runtime_store.claim_dead(
-            engine.executor_id, engine.workflow_names, engine.lease_seconds, self.capacity()
+            engine.executor_id, engine.recovery_limits(), engine.lease_seconds, self.capacity()
         )
         if claimed:
             log.info("adopting %d workflow(s) of dead executors", len(claimed))

@@ -79,3 +79,48 @@ def test_sigkill_during_durable_sleep_sleeps_only_what_is_left(workers, control,
     nap = control.get_workflow(wid).steps[0]
     assert nap.finished_at >= sleeping.next_attempt_at - timedelta(milliseconds=20)
     assert nap.finished_at <= max(sleeping.next_attempt_at, restarted) + timedelta(seconds=0.4)
+
+
+def _run_until_it_dies(workers, tmp_path, executor_id: str, runs_before: int):
+    """Start a worker, let the poison step run once more, and wait for the worker to die of it."""
+    (tmp_path / "hold-kills_its_worker").touch()
+    worker = workers(executor_id)
+    wait_for(lambda: len(runs(tmp_path, "kills_its_worker")) == runs_before + 1)
+    (tmp_path / "hold-kills_its_worker").unlink()
+    assert worker.proc.wait(timeout=10) == 3
+
+
+def test_a_poison_workflow_is_stopped_at_its_recovery_limit_and_resume_retries_it(workers, control, tmp_path):
+    wid = control.enqueue_workflow("w.poison", workflow_id="poison")
+    for n in range(3):  # the first run, then two recoveries (max_recovery_attempts=2)
+        _run_until_it_dies(workers, tmp_path, "poison-exec", n)
+    assert control.get_workflow(wid).status == "PENDING"
+    workers("poison-exec")  # the third recovery would pass the limit: it ends ERROR, and this worker lives
+    rec = wait_for(lambda: (r := control.get_workflow(wid)).status == "ERROR" and r)
+    assert rec.error["type"] == "engine.errors.MaxRecoveryAttemptsExceeded"
+    assert "died 3 times" in rec.error["message"] and rec.recovery_count == 3
+    assert len(runs(tmp_path, "kills_its_worker")) == 3 and runs(tmp_path, "one") == [1]
+    control.resume(wid)
+    assert control.get_workflow(wid).recovery_count == 0
+
+
+def test_a_clean_stop_and_an_outage_are_not_recoveries(workers, control, tmp_path):
+    (tmp_path / "hold-three").touch()
+    first = workers("clean-exec")
+    wid = control.enqueue_workflow("w.five_steps", 1, workflow_id="clean")
+    wait_for(lambda: runs(tmp_path, "three") == [1])
+    first.proc.terminate()  # SIGTERM: a clean shutdown, which leaves the workflow PENDING
+    (tmp_path / "hold-three").unlink()
+    assert first.proc.wait(timeout=10) == 0 and control.get_workflow(wid).status == "PENDING"
+    workers("clean-exec")
+    wait_for(lambda: control.get_workflow(wid).status == "SUCCESS")
+    assert control.get_workflow(wid).recovery_count == 0
+
+
+def test_a_poison_workflow_adopted_by_another_worker_counts_too(workers, control, tmp_path):
+    wid = control.enqueue_workflow("w.poison", workflow_id="poison-adopted")
+    for n, executor in enumerate(("adopt-a", "adopt-b", "adopt-c")):
+        _run_until_it_dies(workers, tmp_path, executor, n)
+    workers("adopt-d")
+    rec = wait_for(lambda: (r := control.get_workflow(wid)).status == "ERROR" and r)
+    assert rec.recovery_count == 3 and len(runs(tmp_path, "kills_its_worker")) == 3

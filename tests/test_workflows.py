@@ -470,7 +470,7 @@ def test_lost_database_connections_pause_the_workflow_then_it_resumes(engine, co
     assert kill_worker_sessions(database_url) >= 1  # as a database restart does to every session
     gate.set()
     assert handle.result(timeout=20) == ["before", "done"]
-    assert control.get_workflow("outage").recovery_count == 1
+    assert control.get_workflow("outage").recovery_count == 0  # an outage is not a recovery
     assert len(runs) == 2  # its checkpoint was lost with the connection, so the step ran again
 
 
@@ -498,3 +498,26 @@ def test_a_child_paused_by_an_outage_does_not_fail_its_parent(engine, control, d
     gate.set()
     assert handle.result(timeout=20) == "SHIPPED"
     assert control.get_workflow("p-outage-1").status == "SUCCESS"
+
+
+def test_a_transaction_cut_off_by_an_outage_runs_again_instead_of_failing(engine, control, stock, database_url):
+    attempts: list[int] = []
+
+    @transaction(name="wf.cut_off")
+    def cut_off(schema):
+        db().execute(f"UPDATE {schema}.stock SET n = n - 1")
+        attempts.append(1)
+        if len(attempts) == 1:  # the server drops this very connection mid-transaction, as a restart does
+            pid = db().execute("SELECT pg_backend_pid()").fetchone()[0]
+            with psycopg.connect(database_url, autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        return db().execute(f"SELECT n FROM {schema}.stock").fetchone()[0]
+
+    @workflow(name="wf.cut_off_wf")
+    def cut_off_wf(schema):
+        return cut_off(schema)
+
+    assert engine.start_workflow(cut_off_wf, stock, workflow_id="cut").result(timeout=20) == 9
+    assert len(attempts) == 2 and stock_of(database_url, stock) == 9  # the cut-off attempt rolled back
+    rec = control.get_workflow("cut")
+    assert rec.status == "SUCCESS" and rec.steps[0].status == "SUCCESS"

@@ -6,6 +6,7 @@ and block while DIR/hold-<name> exists, so a test can SIGKILL the worker at a ch
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -135,6 +136,18 @@ def count(i: int) -> int:
 def sleepy(seconds: float) -> int:
     sleep(seconds)
     return one(0)
+
+
+@step(name="w.kills_its_worker")
+def kills_its_worker() -> None:
+    _mark("kills_its_worker")
+    os._exit(3)  # as a segfault or an out-of-memory kill would
+
+
+@workflow(name="w.poison", max_recovery_attempts=2)
+def poison() -> None:
+    one(0)
+    kills_its_worker()
 
 
 def _set_dir(path: Path) -> None:

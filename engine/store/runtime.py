@@ -196,18 +196,26 @@ class RuntimeStore:
         with self.pool.connection() as c:
             return c.cursor(row_factory=class_row(ClaimedWorkflow)).execute(self.sql[query], params).fetchall()
 
-    def claim_own(self, executor_id: str) -> list[ClaimedWorkflow]:
-        return self._claim("claim_own", (executor_id,))
+    def executor_died(self, executor_id: str) -> bool:
+        """The executor's last run ended without a clean stop (False for an id never seen)."""
+        with self.pool.connection() as c:
+            row = c.execute(self.sql["executor_died"], (executor_id,)).fetchone()
+        return bool(row and row[0])
+
+    def claim_own(
+        self, executor_id: str, died: bool, limits: dict[str, int], default_limit: int
+    ) -> list[ClaimedWorkflow]:
+        """This executor's PENDING workflows at launch; `died` counts a recovery (and stops poison workflows)."""
+        params = {"me": executor_id, "died": died, "default_limit": default_limit, **_limit_columns(limits)}
+        return self._claim("claim_own", params)
 
     def claim_stranded(self, executor_id: str, workflow_ids: list[str]) -> list[ClaimedWorkflow]:
         return self._claim("claim_stranded", (workflow_ids, executor_id))
 
-    def claim_dead(
-        self, executor_id: str, names: list[str], lease: float, limit: int, only: str | None = None
-    ) -> list[ClaimedWorkflow]:
-        return self._claim(
-            "claim_dead", {"me": executor_id, "names": names, "lease": lease, "limit": limit, "only": only}
-        )
+    def claim_dead(self, executor_id: str, limits: dict[str, int], lease: float, limit: int) -> list[ClaimedWorkflow]:
+        """PENDING workflows of dead executors, for the names in `limits` (name -> max recovery attempts)."""
+        params = {"me": executor_id, "lease": lease, "limit": limit, **_limit_columns(limits)}
+        return self._claim("claim_dead", params)
 
     def claim_enqueued(self, executor_id: str, names: list[str], limit: int) -> list[ClaimedWorkflow]:
         return self._claim("claim_enqueued", {"me": executor_id, "names": names, "limit": limit})
@@ -238,3 +246,8 @@ class RuntimeStore:
         """Take one use of a fault; False when another worker used the last one first."""
         with self.pool.connection() as c:
             return c.execute(self.sql["consume_fault"], (fault_id,)).fetchone() is not None
+
+
+def _limit_columns(limits: dict[str, int]) -> dict[str, list[Any]]:
+    """Workflow names and their recovery limits as two parallel arrays (for `unnest` in a claim)."""
+    return {"names": list(limits), "limits": list(limits.values())}

@@ -30,9 +30,9 @@ WHERE workflow_id = ANY(%(ids)s) AND status = ANY(%(sources)s)
 RETURNING workflow_id
 
 -- name: resume
--- Queue these workflows again where their status allows it.
+-- Queue these workflows again where their status allows it, with a fresh count of recoveries.
 UPDATE {schema}.workflows SET status = 'ENQUEUED', executor_id = NULL, output = NULL, error = NULL,
-       finished_at = NULL, wait_reason = NULL, updated_at = clock_timestamp()
+       finished_at = NULL, wait_reason = NULL, recovery_count = 0, updated_at = clock_timestamp()
 WHERE workflow_id = ANY(%(ids)s) AND status = ANY(%(sources)s)
 RETURNING workflow_id
 

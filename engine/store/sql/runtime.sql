@@ -92,31 +92,65 @@ SELECT status, output, error FROM {schema}.workflows WHERE workflow_id = %s
 -- Fragment: what a claim returns of each workflow it takes.
 RETURNING workflow_id, name, inputs, status
 
+-- name: executor_died
+-- Whether an executor's last run ended without a clean stop (it was killed): asked at launch, before its row is renewed.
+SELECT stopped_at IS NULL AS died FROM {schema}.executors WHERE executor_id = %s
+
+-- name: poison_reason
+-- Fragment: why a workflow was stopped for killing its worker at every run (needs `p.recovery_count`, `p.most`).
+('its worker died ' || (p.recovery_count + 1) || ' times while running it (max_recovery_attempts=' || p.most
+ || '): stopped here; resume it to try again')
+
+-- name: poison_error
+-- Fragment: the recorded error of a poison workflow, as a MaxRecoveryAttemptsExceeded.
+jsonb_build_object('type', 'engine.errors.MaxRecoveryAttemptsExceeded', 'message', {poison_reason},
+                   'args', jsonb_build_array({poison_reason}))
+
 -- name: claim_own
--- At launch: this executor's own PENDING workflows, counted as recovered.
-UPDATE {schema}.workflows SET recovery_count = recovery_count + 1, updated_at = clock_timestamp()
-WHERE status = 'PENDING' AND executor_id = %s
-{claim_columns}
+-- At launch: this executor's own PENDING workflows. After a death each counts a recovery, and one recovered more
+-- often than its limit (%(limits)s for %(names)s, else %(default_limit)s) ends ERROR instead: a poison workflow.
+WITH picked AS (
+    SELECT c.workflow_id, c.recovery_count, coalesce(l.most, %(default_limit)s) AS most
+    FROM {schema}.workflows c
+    LEFT JOIN unnest(%(names)s::text[], %(limits)s::int[]) AS l(name, most) ON l.name = c.name
+    WHERE c.status = 'PENDING' AND c.executor_id = %(me)s
+    FOR UPDATE OF c
+), poisoned AS (
+    UPDATE {schema}.workflows w SET status = 'ERROR', recovery_count = p.recovery_count + 1, error = {poison_error},
+           finished_at = clock_timestamp(), updated_at = clock_timestamp()
+    FROM picked p WHERE w.workflow_id = p.workflow_id AND %(died)s AND p.recovery_count + 1 > p.most
+)
+UPDATE {schema}.workflows w SET recovery_count = w.recovery_count + CASE WHEN %(died)s THEN 1 ELSE 0 END,
+       updated_at = clock_timestamp()
+FROM picked p WHERE w.workflow_id = p.workflow_id AND NOT (%(died)s AND p.recovery_count + 1 > p.most)
+RETURNING w.workflow_id, w.name, w.inputs, w.status
 
 -- name: claim_stranded
--- These PENDING workflows of this executor that no thread runs any more.
-UPDATE {schema}.workflows SET recovery_count = recovery_count + 1, updated_at = clock_timestamp()
+-- These PENDING workflows of this executor that no thread runs any more (after an outage: not a recovery).
+UPDATE {schema}.workflows SET updated_at = clock_timestamp()
 WHERE workflow_id = ANY(%s) AND status = 'PENDING' AND executor_id = %s
 {claim_columns}
 
 -- name: claim_dead
--- Adopt PENDING workflows (of names this worker has) whose executor is dead, skipping rows others claim.
-UPDATE {schema}.workflows w SET executor_id = %(me)s, recovery_count = recovery_count + 1,
-       updated_at = clock_timestamp()
-WHERE workflow_id IN (
-    SELECT workflow_id FROM {schema}.workflows c
-    WHERE c.status = 'PENDING' AND c.executor_id IS DISTINCT FROM %(me)s AND c.name = ANY(%(names)s)
-      AND NOT EXISTS (SELECT 1 FROM {schema}.executors e
-                      WHERE e.executor_id = c.executor_id AND {executor_alive})
-      AND (%(only)s::text IS NULL OR c.workflow_id = %(only)s)
+-- Adopt PENDING workflows (of names this worker has) whose executor is dead, skipping rows others claim. One
+-- whose executor died (not stopped) counts a recovery, and past its limit ends ERROR instead, as in claim_own.
+WITH picked AS (
+    SELECT c.workflow_id, c.recovery_count, l.most, e.stopped_at IS NULL AS died
+    FROM {schema}.workflows c
+    JOIN unnest(%(names)s::text[], %(limits)s::int[]) AS l(name, most) ON l.name = c.name
+    LEFT JOIN {schema}.executors e ON e.executor_id = c.executor_id
+    WHERE c.status = 'PENDING' AND c.executor_id IS DISTINCT FROM %(me)s AND NOT coalesce({executor_alive}, false)
     LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED)
-{claim_columns}
+    FOR UPDATE OF c SKIP LOCKED
+), poisoned AS (
+    UPDATE {schema}.workflows w SET status = 'ERROR', recovery_count = p.recovery_count + 1, error = {poison_error},
+           finished_at = clock_timestamp(), updated_at = clock_timestamp()
+    FROM picked p WHERE w.workflow_id = p.workflow_id AND p.died AND p.recovery_count + 1 > p.most
+)
+UPDATE {schema}.workflows w SET executor_id = %(me)s,
+       recovery_count = w.recovery_count + CASE WHEN p.died THEN 1 ELSE 0 END, updated_at = clock_timestamp()
+FROM picked p WHERE w.workflow_id = p.workflow_id AND NOT (p.died AND p.recovery_count + 1 > p.most)
+RETURNING w.workflow_id, w.name, w.inputs, w.status
 
 -- name: claim_enqueued
 -- Take the oldest ENQUEUED workflows of names this worker has, skipping rows others claim.
