@@ -107,8 +107,7 @@ jsonb_build_object('type', 'engine.errors.MaxRecoveryAttemptsExceeded', 'message
                    'args', jsonb_build_array({poison_reason}))
 
 -- name: claim_own
--- At launch: this executor's own PENDING workflows. After a death each counts a recovery, and one recovered more
--- often than its limit (%(limits)s for %(names)s, else %(default_limit)s) ends ERROR instead: a poison workflow.
+-- At launch: this executor's own PENDING workflows; after its death each counts a recovery, and past its limit ends ERROR (poison).
 WITH picked AS (
     SELECT c.workflow_id, c.recovery_count, coalesce(l.most, %(default_limit)s) AS most
     FROM {schema}.workflows c
@@ -132,8 +131,7 @@ WHERE workflow_id = ANY(%s) AND status = 'PENDING' AND executor_id = %s
 {claim_columns}
 
 -- name: claim_dead
--- Adopt PENDING workflows (of names this worker has) whose executor is dead, skipping rows others claim. One
--- whose executor died (not stopped) counts a recovery, and past its limit ends ERROR instead, as in claim_own.
+-- Adopt dead executors' PENDING workflows (of names this worker has, skipping rows others claim); a death counts as in claim_own.
 WITH picked AS (
     SELECT c.workflow_id, c.recovery_count, l.most, e.stopped_at IS NULL AS died
     FROM {schema}.workflows c
