@@ -106,7 +106,7 @@ def test_fixing_the_bug_rescues_the_stuck_workflow(reloading_worker, control: Co
 
     assert second.executor_id == "local" and second.code_version != first.code_version
     assert restarted < 5
-    assert record.recovery_count >= 1 and record.executor_id == "local"
+    assert record.executor_id == "local"  # the new worker went on with it (a reload is no recovery: no death)
     tax = record.steps[1]
     assert (tax.name, tax.status) == ("compute-tax", "SUCCESS") and tax.attempts > 3
     assert tax.output == round(record.steps[0].output * 0.25, 2), "Norway's VAT, computed by the new code"

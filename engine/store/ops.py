@@ -135,7 +135,8 @@ class OpsStore:
                 self.sql["add_fault"],
                 (kind, step_name, workflow_id, remaining, delay_seconds, phase, message, ttl_seconds),
             ).fetchone()
-        return row[0]  # type: ignore[index]
+        assert row is not None  # INSERT ... RETURNING always returns the row
+        return int(row[0])
 
     def clear_faults(self, ids: list[int] | None) -> int:
         with self.pool.connection() as c:

@@ -7,10 +7,10 @@ The statements are in `sql/reads.sql`. The workflow list's filters and sort pick
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, cast
 
-from psycopg.rows import class_row, namedtuple_row
+from psycopg.rows import class_row, dict_row
 from psycopg_pool import ConnectionPool
 
 from engine.errors import WorkflowNotFound
@@ -57,7 +57,8 @@ class ReadStore:
     def db_now(self) -> datetime:
         """The database clock: countdowns are computed against it, not the local one."""
         with self.pool.connection() as c:
-            return c.cursor(row_factory=namedtuple_row).execute(self.sql["db_now"]).fetchone().now  # type: ignore[union-attr]
+            row = c.cursor(row_factory=dict_row).execute(self.sql["db_now"]).fetchone()
+        return cast(datetime, row["now"] if row else datetime.now(timezone.utc))
 
     def get_workflow(self, workflow_id: str) -> WorkflowRecord:
         records = self.workflows_by_id([workflow_id])
@@ -71,7 +72,7 @@ class ReadStore:
             records = {r.workflow_id: r for r in rows.fetchall()}
             steps = c.cursor(row_factory=class_row(StepRecord)).execute(self.sql["steps_by_workflow"], (ids,))
             step_rows = steps.fetchall()
-            tuples = c.cursor(row_factory=namedtuple_row)
+            tuples = c.cursor(row_factory=dict_row)
             attempts = tuples.execute(self.sql["attempts_by_workflow"], (ids,)).fetchall()
             kids = tuples.execute(self.sql["children_of"], (ids,)).fetchall()
             forks = tuples.execute(self.sql["forks_of"], (ids,)).fetchall()
@@ -80,11 +81,9 @@ class ReadStore:
             by_step[(step.workflow_id, step.step_id)] = step
             records[step.workflow_id].steps.append(step)
         for a in attempts:
-            step = by_step.get((a.workflow_id, a.step_id))
-            if step is not None:
-                step.attempt_records.append(
-                    AttemptRecord(a.attempt, a.started_at, a.finished_at, a.error_type, a.error_message, a.traceback)
-                )
+            owner = by_step.get((a.pop("workflow_id"), a.pop("step_id")))
+            if owner is not None:
+                owner.attempt_records.append(AttemptRecord(**a))
         for step in by_step.values():
             if (
                 not step.attempt_records
@@ -94,9 +93,9 @@ class ReadStore:
             ):
                 step.attempt_records.append(AttemptRecord(1, step.started_at, step.finished_at, None, None, None))
         for k in kids:
-            records[k.parent].children.append(k.child)
+            records[k["parent"]].children.append(k["child"])
         for f in forks:
-            records[f.origin].forks.append(f.fork)
+            records[f["origin"]].forks.append(f["fork"])
         return [records[i] for i in ids if i in records]
 
     def list_workflows(
@@ -127,12 +126,13 @@ class ReadStore:
     def count(self, status: str | None = None, name: str | None = None, id_prefix: str | None = None) -> int:
         params = filter_params(status, name, id_prefix)
         with self.pool.connection() as c:
-            return c.execute(list_statement(self.sql, "workflow_count_head", params), params).fetchone()[0]  # type: ignore[index]
+            row = c.execute(list_statement(self.sql, "workflow_count_head", params), params).fetchone()
+        return int(row[0]) if row else 0
 
     def status_counts(self) -> dict[str, int]:
         with self.pool.connection() as c:
-            rows = c.cursor(row_factory=namedtuple_row).execute(self.sql["status_counts"]).fetchall()
-        return {r.status: r.n for r in rows}
+            rows = c.cursor(row_factory=dict_row).execute(self.sql["status_counts"]).fetchall()
+        return {r["status"]: r["n"] for r in rows}
 
     def workflow_names(self) -> list[str]:
         with self.pool.connection() as c:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import class_row, kwargs_row, namedtuple_row
+from psycopg.rows import class_row, dict_row, kwargs_row
 from psycopg_pool import ConnectionPool
 
 from engine.records import FaultRecord, WorkflowOutcome, WorkflowState
@@ -170,14 +170,14 @@ class RuntimeStore:
             steps = c.cursor(row_factory=class_row(RecordedStep)).execute(self.sql["steps_for_run"], (workflow_ids,))
             recorded = steps.fetchall()
             open_steps = any(not step.status.final for step in recorded)
-            errors = []
+            errors: list[dict[str, Any]] = []
             if open_steps:
-                cur = c.cursor(row_factory=namedtuple_row).execute(self.sql["open_step_errors"], (workflow_ids,))
+                cur = c.cursor(row_factory=dict_row).execute(self.sql["open_step_errors"], (workflow_ids,))
                 errors = cur.fetchall()
         for step in recorded:
             out[step.workflow_id][step.step_id] = step
         for e in errors:
-            out[e.workflow_id][e.step_id].past_errors.append((e.error_type, e.error_message))
+            out[e["workflow_id"]][e["step_id"]].past_errors.append((e["error_type"], e["error_message"]))
         return out
 
     def workflow_state(self, workflow_id: str) -> WorkflowState | None:
