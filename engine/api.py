@@ -17,7 +17,7 @@ from engine import execution
 from engine.context import CURRENT_DB, CURRENT_STEP, StepContext
 from engine.errors import DurableError
 from engine.retry import RetryPolicy
-from engine.specs import ISOLATION_LEVELS, StepSpec, WorkflowSpec, register
+from engine.specs import ISOLATION_LEVELS, StepSpec, WorkflowSpec, register, register_step_workflow
 from engine.states import StepKind
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,6 +53,11 @@ def step(
     interval_seconds: float = 1.0,
     max_attempts: int = 3,
     backoff_rate: float = 2.0,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    should_retry: Callable[[BaseException], bool] | None = None,
+    max_interval_seconds: float | None = None,
+    jitter: bool = False,
+    timeout_seconds: float | None = None,
 ) -> Callable[[F], F]: ...
 def step(
     fn: Callable[..., Any] | None = None,
@@ -62,17 +67,61 @@ def step(
     interval_seconds: float = 1.0,
     max_attempts: int = 3,
     backoff_rate: float = 2.0,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    should_retry: Callable[[BaseException], bool] | None = None,
+    max_interval_seconds: float | None = None,
+    jitter: bool = False,
+    timeout_seconds: float | None = None,
 ) -> Any:
-    """Mark a function as a checkpointed, retried step. Works bare and with arguments."""
-    policy = RetryPolicy(max_attempts, interval_seconds, backoff_rate, retries_allowed)
+    """Mark a function as a checkpointed, retried step. Works bare and with arguments.
+
+    A step can also be started on its own, like a workflow (`start_workflow(charge, ...)`): it then runs as a
+    one-step durable workflow registered under the step's name.
+    """
+    policy = RetryPolicy(
+        max_attempts,
+        interval_seconds,
+        backoff_rate,
+        retries_allowed,
+        tuple(retry_on) if retry_on is not None else None,
+        should_retry,
+        max_interval_seconds,
+        jitter,
+        timeout_seconds,
+    )
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         spec = StepSpec(name or f.__qualname__, f, policy)
-        wrapper = _wrap(f, spec, execution.call_step, execution.call_step_async)
-        wrapper.__durable_step__ = spec  # type: ignore[attr-defined]
-        return wrapper
+        return _as_step(f, spec, execution.call_step, execution.call_step_async)
 
     return decorate(fn) if fn is not None else decorate
+
+
+def _as_step(f: Callable[..., Any], spec: StepSpec, sync_call: Any, async_call: Any) -> Callable[..., Any]:
+    """The step's wrapper, also registered as a one-step workflow of the same name (unless a workflow has it)."""
+    wrapper = _wrap(f, spec, sync_call, async_call)
+    wrapper.__durable_step__ = spec  # type: ignore[attr-defined]
+    alone = WorkflowSpec(spec.name, _one_step(wrapper))
+    register_step_workflow(alone)
+    wrapper.__durable_workflow__ = alone  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _one_step(step_wrapper: Callable[..., Any]) -> Callable[..., Any]:
+    """The body of a step's one-step workflow: it calls the step, which is then its checkpointed step 1."""
+    if inspect.iscoroutinefunction(step_wrapper):
+
+        @functools.wraps(step_wrapper)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            return await step_wrapper(*args, **kwargs)
+
+        return run_async
+
+    @functools.wraps(step_wrapper)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return step_wrapper(*args, **kwargs)
+
+    return run
 
 
 @overload
@@ -99,11 +148,9 @@ def transaction(
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         if inspect.iscoroutinefunction(f):
             raise TypeError("@transaction functions must be plain (not async) functions")
-        policy = RetryPolicy(max_attempts, 0.01, 2.0, retryable=execution.transaction_may_retry)
+        policy = RetryPolicy(max_attempts, 0.01, 2.0, should_retry=execution.serialization_failure)
         spec = StepSpec(name or f.__qualname__, f, policy, StepKind.TRANSACTION, level)
-        wrapper = _wrap(f, spec, execution.call_transaction, execution.call_step_async)
-        wrapper.__durable_step__ = spec  # type: ignore[attr-defined]
-        return wrapper
+        return _as_step(f, spec, execution.call_transaction, execution.call_step_async)
 
     return decorate(fn) if fn is not None else decorate
 

@@ -81,6 +81,10 @@ class WorkflowCancelled(BaseException):
     """
 
 
+class StepTimeout(DurableError, TimeoutError):
+    """An attempt of a step ran longer than its `timeout_seconds` (a TimeoutError, so `retry_on` may name it)."""
+
+
 class InjectedFault(Exception):
     """Raised at a step attempt by a `fail` fault, exactly as if the step's own code had raised it."""
 

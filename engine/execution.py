@@ -14,16 +14,25 @@ import contextlib
 import contextvars
 import json
 import logging
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from engine.context import CURRENT_DB, CURRENT_WORKFLOW, StepContext, WorkflowContext, active_workflow, default_engine
-from engine.errors import DurableError, MaxAttemptsExceeded, SerializationError, WorkflowCancelled
+from engine.context import (
+    CURRENT_DB,
+    CURRENT_STEP,
+    CURRENT_WORKFLOW,
+    StepContext,
+    WorkflowContext,
+    active_workflow,
+    default_engine,
+)
+from engine.errors import DurableError, MaxAttemptsExceeded, SerializationError, StepTimeout, WorkflowCancelled
 from engine.outcome import PAUSED, Outcome, recorded_outcome
 from engine.retry import Attempt, RetryPolicy, run_attempts, run_attempts_async
 from engine.runtime import Preempted, Runtime, StoreUnreachable, checkpointing
@@ -152,8 +161,13 @@ class StepRun:
         """Show the attempt as `status` (RUNNING) without recording an outcome; never moves a step backwards."""
         self.rt.store.mark_step(
             self.workflow_id, self.step_id, self.spec.name, self.spec.kind, status, self.attempt, self.budget,
-            self.started, child,
+            self.started, child, self.policy_words,
         )  # fmt: skip
+
+    @property
+    def policy_words(self) -> str | None:
+        """The limits shown in the step's detail; a durable sleep or a child has none worth showing."""
+        return self.policy.describe() if self.spec.kind in (StepKind.STEP, StepKind.TRANSACTION) else None
 
     # the attempt loop's protocol (engine.retry.Attempts)
 
@@ -185,6 +199,11 @@ class StepRun:
     def after_failure(self, exc: Exception) -> None:
         self.fail(exc, retryable=self.policy.may_retry(exc))
 
+    def end_reason(self, exc: Exception, retryable: bool) -> str:
+        if isinstance(exc, StepTimeout):
+            return "timeout"
+        return "error" if retryable else "not_retryable"
+
     # recording
 
     def record(
@@ -198,6 +217,7 @@ class StepRun:
         conn: psycopg.Connection[Any] | None = None,
         child: str | None = None,
         with_attempt: bool = True,
+        end_reason: str | None = None,
     ) -> None:
         with checkpointing():
             ok = self.rt.store.record_step(
@@ -217,6 +237,8 @@ class StepRun:
                 conn=conn,
                 child_workflow_id=child,
                 with_attempt=with_attempt,
+                end_reason=end_reason,
+                policy=None if status == StepStatus.SUCCESS else self.policy_words,
             )
         if not ok:
             self.rt.lost_write(self.workflow_id, self.where)
@@ -232,17 +254,19 @@ class StepRun:
     def fail(self, exc: Exception, retryable: bool = True) -> None:
         """Record a failed attempt; raise when no attempt is left, else set up the backoff wait."""
         info = error_to_dict(exc)
+        reason = self.end_reason(exc, retryable)
         self.errors.append(exc)
         if not retryable or self.attempt >= self.budget:
             final = exc
             if retryable and self.policy.retries_allowed and self.spec.kind == StepKind.STEP:
                 final = MaxAttemptsExceeded(self.spec.name, self.policy.budget, self.errors)
-            self.record(StepStatus.ERROR, error=error_to_dict(final) if final is not exc else info, info=info)
+            error = error_to_dict(final) if final is not exc else info
+            self.record(StepStatus.ERROR, error=error, info=info, end_reason=reason)
             if final is exc:
                 raise exc
             raise final from exc
         self.wait = self.policy.delay_after(self.attempt - self.base)
-        self.record(StepStatus.WAITING_RETRY, delay=self.wait, info=info)
+        self.record(StepStatus.WAITING_RETRY, delay=self.wait, info=info, end_reason=reason)
         self.attempt += 1
 
 
@@ -281,23 +305,76 @@ class PlainAttempts:
 
 
 def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call() -> Any:
+        return _within_timeout(spec, lambda: body_of(spec)(*args, **kwargs))
+
     ctx = active_workflow()
     if ctx is None:
-        return run_attempts(PlainAttempts(spec), lambda: spec.fn(*args, **kwargs))
+        return run_attempts(PlainAttempts(spec), call)
     run = StepRun(ctx, spec)
     if run.recorded is not None and run.done:
         return _recorded_value(run.recorded)
-    return run_attempts(run, lambda: spec.fn(*args, **kwargs))
+    return run_attempts(run, call)
 
 
 async def call_step_async(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def call() -> Any:
+        attempt = body_of(spec)(*args, **kwargs)
+        if spec.policy.timeout_seconds is None:
+            return await attempt
+        try:
+            return await asyncio.wait_for(attempt, spec.policy.timeout_seconds)
+        except asyncio.TimeoutError:
+            raise _timed_out(spec) from None
+
     ctx = active_workflow()
     if ctx is None:
-        return await run_attempts_async(PlainAttempts(spec), lambda: spec.fn(*args, **kwargs))
+        return await run_attempts_async(PlainAttempts(spec), call)
     run = StepRun(ctx, spec)
     if run.recorded is not None and run.done:
         return _recorded_value(run.recorded)
-    return await run_attempts_async(run, lambda: spec.fn(*args, **kwargs))
+    return await run_attempts_async(run, call)
+
+
+STUBS: dict[str, Callable[..., Any]] = {}
+"""Step bodies replaced by name (the test harness's `stub_step`): checkpoints, retries and records stay real."""
+
+
+def body_of(spec: StepSpec) -> Callable[..., Any]:
+    return STUBS.get(spec.name, spec.fn) if STUBS else spec.fn
+
+
+def _timed_out(spec: StepSpec) -> StepTimeout:
+    step = CURRENT_STEP.get()
+    attempt = step.attempt if step is not None else 1
+    return StepTimeout(f"attempt {attempt} of step {spec.name!r} timed out after {spec.policy.timeout_seconds:g}s")
+
+
+def _within_timeout(spec: StepSpec, call: Callable[[], Any]) -> Any:
+    """A sync attempt bounded by `timeout_seconds`: it runs in a thread of its own and, past the timeout, is
+    recorded as timed out while that thread is left to finish (Python cannot stop a thread); its result is
+    then ignored. Without a timeout the attempt runs here, on the workflow's thread."""
+    seconds = spec.policy.timeout_seconds
+    if seconds is None:
+        return call()
+    done = threading.Event()
+    box: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:
+            box["error"] = exc
+        finally:
+            done.set()
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(attempt,), name=f"durable-step-{spec.name}", daemon=True).start()
+    if not done.wait(seconds):
+        raise _timed_out(spec)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 # durable sleep ------------------------------------------------------------------------------------
@@ -335,7 +412,7 @@ async def sleep_async(seconds: float) -> None:
 RETRYABLE_TRANSACTION_ERRORS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
 
-def transaction_may_retry(exc: BaseException) -> bool:
+def serialization_failure(exc: BaseException) -> bool:
     return isinstance(exc, RETRYABLE_TRANSACTION_ERRORS)
 
 

@@ -59,6 +59,8 @@ class AttemptRecord:
     error_type: str | None
     error_message: str | None
     traceback: str | None
+    end_reason: str | None = None
+    """Why a failed attempt ended: `error`, `timeout`, or `not_retryable` (None for a success)."""
 
     @property
     def ok(self) -> bool:
@@ -81,6 +83,8 @@ class StepRecord:
     child_workflow_id: str | None
     started_at: datetime
     finished_at: datetime | None
+    policy: str | None = None
+    """The step's retry limits in words (`3 attempts · 1s ×2`), once a retry or a slow attempt showed it."""
     attempt_records: list[AttemptRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -101,6 +105,7 @@ class WorkflowRecord:
     parent_step_id: int | None
     forked_from: str | None
     forked_from_step: int | None
+    fork_changes: dict[str, Any] | None
     recovery_count: int
     wait_reason: str | None
     created_at: datetime

@@ -9,6 +9,7 @@ a coroutine (running those blocking segments in a thread). So sync and async ste
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,25 +18,39 @@ from engine.context import CURRENT_STEP, StepContext
 from engine.errors import MaxAttemptsExceeded
 
 
-def _any_exception(exc: BaseException) -> bool:
-    return True
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How many attempts, how long between them, and which failures may be retried at all."""
+    """How many attempts, how long between them, how long each may take, and which failures may retry.
+
+    `retry_on` retries only those exception types; `should_retry(exc)` decides per exception (it wins over
+    `retry_on`); any other failure fails the step at once. The wait after failed attempt n is
+    `interval_seconds * backoff_rate ** (n - 1)`, scaled by a random factor in [0.5, 1.5) with `jitter`,
+    then capped at `max_interval_seconds`.
+    """
 
     max_attempts: int = 3
     interval_seconds: float = 1.0
     backoff_rate: float = 2.0
     retries_allowed: bool = True
-    retryable: Callable[[BaseException], bool] = field(default=_any_exception, compare=False)
+    retry_on: tuple[type[BaseException], ...] | None = None
+    should_retry: Callable[[BaseException], bool] | None = field(default=None, compare=False)
+    max_interval_seconds: float | None = None
+    jitter: bool = False
+    timeout_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if self.interval_seconds < 0 or self.backoff_rate <= 0:
             raise ValueError("interval_seconds must be >= 0 and backoff_rate > 0")
+        if self.max_interval_seconds is not None and self.max_interval_seconds < 0:
+            raise ValueError("max_interval_seconds must be >= 0")
+        if self.timeout_seconds is not None and self.timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be > 0")
+        if self.retry_on is not None and not all(
+            isinstance(t, type) and issubclass(t, BaseException) for t in self.retry_on
+        ):
+            raise ValueError("retry_on must be a tuple of exception types")
 
     @property
     def budget(self) -> int:
@@ -44,10 +59,17 @@ class RetryPolicy:
 
     def delay_after(self, attempt: int) -> float:
         """The wait after failed attempt number `attempt` (from 1)."""
-        return self.interval_seconds * self.backoff_rate ** (attempt - 1)
+        delay = self.interval_seconds * self.backoff_rate ** (attempt - 1)
+        if self.jitter:
+            delay *= random.uniform(0.5, 1.5)
+        if self.max_interval_seconds is not None:
+            delay = min(delay, self.max_interval_seconds)
+        return delay
 
     def may_retry(self, exc: BaseException) -> bool:
-        return self.retryable(exc)
+        if self.should_retry is not None:
+            return bool(self.should_retry(exc))
+        return self.retry_on is None or isinstance(exc, self.retry_on)
 
     def exhausted(self, name: str, errors: list[BaseException], kind_retries: bool) -> BaseException:
         """What a caller gets when the budget is spent: MaxAttemptsExceeded for a step whose retries ran
@@ -56,6 +78,25 @@ class RetryPolicy:
         if kind_retries and self.retries_allowed and self.may_retry(last):
             return MaxAttemptsExceeded(name, self.budget, errors)
         return last
+
+    def describe(self) -> str:
+        """The limits in words, as the dashboard shows them: `3 attempts · 1s ×2 ≤30s · jitter · timeout 10s`."""
+        if not self.retries_allowed or self.budget == 1:
+            words = ["1 attempt"]
+        else:
+            backoff = f"{self.interval_seconds:g}s ×{self.backoff_rate:g}"
+            if self.max_interval_seconds is not None:
+                backoff += f" ≤{self.max_interval_seconds:g}s"
+            words = [f"{self.budget} attempts", backoff]
+            if self.jitter:
+                words.append("jitter")
+        if self.timeout_seconds is not None:
+            words.append(f"timeout {self.timeout_seconds:g}s")
+        if self.retry_on is not None:
+            words.append("retry on " + ", ".join(t.__name__ for t in self.retry_on))
+        if self.should_retry is not None:
+            words.append(f"retry if {getattr(self.should_retry, '__name__', 'should_retry')}")
+        return " · ".join(words)
 
 
 @dataclass

@@ -46,9 +46,18 @@ REGISTRY: dict[str, WorkflowSpec] = {}
 
 def register(spec: WorkflowSpec) -> None:
     old = REGISTRY.get(spec.name)
-    if old is not None and old.fn.__module__ != spec.fn.__module__:
+    one_step = old is not None and getattr(old.fn, "__durable_one_step__", False)
+    if old is not None and not one_step and old.fn.__module__ != spec.fn.__module__:
         log.warning("workflow name %r re-registered by %s (was %s)", spec.name, spec.fn.__module__, old.fn.__module__)
     REGISTRY[spec.name] = spec
+
+
+def register_step_workflow(spec: WorkflowSpec) -> None:
+    """A step's one-step workflow takes its name only when no workflow has it (a workflow always wins)."""
+    existing = REGISTRY.get(spec.name)
+    if existing is None or getattr(existing.fn, "__durable_one_step__", False):
+        spec.fn.__durable_one_step__ = True  # type: ignore[attr-defined]
+        REGISTRY[spec.name] = spec
 
 
 def spec_of(fn: Callable[..., Any] | str) -> WorkflowSpec:
@@ -60,5 +69,9 @@ def spec_of(fn: Callable[..., Any] | str) -> WorkflowSpec:
             raise DurableError(f"no workflow function is registered as {fn!r}") from None
     spec: WorkflowSpec | None = getattr(fn, "__durable_workflow__", None)
     if spec is None:
-        raise DurableError(f"{getattr(fn, '__qualname__', fn)!r} is not decorated with @workflow")
+        raise DurableError(
+            f"{getattr(fn, '__qualname__', fn)!r} is not decorated with @workflow, @step or @transaction"
+        )
+    if REGISTRY.get(spec.name) is not spec and getattr(spec.fn, "__durable_one_step__", False):
+        raise DurableError(f"step {spec.name!r} cannot run on its own: a workflow is registered under that name")
     return spec

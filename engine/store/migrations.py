@@ -150,6 +150,12 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER faults_notify AFTER INSERT OR UPDATE OR DELETE ON {schema}.faults
         FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_fault();
     """,
+    # 2: why each attempt ended, each step's retry limits as shown, and what a fork changed.
+    """
+    ALTER TABLE {schema}.attempts ADD COLUMN end_reason text;
+    ALTER TABLE {schema}.steps ADD COLUMN policy text;
+    ALTER TABLE {schema}.workflows ADD COLUMN fork_changes jsonb;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -85,6 +85,8 @@ class RuntimeStore:
         final: bool = True,
         with_attempt: bool = True,
         conn: psycopg.Connection | None = None,
+        end_reason: str | None = None,
+        policy: str | None = None,
     ) -> bool:
         """Commit one attempt's outcome; False when the step already had a final outcome recorded."""
         if status == StepStatus.SUCCESS and attempt == 1 and with_attempt:
@@ -109,6 +111,8 @@ class RuntimeStore:
             "emsg": info.get("message"),
             "etb": info.get("traceback"),
             "with_attempt": with_attempt,
+            "reason": end_reason,
+            "policy": policy,
         }
         return self._one(self._record_step, params, conn)
 
@@ -129,11 +133,12 @@ class RuntimeStore:
         max_attempts: int,
         started: datetime,
         child_workflow_id: str | None = None,
+        policy: str | None = None,
     ) -> None:
         with self.pool.connection() as c:
             c.execute(
                 self.sql["mark_step"],
-                (workflow_id, step_id, name, kind, status, attempt, max_attempts, child_workflow_id, started),
+                (workflow_id, step_id, name, kind, status, attempt, max_attempts, child_workflow_id, started, policy),
             )
 
     def insert_workflow(

@@ -33,7 +33,7 @@ def test_exhausted_is_max_attempts_for_a_retried_step_else_the_error_itself():
     policy = RetryPolicy(max_attempts=2)
     assert isinstance(policy.exhausted("s", errors, kind_retries=True), MaxAttemptsExceeded)
     assert policy.exhausted("s", errors, kind_retries=False) is errors[-1]
-    picky = RetryPolicy(max_attempts=2, retryable=lambda exc: isinstance(exc, KeyError))
+    picky = RetryPolicy(max_attempts=2, should_retry=lambda exc: isinstance(exc, KeyError))
     assert picky.exhausted("s", errors, kind_retries=True) is errors[-1]
 
 

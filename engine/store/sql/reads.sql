@@ -10,18 +10,19 @@ SELECT clock_timestamp() AS now
 -- name: workflows_by_id
 -- Full workflow rows.
 SELECT workflow_id, name, status, inputs, output, error, executor_id, parent_workflow_id, parent_step_id,
-       forked_from, forked_from_step, recovery_count, wait_reason, created_at, started_at, updated_at, finished_at
+       forked_from, forked_from_step, fork_changes, recovery_count, wait_reason, created_at, started_at, updated_at,
+       finished_at
 FROM {schema}.workflows WHERE workflow_id = ANY(%s)
 
 -- name: steps_by_workflow
 -- Full step rows of these workflows, in order.
 SELECT workflow_id, step_id, name, kind, status, attempts, attempt_base, max_attempts, next_attempt_at,
-       output, error, child_workflow_id, started_at, finished_at
+       output, error, child_workflow_id, started_at, finished_at, policy
 FROM {schema}.steps WHERE workflow_id = ANY(%s) ORDER BY workflow_id, step_id
 
 -- name: attempts_by_workflow
 -- Attempt rows of these workflows, in order.
-SELECT workflow_id, step_id, attempt, started_at, finished_at, error_type, error_message, traceback
+SELECT workflow_id, step_id, attempt, started_at, finished_at, error_type, error_message, traceback, end_reason
 FROM {schema}.attempts WHERE workflow_id = ANY(%s) ORDER BY workflow_id, step_id, attempt
 
 -- name: children_of

@@ -9,21 +9,23 @@
 -- One attempt's outcome: upsert the step row unless it is final, and insert its attempt row; counts the step.
 WITH s AS (
     INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts,
-                                      next_attempt_at, output, error, child_workflow_id, started_at, finished_at)
+                                      next_attempt_at, output, error, child_workflow_id, started_at, finished_at,
+                                      policy)
     VALUES (%(wid)s, %(sid)s, %(name)s, %(kind)s, %(status)s, %(attempt)s, %(max)s,
             clock_timestamp() + make_interval(secs => %(delay)s::float8),
             %(output)s::jsonb, %(error)s::jsonb, %(child)s, %(started)s,
-            CASE WHEN %(final)s THEN clock_timestamp() END)
+            CASE WHEN %(final)s THEN clock_timestamp() END, %(policy)s)
     ON CONFLICT (workflow_id, step_id) DO UPDATE SET
         status = excluded.status, attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
         output = excluded.output, error = excluded.error, finished_at = excluded.finished_at,
-        child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id)
+        child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id),
+        policy = coalesce(excluded.policy, st.policy)
     WHERE st.status NOT IN ('SUCCESS', 'ERROR') AND st.name = excluded.name
     RETURNING 1
 ), a AS (
     INSERT INTO {schema}.attempts (workflow_id, step_id, attempt, started_at, finished_at,
-                                   error_type, error_message, traceback)
-    SELECT %(wid)s, %(sid)s, %(attempt)s, %(started)s, clock_timestamp(), %(etype)s, %(emsg)s, %(etb)s
+                                   error_type, error_message, traceback, end_reason)
+    SELECT %(wid)s, %(sid)s, %(attempt)s, %(started)s, clock_timestamp(), %(etype)s, %(emsg)s, %(etb)s, %(reason)s
     WHERE %(with_attempt)s AND EXISTS (SELECT 1 FROM s)
     ON CONFLICT DO NOTHING
 )
@@ -43,11 +45,12 @@ RETURNING 1
 -- name: mark_step
 -- A step in progress made visible; never moves a step backwards (only a later attempt, or the same running one).
 INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts,
-                                  child_workflow_id, started_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                  child_workflow_id, started_at, policy)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (workflow_id, step_id) DO UPDATE SET
     status = excluded.status, attempts = excluded.attempts, next_attempt_at = NULL,
-    child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id)
+    child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id),
+    policy = coalesce(excluded.policy, st.policy)
 WHERE st.status NOT IN ('SUCCESS', 'ERROR')
   AND (st.attempts < excluded.attempts OR (st.attempts = excluded.attempts AND st.status = 'RUNNING'))
 
