@@ -58,9 +58,9 @@ class DetailScreen(WorkflowActions):
         *WORKFLOW_BINDINGS,
         Binding(
             "F",
-            "replay_step",
-            "Replay step",
-            tooltip="Replay from the selected step: a new workflow keeps the outcomes of the steps before it",
+            "fork_step",
+            "Fork step",
+            tooltip="Fork from the selected step: a new workflow re-runs from it, reusing the outcomes of the steps before it",
         ),
         Binding(
             "i",
@@ -78,7 +78,7 @@ class DetailScreen(WorkflowActions):
         ),
         Binding("l", "links", "Links", tooltip="Open a linked workflow: parent, children, forks"),
     ]
-    FOOTER_DROP = ("quit", "links", "view", "delete", "replay", "back")
+    FOOTER_DROP = ("quit", "links", "view", "delete", "fork", "back")
 
     def __init__(self, workflow_id: str):
         super().__init__()
@@ -351,13 +351,13 @@ class DetailScreen(WorkflowActions):
 
         self.app.push_screen(PickScreen("Open a linked workflow", options), picked)
 
-    def action_replay_step(self) -> None:
+    def action_fork_step(self) -> None:
         step = self.selected_step()
         if step is None:
             self.notify("select a step first", severity="warning")
             return
         wid, sid = self.workflow_id, step.step_id
-        self.replay(wid, sid, lambda new: f"replaying {wid} from step {sid} as {new}")
+        self.fork(wid, sid, lambda new: f"forked {wid} from step {sid} as {new}")
 
     def action_inject_fault(self) -> None:
         step = self.selected_step()
