@@ -17,7 +17,9 @@ from engine.states import TRANSITIONS, Operation, StepStatus, WorkflowStatus
 from tui.base import DashScreen
 
 WORKFLOW_BINDINGS = [
-    Binding("k", "cancel", "Cancel", tooltip="Cancel the workflow and its children: it stops at its next step (asks first)"),
+    Binding(
+        "k", "cancel", "Cancel", tooltip="Cancel the workflow and its children: it stops at its next step (asks first)"
+    ),
     Binding(
         "r",
         "resume",

@@ -23,8 +23,8 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from engine.records import ExecutorRecord, WorkflowSummary
 from engine.states import FINAL_STATUSES, WorkflowStatus
-from tui.dialogs import PickScreen
 from tui.columns import Column, Placed, fit, middle
+from tui.dialogs import PickScreen
 from tui.format import STATUS_STYLES, clip, clock_time, duration, status_text
 from tui.live import Changes, Refresher
 from tui.waits import live_wait
@@ -239,7 +239,12 @@ class WorkflowsScreen(WorkflowActions):
         f = self.filters
         low = max(0, offset - size)
         rows = self.dash.control.summaries(
-            status=f.status, name=f.name, id_prefix=f.id_prefix, sort=self.sort, limit=2 * size + LOOK_AROUND, offset=low
+            status=f.status,
+            name=f.name,
+            id_prefix=f.id_prefix,
+            sort=self.sort,
+            limit=2 * size + LOOK_AROUND,
+            offset=low,
         )
         at = next((i for i, r in enumerate(rows) if r.workflow_id == held), None)
         if at is None:
