@@ -261,7 +261,18 @@ class Timeline(Widget, can_focus=True):
             self.refresh()
             self.post_message(self.Highlighted())
 
+    def line_text(self, index: int) -> str:
+        """Lane `index` as it is drawn now, in plain text (what a person reads; tests read it too)."""
+        return self._lane_line(self.lanes[index], self._axis(), self._room(), False).plain
+
     # geometry and drawing ----------------------------------------------------------------------
+
+    def _room(self) -> int:
+        return max(10, (self.size.width or 80) - self.label_width())
+
+    def _axis(self) -> Axis:
+        now = self.now or datetime.now().astimezone()
+        return axis_for(self.lanes, self.start or now, now, self.live, max(4, self._room() - NOTE_ROOM))
 
     @property
     def rows(self) -> int:
@@ -279,12 +290,9 @@ class Timeline(Widget, can_focus=True):
         return 4 + NAME_WIDTH + 1 + STATE_WIDTH + 1 + TOOK_WIDTH + 1
 
     def render(self) -> Text:
-        width = self.size.width or 80
         if not self.lanes or self.start is None or self.now is None:
             return Text(" no steps yet", style="dim")
-        label = self.label_width()
-        room = max(10, width - label)
-        axis = axis_for(self.lanes, self.start, self.now, self.live, max(4, room - NOTE_ROOM))
+        label, room, axis = self.label_width(), self._room(), self._axis()
         lines = [self._axis_line(axis, label, room)]
         for i in range(self.top, min(len(self.lanes), self.top + self.rows)):
             lines.append(self._lane_line(self.lanes[i], axis, room, i == self.cursor))
