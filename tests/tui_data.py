@@ -269,3 +269,13 @@ class WorkerProcess(Worker):
             module="tests.tui_worker",
             AUTO_RECOVER="1" if auto_recover else "0",
         )
+
+
+@step(name="snap.tick")
+def tick(i: int) -> int:
+    return i
+
+
+@workflow(name="snap.long")
+def long_run(n: int) -> int:
+    return sum(tick(i) for i in range(n))

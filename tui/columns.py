@@ -34,8 +34,8 @@ class Placed:
 
 def fit(columns: Sequence[Column], width: int) -> list[Placed]:
     """The columns shown at `width` cells, in their declared order. Optional columns are added in the
-    order they are declared in `columns` only when they fit at their minimum width; extra room goes to
-    the columns in declaration order, each up to its maximum."""
+    order they are declared in `columns` while they fit at their minimum width; extra room goes to the
+    essential columns first, then the others, each up to its maximum."""
     room = width - SPARE
     widths: dict[str, int] = {}
     for c in columns:
@@ -43,10 +43,11 @@ def fit(columns: Sequence[Column], width: int) -> list[Placed]:
             widths[c.key] = c.min_width
             room -= c.min_width + CELL_PADDING
     room = _grow(columns, widths, room, lambda c: c.comfortable)
-    for c in columns:
-        if not c.essential and c.min_width + CELL_PADDING <= room:
-            widths[c.key] = c.min_width
-            room -= c.min_width + CELL_PADDING
+    for c in (c for c in columns if not c.essential):
+        if c.min_width + CELL_PADDING > room:
+            break  # a less important column never shows while a more important one does not
+        widths[c.key] = c.min_width
+        room -= c.min_width + CELL_PADDING
     room = _grow(columns, widths, room, lambda c: c.comfortable)
     _grow(columns, widths, room, lambda c: c.max_width)
     return [Placed(c.key, c.label, widths[c.key]) for c in columns if c.key in widths]
