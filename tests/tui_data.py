@@ -74,11 +74,27 @@ def flaky_twice(order: str) -> str:
     return f"paid {order}"
 
 
+@step(name="snap.pack")
+def pack(order_id: str) -> str:
+    return f"packed {order_id}"
+
+
+@step(name="snap.label")
+def label(order_id: str) -> str:
+    return f"labelled {order_id}"
+
+
+@workflow(name="snap.parcel")
+def parcel(order_id: str) -> str:
+    pack(order_id)
+    return label(order_id)
+
+
 @workflow(name="snap.journey")
 def journey(order_id: str) -> str:
     charge(3)
     flaky_twice(order_id)
-    order(order_id, 3)
+    parcel(order_id)
     sleep(0.01)
     flaky(order_id)
     return "unreachable"
@@ -104,7 +120,6 @@ JOURNEY_TIMES = [
     ("trip-1", 4, 0, 20.1, 35.1),
     ("trip-1", 5, 0, 35.2, None),
     ("trip-1", 5, 1, 35.2, 36.0),
-    ("trip-1", 5, 2, 38.0, 39.0),
     ("nap-1", 1, 0, 0.0, 0.3),
     ("nap-1", 2, 0, 0.4, None),
 ]
@@ -112,8 +127,9 @@ JOURNEY_TIMES = [
 
 def seed_timeline(database_url: str, schema: str) -> None:
     """A run with a step that failed twice before it succeeded (two backoffs), a child workflow, a finished
-    durable sleep and a step waiting to retry (3.4 s left at T0); and a run asleep (23.4 s left)."""
-    with Engine(database_url, "exec-1", schema=schema, auto_recover=False) as eng:
+    durable sleep and a step waiting to retry (3.4 s left at T0); and a run asleep (23.4 s left). Their
+    worker is exec-2 (another executor than seed_mixed's, so that neither recovers the other's work)."""
+    with Engine(database_url, "exec-2", schema=schema, auto_recover=False) as eng:
         eng.start_workflow(journey, "T-1", workflow_id="trip-1")
         eng.start_workflow(nap, "N-1", workflow_id="nap-1")
         with Control(database_url, schema=schema) as ctl:
@@ -134,8 +150,9 @@ def seed_timeline(database_url: str, schema: str) -> None:
             {"a": start},
         )
         c.execute(
-            f"UPDATE {s}.workflows SET finished_at = %(e)s WHERE workflow_id = 'trip-1-3'",
-            {"e": start + timedelta(seconds=20)},
+            f"UPDATE {s}.workflows SET created_at = %(a)s, started_at = %(a)s, finished_at = %(e)s"
+            " WHERE workflow_id = 'trip-1-3'",
+            {"a": start + timedelta(seconds=8.3), "e": start + timedelta(seconds=20)},
         )
         for wid, step_id, attempt, a, b in JOURNEY_TIMES:
             times = {"w": wid, "s": step_id, "n": attempt, "a": start + timedelta(seconds=a)}
@@ -150,6 +167,11 @@ def seed_timeline(database_url: str, schema: str) -> None:
         c.execute(
             f"UPDATE {s}.steps SET next_attempt_at = %(t)s WHERE workflow_id = 'nap-1' AND status = 'SLEEPING'",
             {"t": T0 + timedelta(seconds=23.4)},
+        )
+        c.execute(  # exec-2 is alive at T0, like exec-1: its workflows wait, they are not orphaned
+            f"UPDATE {s}.executors SET heartbeat_at = %(t)s, stopped_at = NULL, pid = 4444"
+            " WHERE executor_id = 'exec-2'",
+            {"t": T0 - timedelta(seconds=0.4)},
         )
 
 

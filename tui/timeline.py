@@ -44,7 +44,7 @@ DRAW = {
     "backoff": ("╌", "#ff8700"),
     "pending": ("╌", "bold #ff8700"),
     "sleep": ("░", "cyan"),
-    "child": ("▒", "magenta"),
+    "child": ("▒", "#5f87ff"),
 }
 
 
@@ -119,8 +119,9 @@ def note(step: StepRecord, now: datetime) -> Text:
         return Text(f"retry {tries + 1}/{budget} {until(step.next_attempt_at, now)}", style="bold #ff8700")
     if step.status == StepStatus.SLEEPING and step.next_attempt_at is not None:
         return Text(f"wakes {until(step.next_attempt_at, now)}", style="cyan")
-    if step.error:
-        return Text(str(step.error.get("type", "Error")).rpartition(".")[2], style="red")
+    if step.error:  # the cause (the last attempt's error) says more than MaxAttemptsExceeded
+        cause = next((a.error_type for a in reversed(step.attempt_records) if a.error_type), None)
+        return Text(str(cause or step.error.get("type", "Error")).rpartition(".")[2], style="red")
     failed = sum(1 for a in step.attempt_records if a.error_type)
     if failed:
         return Text(f"{failed} failed {'try' if failed == 1 else 'tries'}", style="dim red")

@@ -96,7 +96,13 @@ def layout(width: int) -> list[Placed]:
 
 class WorkflowsScreen(WorkflowActions):
     BINDINGS = [
-        Binding("enter", "open", "Open", show=False, tooltip="Open the workflow: steps, attempts, values, countdowns"),
+        Binding(
+            "enter",
+            "open",
+            "Open",
+            show=False,
+            tooltip="Open the workflow: the timeline of its run, attempts, values, countdowns",
+        ),
         *WORKFLOW_BINDINGS,
         Binding("slash", "search", "Search", tooltip="Search workflows by id prefix"),
         Binding("s", "cycle_status", "Status", tooltip="Filter by status (each press: the next status)"),
