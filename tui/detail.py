@@ -176,10 +176,14 @@ class DetailScreen(WorkflowActions):
         t.append(f" {r.workflow_id}", style="bold")
         t.append(f"  {r.name}  ")
         t.append_text(status_text(r.status))
-        t.append(
-            f"   executor {r.executor_id or '-'}  started {clock_time(r.started_at or r.created_at, now)}"
+        times = (
+            f"  started {clock_time(r.started_at or r.created_at, now)}"
             f"  took {duration(r.started_at, r.finished_at if r.status in FINAL_STATUSES else None, now)}"
         )
+        executor = f"   executor {r.executor_id or '-'}"
+        if t.cell_len + len(executor) + len(times) > (self.size.width or self.app.size.width):
+            executor = " "  # a narrow terminal: the times matter more (the executor is on the Workers screen)
+        t.append(executor + times)
         if r.recovery_count:
             t.append(f"  recovered {r.recovery_count}×", style="yellow")
         if r.wait_reason:
@@ -195,14 +199,15 @@ class DetailScreen(WorkflowActions):
             links.append(f"forks: {', '.join(r.forks[:3])}{' …' if len(r.forks) > 3 else ''}")
         if links:
             t.append("\n links: " + " · ".join(links) + "  (l: open)", style="cyan")
+        width = max(40, (self.size.width or self.app.size.width) - 10)  # each line fits: no wrapping
         t.append("\n inputs: ", style="bold")
-        t.append(preview(r.inputs, 120))
+        t.append(preview(r.inputs, width))
         if r.status == "SUCCESS":
             t.append("\n output: ", style="bold green")
-            t.append(preview(r.output, 120))
+            t.append(preview(r.output, width))
         elif r.error:
             t.append("\n error: ", style="bold red")
-            t.append(clip(error_line(r.error), 120), style="red")
+            t.append(clip(error_line(r.error), width - 16), style="red")
             t.append("  (v: traceback)", style="dim")
         return t
 

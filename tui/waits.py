@@ -67,9 +67,9 @@ def live_wait(row: Waiting, now: datetime, width: int) -> Text | str:
             if text is not None:
                 text.truncate(width, overflow="ellipsis")
                 return text
-    if row.status == WorkflowStatus.PENDING and row.step_status:
+    if row.status == WorkflowStatus.PENDING and row.step_status == StepStatus.RUNNING:
         attempt = f" · try {row.attempt}/{row.max_attempts}" if (row.attempt or 0) > 1 else ""
-        return Text(clip(row.step_status.lower() + attempt, width), style=STATUS_STYLES.get(row.step_status, ""))
+        return Text(clip("running" + attempt, width), style=STATUS_STYLES[StepStatus.RUNNING])
     if (row.attempt or 0) > 1:
         return Text(clip(f"after {row.attempt} tries", width), style="dim")
     return ""

@@ -51,6 +51,7 @@ COUNTS_EVERY = 0.25
 CAPTURE_PAGE = 5000
 BULK = frozenset({"bulk_cancel", "bulk_resume", "bulk_delete"})
 SPARK_CELLS = {80: 10, 120: 20, 160: 30}
+SHORT_STATUS = {"ENQUEUED": "ENQ", "PENDING": "PEND", "SUCCESS": "OK", "ERROR": "ERR", "CANCELLED": "CANC"}
 
 EMPTY_TEXT = """[b]No workflows in this database yet.[/b]
 
@@ -314,9 +315,12 @@ class WorkflowsScreen(WorkflowActions):
 
     def _show_counts(self) -> None:
         text = Text(" ")
-        for status in list(WorkflowStatus):
-            text.append(f"{status} ", style=STATUS_STYLES[status])
-            text.append(f"{self.counts.get(status, 0):,} ")
+        counts = [(status, f"{self.counts.get(status, 0):,}") for status in WorkflowStatus]
+        room = self.query_one("#counts", Static).size.width or self.app.size.width // 2
+        full = 1 + sum(len(status) + len(n) + 2 for status, n in counts) + 2 + len(f"{sum(self.counts.values()):,}")
+        for status, n in counts:  # a narrow terminal gets short labels: the figures must fit on one line
+            text.append(f"{status if full <= room else SHORT_STATUS[status]} ", style=STATUS_STYLES[status])
+            text.append(f"{n} ")
         text.append(f"│ {sum(self.counts.values()):,}\n", style="bold")
         first = self.table.window_offset + 1 if self.page else 0
         text.append(f" {self.filters.describe()} · sort: {SORT_LABELS[self.sort]} · ", style="dim")
