@@ -42,6 +42,9 @@ def test_the_cursor_stays_on_the_chosen_workflow_when_rows_arrive_above(control:
                 control.enqueue_workflow("sel.flow", workflow_id=f"new-{i}")
             await until(pilot, lambda: listed(app)[:1] == ["new-3"])
             assert highlighted(app) == "sel-3"
+            await pilot.resize_terminal(80, 24)  # fewer columns, rebuilt: still the same workflow
+            await until(pilot, lambda: [c.key for c in app.screen.columns] == ["id", "status", "step", "info"])
+            assert highlighted(app) == "sel-3" and app.screen.table.cursor_row == 5
             await pilot.press("o")  # re-sorted by "recently changed": still the same workflow
             await until(pilot, lambda: app.screen.sort == "updated" and app.loads_in_flight == 0)
             assert highlighted(app) == "sel-3"

@@ -189,10 +189,11 @@ class WorkflowsScreen(WorkflowActions):
             return
         self.columns = columns
         table = self.table
-        table.clear(columns=True)
+        keep = self.page[min(table.cursor_row, len(self.page) - 1)].workflow_id if self.page else None
+        table.clear(columns=True)  # (the cursor goes back to the top: `keep` puts it back)
         for column in columns:
             table.add_column(column.label, width=column.width, key=column.key)
-        self._fill(self.held or (self.page[table.cursor_row].workflow_id if self.page else None))
+        self._fill(keep)
         self._show_throughput()
 
     def on_mount(self) -> None:
@@ -258,7 +259,12 @@ class WorkflowsScreen(WorkflowActions):
             return None
         position = low + at
         start = offset if offset <= position < offset + size else max(0, position - min(cursor, size - 1))
-        return start, rows[start - low : start - low + size]
+        window = rows[start - low : start - low + size]
+        if len(window) < size and len(rows) == 2 * size + LOOK_AROUND:  # pushed far: read its window itself
+            window = self.dash.control.summaries(
+                status=f.status, name=f.name, id_prefix=f.id_prefix, sort=self.sort, limit=size, offset=start
+            )
+        return start, window
 
     def _apply(self, page: Page) -> None:
         self.loaded = True
