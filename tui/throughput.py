@@ -1,4 +1,4 @@
-"""Throughput at a glance: workflows finished and failed per second over the last minutes.
+"""Throughput at a glance: workflows finished and failed over the last three minutes, and per second now.
 
 Counted from the events the dashboard already receives (a workflow row turning SUCCESS or ERROR), so
 it costs no query: one dictionary increment per event, and a few dozen cells drawn once a second.
@@ -16,6 +16,8 @@ from engine.states import WorkflowStatus
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 KEEP_SECONDS = 300
+WINDOW_SECONDS = 180
+"""What the sparklines span, whatever their width: each cell is a bucket of WINDOW_SECONDS / cells seconds."""
 RATE_SECONDS = 5
 
 
@@ -43,17 +45,25 @@ class Throughput:
             for old in [s for s in counts if s <= second - KEEP_SECONDS]:
                 del counts[old]
 
-    def series(self, counts: dict[int, int], cells: int) -> list[int]:
-        """The last `cells` whole seconds, oldest first (the second in progress is not shown yet)."""
-        last = int(self.now()) - 1
-        return [counts.get(s, 0) for s in range(last - cells + 1, last + 1)]
+    def series(self, counts: dict[int, int], cells: int, bucket: int = 1) -> list[int]:
+        """Counts per `bucket` seconds, the last `cells` buckets, oldest first. Buckets are aligned on
+        multiples of `bucket` (they do not shift every second); the last one is the bucket in progress."""
+        current = int(self.now()) // bucket
+        return [
+            sum(counts.get(second, 0) for second in range(b * bucket, (b + 1) * bucket))
+            for b in range(current - cells + 1, current + 1)
+        ]
 
     def rate(self, counts: dict[int, int]) -> float:
-        return sum(self.series(counts, RATE_SECONDS)) / RATE_SECONDS
+        """Per second over the last RATE_SECONDS whole seconds."""
+        last = int(self.now()) - 1
+        return sum(counts.get(s, 0) for s in range(last - RATE_SECONDS + 1, last + 1)) / RATE_SECONDS
 
     def render(self, cells: int) -> Text:
-        """Two lines, one sparkline each, on one scale (so failures look as large as they are)."""
-        done, failed = self.series(self.finished, cells), self.series(self.failed, cells)
+        """Two lines, one sparkline each over the last WINDOW_SECONDS, on one scale (so failures look as
+        large as they are), each followed by its rate over the last few seconds."""
+        bucket = max(1, WINDOW_SECONDS // cells)
+        done, failed = self.series(self.finished, cells, bucket), self.series(self.failed, cells, bucket)
         top = max([*done, *failed, 1])
         text = Text()
         for label, values, counts, style in (

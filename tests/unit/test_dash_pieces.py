@@ -109,9 +109,10 @@ def test_throughput_counts_finished_and_failed_per_second() -> None:
         meter.add(Event("w", "a", status))
     meter.add(Event("s", "a", "SUCCESS", 1, 1))  # a step event is not a finished workflow
     clock[0] = 101.5
-    assert meter.series(meter.finished, 3) == [0, 0, 2]
-    assert meter.series(meter.failed, 3) == [0, 0, 1]
-    text = meter.render(3).plain.splitlines()
+    assert meter.series(meter.finished, 3) == [0, 2, 0]  # the last cell is the second in progress
+    assert meter.series(meter.failed, 3) == [0, 1, 0]
+    assert meter.series(meter.finished, 2, bucket=60) == [0, 2]  # seconds 0-59, then 60-119 (in progress)
+    text = meter.render(3).plain.splitlines()  # 3 cells of 60 s: the last three minutes
     assert text[0] == "done ▁▁█   0.4/s" and text[1] == "fail ▁▁▅   0.2/s"
 
 
