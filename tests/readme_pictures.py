@@ -42,7 +42,7 @@ async def pictures(control: Control) -> None:
 
         def retrying() -> str | None:  # a checkout waiting to retry its payment, past its first steps
             rows = [r for r in screen.page if r.step_status == StepStatus.WAITING_RETRY and (r.step_id or 0) >= 3]
-            rows.sort(key=lambda r: r.name != "checkout")
+            rows.sort(key=lambda r: (r.name != "checkout", -(r.attempt or 0)))  # most retries: backoffs show
             return rows[0].workflow_id if rows else None
 
         await until(pilot, retrying, timeout=30)

@@ -311,7 +311,8 @@ class Timeline(Widget, can_focus=True):
                     ruler[col + 1 + j] = ch
         if self.live and self.now is not None:
             col = min(axis.width - 1, int(axis.x(self.now)))
-            ruler[col] = "▼"
+            if ruler[col] in (" ", "┆"):  # never over a tick's label
+                ruler[col] = "▼"
         text.append("".join(ruler[:room]), style="dim")
         return text
 
