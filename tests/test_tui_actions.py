@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
 
 from engine import Control
 from engine.states import WorkflowStatus
@@ -67,7 +66,7 @@ def dash(control: Control, **kwargs):
     return make_app(control, **kwargs)
 
 
-def test_kill_then_resume(control: Control, worker: WorkerProcess, workdir: Path) -> None:
+def test_cancel_then_resume(control: Control, worker: WorkerProcess, workdir: Path) -> None:
     (workdir / "hold").touch()
     control.enqueue_workflow("tui.held", 1, workflow_id="held-1")
 
@@ -144,20 +143,21 @@ def test_retry_now_from_detail_with_live_countdown(control: Control, worker: Wor
             select(app, "retry-3")
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None)
-            steps: DataTable = app.screen.steps
-            first = steps.get_cell("s:1", "error").plain
-            assert first.startswith("retry 2/5 in 9m")
-            await until(pilot, lambda: steps.get_cell("s:1", "error").plain != first, timeout=3)
+            timeline = app.screen.timeline
+            first = timeline.line_text(0)
+            assert "retry 2/5 in 9m" in first, first
+            await until(pilot, lambda: timeline.line_text(0) != first, timeout=3)
             (workdir / "broken").unlink()
             await pilot.press("n")
             await until(pilot, lambda: status(control, "retry-3") == WorkflowStatus.SUCCESS)
             await until(pilot, lambda: app.screen.record.status == WorkflowStatus.SUCCESS)
-            assert steps.get_cell("s:1", "status").plain == WorkflowStatus.SUCCESS
+            await until(pilot, lambda: timeline.lanes[0].step.status == WorkflowStatus.SUCCESS)
+            assert " ok " in timeline.line_text(0)
 
     run(scenario)
 
 
-def test_replay_from_start_and_from_step(control: Control, worker: WorkerProcess) -> None:
+def test_fork_from_start_and_from_step(control: Control, worker: WorkerProcess) -> None:
     control.enqueue_workflow("tui.chain", 4, workflow_id="chain-4")
 
     async def scenario() -> None:
@@ -177,7 +177,7 @@ def test_replay_from_start_and_from_step(control: Control, worker: WorkerProcess
             select(app, "chain-4")
             await pilot.press("enter")
             await until(pilot, lambda: showing(app, "chain-4"))
-            app.screen.steps.move_cursor(row=1)
+            app.screen.timeline.move_to(1)
             await pilot.press("F")
             await until(pilot, lambda: len(control.get_workflow("chain-4").forks) == 2)
             second = [f for f in control.get_workflow("chain-4").forks if f != fork][0]
@@ -200,7 +200,7 @@ def showing(app, wid: str) -> bool:
 
 
 def test_refusal_after_a_race_shows_the_engine_reason(control: Control, worker: WorkerProcess, workdir: Path) -> None:
-    """Kill confirmed after someone else cancelled the workflow: the engine refuses, the reason shows."""
+    """Cancel confirmed after someone else cancelled the workflow: the engine refuses, the reason shows."""
     (workdir / "hold").touch()
     control.enqueue_workflow("tui.held", 8, workflow_id="held-8")
 
@@ -210,19 +210,19 @@ def test_refusal_after_a_race_shows_the_engine_reason(control: Control, worker: 
             await settle(pilot)
             await until(pilot, lambda: cell(app, "held-8") == WorkflowStatus.PENDING)
             select(app, "held-8")
-            await until(pilot, lambda: app.screen.check_action("kill", ()) is True)
+            await until(pilot, lambda: app.screen.check_action("cancel", ()) is True)
             await pilot.press("k")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             control.cancel("held-8")
             await pilot.press("y")
             await until(pilot, lambda: notified(app, "only PENDING or ENQUEUED can be cancelled"))
             await until(pilot, lambda: cell(app, "held-8") == WorkflowStatus.CANCELLED)
-            assert app.screen.check_action("kill", ()) is None
+            assert app.screen.check_action("cancel", ()) is None
 
     run(scenario)
 
 
-def test_delete_while_kill_is_greyed(control: Control, worker: WorkerProcess) -> None:
+def test_delete_while_cancel_is_greyed(control: Control, worker: WorkerProcess) -> None:
     control.enqueue_workflow("tui.chain", 5, workflow_id="chain-5")
 
     async def scenario() -> None:
@@ -231,7 +231,7 @@ def test_delete_while_kill_is_greyed(control: Control, worker: WorkerProcess) ->
             await settle(pilot)
             await until(pilot, lambda: cell(app, "chain-5") == WorkflowStatus.SUCCESS)
             select(app, "chain-5")
-            await until(pilot, lambda: app.screen.check_action("kill", ()) is None)
+            await until(pilot, lambda: app.screen.check_action("cancel", ()) is None)
             await pilot.press("k")
             await pilot.pause(0.05)
             assert isinstance(app.screen, WorkflowsScreen) and status(control, "chain-5") == WorkflowStatus.SUCCESS
@@ -292,7 +292,7 @@ def test_crash_worker(control: Control, worker: WorkerProcess) -> None:
     run(scenario)
 
 
-def test_bulk_kill_hits_only_what_the_dialog_showed(control: Control, worker: WorkerProcess, workdir: Path) -> None:
+def test_bulk_cancel_hits_only_what_the_dialog_showed(control: Control, worker: WorkerProcess, workdir: Path) -> None:
     (workdir / "hold").touch()
     for i in range(3):
         control.enqueue_workflow("tui.held", i, workflow_id=f"bulk-{i}")

@@ -49,7 +49,7 @@ def greyed(app) -> set[str]:
     }
 
 
-ACTIONS = {"k": "kill", "r": "resume", "n": "retry_now", "f": "replay", "d": "delete"}
+ACTIONS = {"k": "cancel", "r": "resume", "n": "retry_now", "f": "fork", "d": "delete"}
 # What applies, by the engine's checks, to each seeded workflow at T0 (exec-1 alive, order-1004 waiting
 # to retry, order-1005 cancelled while its step waited).
 APPLIES = {
@@ -82,7 +82,7 @@ def test_help_and_palette_give_full_descriptions(seeded: Control) -> None:
             palette = {c.help: c.title for c in app.get_system_commands(app.screen)}
             assert "key k" not in palette, "the palette offers only what applies to the ERROR workflow"
             assert "recover a PENDING one whose worker died" in palette["key r"]
-            assert "Replay from the start" in palette["key f"]
+            assert "Fork: a new workflow that re-runs this one from the start" in palette["key f"]
             assert palette["key s"].startswith("Filter by status")
             assert palette["key t"].startswith("Filter by workflow name")
             assert "id prefix" in palette["key /"]
@@ -91,11 +91,11 @@ def test_help_and_palette_give_full_descriptions(seeded: Control) -> None:
             text = help_text(app.screen)
             for words in (
                 "or recover a PENDING one whose worker died",
-                "Replay from the start",
+                "Fork: a new workflow that re-runs this one from the start",
                 "Filter by status",
                 "Filter by workflow name",
                 "Search workflows by id prefix",
-                "Replay from the selected step",
+                "Fork from the selected step",
                 "esc/bksp",
             ):
                 assert words in text, words
@@ -200,7 +200,7 @@ def test_keys_that_cannot_apply_are_greyed(seeded: Control) -> None:
             app.open_workflow("order-1003")
             await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None)
             assert states(app) == {"k": None, "r": True, "n": None, "f": True, "d": True}
-            assert app.screen.check_action("replay_step", ()) is True
+            assert app.screen.check_action("fork_step", ()) is True
             await until(pilot, lambda: greyed(app) & {*"krnfdF"} == {"k", "n"})
 
     run(scenario)

@@ -11,7 +11,7 @@ import pytest
 
 from engine import Control
 from engine.feed import EventFeed
-from tests.tui_data import make_app, seed_mixed, settle
+from tests.tui_data import make_app, seed_mixed, seed_timeline, settle
 
 SIZE = (150, 32)
 
@@ -20,6 +20,46 @@ SIZE = (150, 32)
 def seeded(database_url: str, schema: str, control: Control) -> Control:
     seed_mixed(database_url, schema)
     return control
+
+
+@pytest.fixture
+def lively(database_url: str, schema: str, control: Control) -> Control:
+    """Every status, two retry countdowns, a durable sleep and a child workflow."""
+    seed_mixed(database_url, schema)
+    seed_timeline(database_url, schema)
+    return control
+
+
+def test_list_80x24_with_countdowns(snap_compare, lively: Control) -> None:
+    assert snap_compare(make_app(lively), terminal_size=(80, 24), run_before=settle)
+
+
+def test_list_200x50(snap_compare, lively: Control) -> None:
+    assert snap_compare(make_app(lively), terminal_size=(200, 50), run_before=settle)
+
+
+def open_trip(*keys: str):  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        pilot.app.open_workflow("trip-1")
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run_before
+
+
+def test_timeline_with_retries_and_a_sleep(snap_compare, lively: Control) -> None:
+    assert snap_compare(make_app(lively), terminal_size=(120, 28), run_before=open_trip("down"))
+
+
+def test_timeline_with_a_child_opened(snap_compare, lively: Control) -> None:
+    assert snap_compare(make_app(lively), terminal_size=(120, 28), run_before=open_trip("down", "down", "right"))
+
+
+def test_timeline_at_80x24(snap_compare, lively: Control) -> None:
+    assert snap_compare(make_app(lively), terminal_size=(80, 24), run_before=open_trip("end"))
 
 
 def test_list_with_mixed_statuses(snap_compare, seeded: Control) -> None:

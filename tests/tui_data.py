@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
 from textual.pilot import Pilot
 
-from engine import Control, Engine, step, workflow
+from engine import Control, Engine, sleep, step, step_context, workflow
 from tests.helpers import Worker, wait_for
 from tui.app import DashboardApp
 
@@ -65,6 +65,114 @@ def retrying(order_id: str) -> str:
     charge(5)
     flaky(order_id)
     return "unreachable"
+
+
+@step(name="snap.flaky-twice", interval_seconds=0.01, max_attempts=4)
+def flaky_twice(order: str) -> str:
+    if step_context().attempt < 3:
+        raise ConnectionError("gateway timed out")
+    return f"paid {order}"
+
+
+@step(name="snap.pack")
+def pack(order_id: str) -> str:
+    return f"packed {order_id}"
+
+
+@step(name="snap.label")
+def label(order_id: str) -> str:
+    return f"labelled {order_id}"
+
+
+@workflow(name="snap.parcel")
+def parcel(order_id: str) -> str:
+    pack(order_id)
+    return label(order_id)
+
+
+@workflow(name="snap.journey")
+def journey(order_id: str) -> str:
+    charge(3)
+    flaky_twice(order_id)
+    parcel(order_id)
+    sleep(0.01)
+    flaky(order_id)
+    return "unreachable"
+
+
+@workflow(name="snap.nap")
+def nap(order_id: str) -> str:
+    charge(1)
+    sleep(600)
+    return ship(order_id)
+
+
+# (workflow, step, attempt or 0 for the step row): seconds after the journey's start, from and to
+JOURNEY_TIMES = [
+    ("trip-1", 1, 0, 0.0, 0.4),
+    ("trip-1", 2, 0, 0.5, 8.2),
+    ("trip-1", 2, 1, 0.5, 1.0),
+    ("trip-1", 2, 2, 3.0, 3.6),
+    ("trip-1", 2, 3, 7.6, 8.2),
+    ("trip-1", 3, 0, 8.3, 20.0),
+    ("trip-1-3", 1, 0, 8.4, 9.0),
+    ("trip-1-3", 2, 0, 9.1, 19.8),
+    ("trip-1", 4, 0, 20.1, 35.1),
+    ("trip-1", 5, 0, 35.2, None),
+    ("trip-1", 5, 1, 35.2, 36.0),
+    ("nap-1", 1, 0, 0.0, 0.3),
+    ("nap-1", 2, 0, 0.4, None),
+]
+
+
+def seed_timeline(database_url: str, schema: str) -> None:
+    """A run with a step that failed twice before it succeeded (two backoffs), a child workflow, a finished
+    durable sleep and a step waiting to retry (3.4 s left at T0); and a run asleep (23.4 s left). Their
+    worker is exec-2 (another executor than seed_mixed's, so that neither recovers the other's work)."""
+    with Engine(database_url, "exec-2", schema=schema, auto_recover=False) as eng:
+        eng.start_workflow(journey, "T-1", workflow_id="trip-1")
+        eng.start_workflow(nap, "N-1", workflow_id="nap-1")
+        with Control(database_url, schema=schema) as ctl:
+            wait_for(
+                lambda: (
+                    ctl.get_workflow("trip-1").steps[-1].status == "WAITING_RETRY"
+                    and len(ctl.get_workflow("trip-1").steps) == 5
+                )
+            )
+            wait_for(lambda: any(s.status == "SLEEPING" for s in ctl.get_workflow("nap-1").steps))
+    pin_times(database_url, schema)
+    start = T0 - timedelta(seconds=60)
+    s = schema
+    with psycopg.connect(database_url, autocommit=True) as c:
+        c.execute(
+            f"UPDATE {s}.workflows SET started_at = %(a)s, created_at = %(a)s WHERE workflow_id LIKE 'trip-1%%'"
+            f" OR workflow_id = 'nap-1'",
+            {"a": start},
+        )
+        c.execute(
+            f"UPDATE {s}.workflows SET created_at = %(a)s, started_at = %(a)s, finished_at = %(e)s"
+            " WHERE workflow_id = 'trip-1-3'",
+            {"a": start + timedelta(seconds=8.3), "e": start + timedelta(seconds=20)},
+        )
+        for wid, step_id, attempt, a, b in JOURNEY_TIMES:
+            times = {"w": wid, "s": step_id, "n": attempt, "a": start + timedelta(seconds=a)}
+            times["b"] = None if b is None else start + timedelta(seconds=b)
+            table = "steps" if attempt == 0 else "attempts"
+            extra = "" if attempt == 0 else " AND attempt = %(n)s"
+            c.execute(
+                f"UPDATE {s}.{table} SET started_at = %(a)s, finished_at = %(b)s"
+                f" WHERE workflow_id = %(w)s AND step_id = %(s)s{extra}",
+                times,
+            )
+        c.execute(
+            f"UPDATE {s}.steps SET next_attempt_at = %(t)s WHERE workflow_id = 'nap-1' AND status = 'SLEEPING'",
+            {"t": T0 + timedelta(seconds=23.4)},
+        )
+        c.execute(  # exec-2 is alive at T0, like exec-1: its workflows wait, they are not orphaned
+            f"UPDATE {s}.executors SET heartbeat_at = %(t)s, stopped_at = NULL, pid = 4444"
+            " WHERE executor_id = 'exec-2'",
+            {"t": T0 - timedelta(seconds=0.4)},
+        )
 
 
 def seed_mixed(database_url: str, schema: str) -> None:
@@ -183,3 +291,13 @@ class WorkerProcess(Worker):
             module="tests.tui_worker",
             AUTO_RECOVER="1" if auto_recover else "0",
         )
+
+
+@step(name="snap.tick")
+def tick(i: int) -> int:
+    return i
+
+
+@workflow(name="snap.long")
+def long_run(n: int) -> int:
+    return sum(tick(i) for i in range(n))

@@ -31,6 +31,7 @@ from tui.faults import FaultsScreen
 from tui.help import HelpScreen
 from tui.keys import key_label, long_description
 from tui.live import Changes
+from tui.throughput import Throughput
 from tui.workers import WorkersScreen
 from tui.workflows import WorkflowsScreen
 
@@ -83,6 +84,7 @@ class DashboardApp(App):
         self.down_reason = ""
         self.loads_in_flight = 0
         self.events_seen = 0
+        self.throughput = Throughput()
         self._pending = Changes()
         self._flush_scheduled = False
         self._last_flush = 0.0
@@ -110,6 +112,7 @@ class DashboardApp(App):
                 continue
             self.events_seen += 1
             self._pending.add(item)
+            self.throughput.add(item)
             self._schedule_flush()
             n += 1
             if n % YIELD_EVERY == 0:

@@ -25,14 +25,14 @@ if TYPE_CHECKING:
 
 MUTATING = frozenset(
     {
-        "kill",
+        "cancel",
         "resume",
         "retry_now",
-        "replay",
-        "replay_step",
+        "fork",
+        "fork_step",
         "inject_fault",
         "delete",
-        "bulk_kill",
+        "bulk_cancel",
         "bulk_resume",
         "bulk_delete",
         "crash_worker",

@@ -296,6 +296,13 @@ def _positive(value: str) -> int:
     return number
 
 
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 < number < 65536:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 65535, not {number}")
+    return number
+
+
 def _common(defaults: bool) -> argparse.ArgumentParser:
     """Connection options, accepted before or after the subcommand (after: no default, so no override)."""
     parser = argparse.ArgumentParser(add_help=False)
@@ -334,6 +341,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--rate", default="2/s", help="how fast the demo queues workflows (default %(default)s)")
     demo.add_argument("--count", type=_positive, help="how many workflows to queue (default: no end)")
     demo.set_defaults(run=None)
+
+    serve = sub.add_parser("serve", parents=[common], help="serve the dashboard to a web browser")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on (default %(default)s)")
+    serve.add_argument(
+        "--read-only",
+        dest="serve_read_only",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="watch only (the default); --no-read-only lets the browser run operations",
+    )
+    serve.set_defaults(run=None)
 
     wf = sub.add_parser("workflows", help="list, inspect and drive workflows")
     wf_sub = wf.add_subparsers(dest="command", metavar="ACTION", required=True)
@@ -408,11 +427,21 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(database_url=args.database_url, rate=args.rate, count=args.count, schema=args.schema)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from tui.serve import serve_dashboard
+
+    return serve_dashboard(
+        args.database_url, schema=args.schema, host=args.host, port=args.port, read_only=args.serve_read_only
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.group is None:
         return _dashboard(args)
     if args.group == "demo":
         return _demo(args)
+    if args.group == "serve":
+        return _serve(args)
     command: Callable[[Control, argparse.Namespace], None] = args.run
     with Control(args.database_url, schema=args.schema) as ctl:
         command(ctl, args)

@@ -1,11 +1,13 @@
-"""The Workflow detail screen: inputs, outcome, links, and the step timeline with every attempt's error.
+"""The Workflow detail screen: inputs, outcome, links, the run's timeline, and the selected step's attempts.
 
-A step waiting to retry shows a live countdown computed at each tick from its stored `next_attempt_at`
-and the (database) clock. A change to this workflow, or to one of its children, reloads it: one read.
+The timeline (`tui/timeline.py`) redraws at each tick from the stored times and the (database) clock, so
+running bars grow and countdowns count without a query. A change to this workflow, or to one of its
+children, reloads it: one read, plus one per child workflow opened on the timeline.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,29 +16,22 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets import Static
 
 from engine.errors import WorkflowNotFound
 from engine.records import ExecutorRecord, StepRecord, WorkflowRecord
 from engine.states import FINAL_STATUSES, WorkflowStatus
 from tui.dialogs import FaultForm, PickScreen, ValueScreen
-from tui.format import clip, clock_time, countdown, duration, pretty, preview, status_text
+from tui.format import clip, clock_time, duration, pretty, preview, status_text
 from tui.live import Changes, Refresher
-from tui.widgets import set_rows
+from tui.timeline import Lane, Timeline, lanes_of
 from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
 
-STEP_COLUMNS = [
-    ("id", "#", 4),
-    ("name", "step", 22),
-    ("status", "status", 13),
-    ("attempts", "tries", 5),
-    ("took", "took", 7),
-    ("output", "output", 28),
-    ("error", "error / wait", 48),
-]
-STEP_KEYS = [key for key, _, _ in STEP_COLUMNS]
-KIND_LABELS = {"transaction": "txn"}
+
+@dataclass
+class Loaded:
+    record: WorkflowRecord | None
+    children: dict[str, WorkflowRecord]
 
 
 def error_line(error: dict[str, Any] | None) -> str:
@@ -58,9 +53,9 @@ class DetailScreen(WorkflowActions):
         *WORKFLOW_BINDINGS,
         Binding(
             "F",
-            "replay_step",
-            "Replay step",
-            tooltip="Replay from the selected step: a new workflow keeps the outcomes of the steps before it",
+            "fork_step",
+            "Fork step",
+            tooltip="Fork from the selected step: a new workflow re-runs from it, reusing the steps before it",
         ),
         Binding(
             "i",
@@ -78,7 +73,7 @@ class DetailScreen(WorkflowActions):
         ),
         Binding("l", "links", "Links", tooltip="Open a linked workflow: parent, children, forks"),
     ]
-    FOOTER_DROP = ("quit", "links", "view", "delete", "replay", "back")
+    FOOTER_DROP = ("quit", "links", "view", "delete", "fork", "back")
 
     def __init__(self, workflow_id: str):
         super().__init__()
@@ -87,30 +82,30 @@ class DetailScreen(WorkflowActions):
         self.gone = False
         self.second = -1
         self.heartbeats: dict[str, datetime | None] = {}
+        self.opened_children: dict[str, WorkflowRecord] = {}
+        self.opened: set[str] = set()
+        """Child workflows opened on the timeline: their steps are read with this workflow's."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(f" loading {self.workflow_id}…", id="summary")
-        table: DataTable = DataTable(id="steps", cursor_type="row", zebra_stripes=True)
-        for key, label, width in STEP_COLUMNS:
-            table.add_column(label, width=width, key=key)
-        yield table
+        yield Timeline(id="timeline")
         with VerticalScroll(id="step-pane"):
             yield Static("", id="step-detail")
 
     @property
-    def steps(self) -> DataTable:
-        return self.query_one("#steps", DataTable)
+    def timeline(self) -> Timeline:
+        return self.query_one("#timeline", Timeline)
 
     def on_mount(self) -> None:
         super().on_mount()
         self.refresher = Refresher(self, self._load, self._apply)
         self.workers_refresher = Refresher(self, self.dash.control.workers, self._apply_workers)
-        self.steps.focus()
+        self.timeline.focus()
         self.refresher.request()
         self.workers_refresher.request()
 
     def apply_changes(self, changes: Changes) -> None:
-        related = {self.workflow_id, *(self.record.children if self.record else [])}
+        related = {self.workflow_id, *(self.record.children if self.record else []), *self.opened_children}
         if changes.everything or changes.workflows & related:
             self.refresher.request()
         if changes.everything or changes.executors:
@@ -121,64 +116,74 @@ class DetailScreen(WorkflowActions):
         self.heartbeats = {w.executor_id: None if w.stopped_at else w.heartbeat_at for w in workers}
         self.sync_bindings()
 
-    def _load(self) -> WorkflowRecord | None:
+    def _load(self) -> Loaded:
+        """The workflow, and each opened child that is still reachable from it (opened children's own
+        opened children too): one read each."""
+        ctl = self.dash.control
         try:
-            return self.dash.control.get_workflow(self.workflow_id)
+            record = ctl.get_workflow(self.workflow_id)
         except WorkflowNotFound:
-            return None
+            return Loaded(None, {})
+        children: dict[str, WorkflowRecord] = {}
+        todo = [record]
+        while todo:
+            for step in todo.pop().steps:
+                child = step.child_workflow_id
+                if child in self.opened and child not in children:
+                    try:
+                        children[child] = ctl.get_workflow(child)
+                    except WorkflowNotFound:
+                        continue
+                    todo.append(children[child])
+        return Loaded(record, children)
 
-    def _apply(self, record: WorkflowRecord | None) -> None:
+    def _apply(self, loaded: Loaded) -> None:
+        record = loaded.record
         self.gone = record is None
         if record is None:
             self.query_one("#summary", Static).update(
                 Text(f" workflow {self.workflow_id} no longer exists (deleted)", style="bold red")
             )
-            self.steps.clear()
+            self.timeline.show([], datetime.now().astimezone(), False, self.dash.clock(), None)
             self.record = None
             self.sync_bindings()
             return
         self.record = record
+        self.opened_children = loaded.children
         now = self.dash.clock()
         self.query_one("#summary", Static).update(self._summary(record, now))
-        rows: list[tuple[str, list[object]]] = []
-        for step in record.steps:
-            rows.append((f"s:{step.step_id}", self._step_cells(step, now)))
-            for a in step.attempt_records:
-                if a.error_type:
-                    rows.append(
-                        (
-                            f"a:{step.step_id}:{a.attempt}",
-                            [
-                                "",
-                                Text(f"  ↳ attempt {a.attempt}", style="dim"),
-                                Text("failed", style="red"),
-                                "",
-                                duration(a.started_at, a.finished_at, now),
-                                "",
-                                Text(
-                                    clip(f"{a.error_type.rpartition('.')[2]}: {a.error_message or ''}", 48), style="red"
-                                ),
-                            ],
-                        )
-                    )
-        keep = (
-            self.steps.coordinate_to_cell_key(self.steps.cursor_coordinate).row_key.value
-            if self.steps.row_count
-            else None
+        self.timeline.show(
+            lanes_of(record, self.opened_children, self.opened),
+            record.started_at or record.created_at,
+            record.status not in FINAL_STATUSES,
+            now,
+            None,
         )
-        set_rows(self.steps, rows, STEP_KEYS, keep)
         self._show_step()
         self.sync_bindings()
+
+    @on(Timeline.Toggle)
+    def _toggle(self, message: Timeline.Toggle) -> None:
+        """Open a child on the timeline (its steps are read) or close it."""
+        if message.opened:
+            self.opened.add(message.child)
+        else:
+            self.opened.discard(message.child)
+        self.refresher.request()
 
     def _summary(self, r: WorkflowRecord, now: datetime) -> Text:
         t = Text()
         t.append(f" {r.workflow_id}", style="bold")
         t.append(f"  {r.name}  ")
         t.append_text(status_text(r.status))
-        t.append(
-            f"   executor {r.executor_id or '-'}  started {clock_time(r.started_at or r.created_at, now)}"
+        times = (
+            f"  started {clock_time(r.started_at or r.created_at, now)}"
             f"  took {duration(r.started_at, r.finished_at if r.status in FINAL_STATUSES else None, now)}"
         )
+        executor = f"   executor {r.executor_id or '-'}"
+        if t.cell_len + len(executor) + len(times) > (self.size.width or self.app.size.width):
+            executor = " "  # a narrow terminal: the times matter more (the executor is on the Workers screen)
+        t.append(executor + times)
         if r.recovery_count:
             t.append(f"  recovered {r.recovery_count}×", style="yellow")
         if r.wait_reason:
@@ -194,43 +199,20 @@ class DetailScreen(WorkflowActions):
             links.append(f"forks: {', '.join(r.forks[:3])}{' …' if len(r.forks) > 3 else ''}")
         if links:
             t.append("\n links: " + " · ".join(links) + "  (l: open)", style="cyan")
+        width = max(40, (self.size.width or self.app.size.width) - 10)  # each line fits: no wrapping
         t.append("\n inputs: ", style="bold")
-        t.append(preview(r.inputs, 120))
+        t.append(preview(r.inputs, width))
         if r.status == "SUCCESS":
             t.append("\n output: ", style="bold green")
-            t.append(preview(r.output, 120))
+            t.append(preview(r.output, width))
         elif r.error:
             t.append("\n error: ", style="bold red")
-            t.append(clip(error_line(r.error), 120), style="red")
+            t.append(clip(error_line(r.error), width - 16), style="red")
             t.append("  (v: traceback)", style="dim")
         return t
 
-    def _step_cells(self, s: StepRecord, now: datetime) -> list[object]:
-        tries = s.attempts - s.attempt_base
-        budget = s.max_attempts - s.attempt_base
-        wait = countdown(s.status, tries, budget, s.next_attempt_at, now)
-        last_error = next((a for a in reversed(s.attempt_records) if a.error_type), None)
-        if wait is not None:
-            note: object = wait
-            if last_error is not None:
-                note = Text.assemble(wait, ("  " + clip(last_error.error_message or "", 30), "dim"))
-        elif s.error:
-            note = Text(clip(error_line(s.error), 48), style="red")
-        else:
-            note = ""
-        label = s.name if s.kind == "step" else f"{s.name} ({KIND_LABELS.get(s.kind, s.kind)})"
-        return [
-            str(s.step_id),
-            clip(label, 22),
-            status_text(s.status),
-            f"{tries}/{budget}" if budget > 1 else str(tries),
-            duration(s.started_at, s.finished_at, now),
-            preview(s.output, 28),
-            note,
-        ]
-
     def tick(self, now: datetime) -> None:
-        """Countdowns every tick; the running durations (summary and unfinished steps) once a second."""
+        """The timeline every tick (bars grow, countdowns count); the summary's durations once a second."""
         if self.record is None:
             return
         new_second = int(now.timestamp()) != self.second
@@ -238,18 +220,11 @@ class DetailScreen(WorkflowActions):
         if new_second and self.record.status not in FINAL_STATUSES:
             self.query_one("#summary", Static).update(self._summary(self.record, now))
             self.sync_bindings()  # a lease running out makes `r` apply
-        for s in self.record.steps:
-            counting = s.next_attempt_at is not None and s.status not in FINAL_STATUSES
-            running = new_second and s.finished_at is None and s.started_at is not None
-            if not (counting or running):
-                continue
-            cells = dict(zip(STEP_KEYS, self._step_cells(s, now), strict=True))
-            for column in ("error", "took"):
-                try:
-                    if self.steps.get_cell(f"s:{s.step_id}", column) != cells[column]:
-                        self.steps.update_cell(f"s:{s.step_id}", column, cells[column])
-                except CellDoesNotExist:
-                    pass
+        live = self.record.status not in FINAL_STATUSES or any(
+            c.status not in FINAL_STATUSES for c in self.opened_children.values()
+        )
+        if live:
+            self.timeline.tick(now)
 
     # selection -----------------------------------------------------------------------------------
 
@@ -262,23 +237,25 @@ class DetailScreen(WorkflowActions):
         )
         return Target(r.workflow_id, r.status, waiting=any(s.status in WAITING_STEPS for s in r.steps), orphaned=dead)
 
-    def selected_step(self) -> StepRecord | None:
-        if self.record is None or not self.steps.row_count:
-            return None
-        key = self.steps.coordinate_to_cell_key(self.steps.cursor_coordinate).row_key.value or ""
-        step_id = int(key.split(":")[1])
-        return next((s for s in self.record.steps if s.step_id == step_id), None)
+    def selected_lane(self) -> Lane | None:
+        return self.timeline.selected if self.record is not None else None
 
-    @on(DataTable.RowHighlighted, "#steps")
+    def selected_step(self) -> StepRecord | None:
+        lane = self.selected_lane()
+        return lane.step if lane is not None else None
+
+    @on(Timeline.Highlighted)
     def _show_step(self) -> None:
-        step = self.selected_step()
+        lane = self.selected_lane()
+        step = lane.step if lane is not None else None
         pane = self.query_one("#step-detail", Static)
         if step is None:
             pane.update(Text(" no steps yet", style="dim"))
             return
         now = self.dash.clock()
         t = Text()
-        t.append(f" step {step.step_id} {step.name}", style="bold")
+        where = "" if lane is None or lane.workflow_id == self.workflow_id else f" of {lane.workflow_id}"
+        t.append(f" step {step.step_id} {step.name}{where}", style="bold")
         t.append(f"  ({step.kind})  started {clock_time(step.started_at, now)}")
         if step.child_workflow_id:
             t.append(f"  child {step.child_workflow_id}", style="cyan")
@@ -295,10 +272,6 @@ class DetailScreen(WorkflowActions):
                 t.append("running", style="yellow")
         t.append("\n (enter: full values and tracebacks)", style="dim")
         pane.update(t)
-
-    @on(DataTable.RowSelected, "#steps")
-    def _step_selected(self) -> None:
-        self.action_view_step()
 
     # actions ---------------------------------------------------------------------------------
 
@@ -317,9 +290,10 @@ class DetailScreen(WorkflowActions):
         self.app.push_screen(ValueScreen(f"{r.workflow_id} ({r.name})", "\n\n".join(parts)))
 
     def action_view_step(self) -> None:
-        step = self.selected_step()
-        if step is None:
+        lane = self.selected_lane()
+        if lane is None:
             return
+        step = lane.step
         parts = [f"OUTPUT\n{pretty(step.output)}"] if step.output is not None else []
         if step.error:
             parts.append(f"ERROR\n{error_text(step.error)}")
@@ -327,7 +301,7 @@ class DetailScreen(WorkflowActions):
             if a.error_type:
                 parts.append(f"ATTEMPT {a.attempt}: {a.error_type}: {a.error_message}\n{a.traceback or ''}")
         self.app.push_screen(
-            ValueScreen(f"{self.workflow_id} step {step.step_id} ({step.name})", "\n\n".join(parts) or "(no value yet)")
+            ValueScreen(f"{lane.workflow_id} step {step.step_id} ({step.name})", "\n\n".join(parts) or "(no value yet)")
         )
 
     def action_links(self) -> None:
@@ -351,17 +325,17 @@ class DetailScreen(WorkflowActions):
 
         self.app.push_screen(PickScreen("Open a linked workflow", options), picked)
 
-    def action_replay_step(self) -> None:
-        step = self.selected_step()
-        if step is None:
+    def action_fork_step(self) -> None:
+        lane = self.selected_lane()
+        if lane is None:
             self.notify("select a step first", severity="warning")
             return
-        wid, sid = self.workflow_id, step.step_id
-        self.replay(wid, sid, lambda new: f"replaying {wid} from step {sid} as {new}")
+        wid, sid = lane.workflow_id, lane.step.step_id
+        self.fork(wid, sid, lambda new: f"forked {wid} from step {sid} as {new}")
 
     def action_inject_fault(self) -> None:
-        step = self.selected_step()
-        if step is None:
+        lane = self.selected_lane()
+        if lane is None:
             self.notify("select a step first", severity="warning")
             return
-        self.app.push_screen(FaultForm(self.dash.control, step.name, self.workflow_id))
+        self.app.push_screen(FaultForm(self.dash.control, lane.step.name, lane.workflow_id))

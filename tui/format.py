@@ -91,20 +91,3 @@ def age(ts: datetime | None, now: datetime) -> str:
         return ""
     value = max(0.0, (now - ts).total_seconds())
     return f"{int(value)}s" if value < 60 else seconds(value)
-
-
-def countdown(
-    step_status: str | None,
-    attempt: int | None,
-    max_attempts: int | None,
-    next_attempt_at: datetime | None,
-    now: datetime,
-) -> Text | None:
-    """`retry 2/5 in 3.4s` for a step waiting to retry (None when the step does not wait)."""
-    if next_attempt_at is None or step_status not in (StepStatus.WAITING_RETRY, StepStatus.SLEEPING):
-        return None
-    left = (next_attempt_at - now).total_seconds()
-    when = f"in {seconds(left)}" if left >= 0.05 else "now"
-    if step_status == StepStatus.SLEEPING:
-        return Text(f"wakes {when}", style="cyan")
-    return Text(f"retry {(attempt or 0) + 1}/{max_attempts or '?'} {when}", style="#ff8700")

@@ -21,6 +21,7 @@ NAVIGATION = [
     ("↑ ↓ pgup pgdn", "Move (the list pages through the database)"),
     ("home/g end/G", "First / last"),
     ("ctrl+p", "Command palette: every action by name"),
+    ("→/space ←", "Timeline (workflow detail): open / close a child workflow's steps under its lane"),
 ]
 
 

@@ -100,7 +100,8 @@ class WindowTable(DataTable):
     """A DataTable holding one window (`offset`, `page_size` rows) of a list paged in SQL.
 
     Moving the cursor past either edge asks the owner to move the window (a `Move` message) instead of
-    scrolling: 100,000 rows never need to exist as widgets, only the ones on screen.
+    scrolling: 100,000 rows never need to exist as widgets, only the ones on screen. Every move the user
+    makes says whether it chose a row to hold (`hold`): `home`/`g` goes back to the top and holds nothing.
     """
 
     BINDINGS = [
@@ -109,10 +110,18 @@ class WindowTable(DataTable):
     ]
 
     class Move(Message):
-        def __init__(self, offset: int, cursor: str | int):
+        def __init__(self, offset: int, cursor: str | int, hold: bool = True):
             super().__init__()
             self.offset = offset
             self.cursor = cursor
+            self.hold = hold
+
+    class Chosen(Message):
+        """The user moved the cursor inside the window: `hold` the row it is on now (or, false, none)."""
+
+        def __init__(self, hold: bool = True):
+            super().__init__()
+            self.hold = hold
 
     def __init__(self, **kwargs: Any):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
@@ -124,26 +133,34 @@ class WindowTable(DataTable):
         height = self.size.height or (self.app.size.height - 8)
         return max(1, height - (self.header_height if self.show_header else 0) - 1)
 
-    def _move(self, offset: int, cursor: str | int) -> None:
+    def _move(self, offset: int, cursor: str | int, hold: bool = True) -> None:
         offset = max(0, min(offset, max(0, self.total - self.page_size)))
         if offset != self.window_offset:
-            self.post_message(self.Move(offset, cursor))
-        elif isinstance(cursor, int):
+            self.post_message(self.Move(offset, cursor, hold))
+            return
+        if isinstance(cursor, int):
             self.move_cursor(row=cursor, animate=False)
         elif self.row_count:
             self.move_cursor(row=0 if cursor == "first" else self.row_count - 1, animate=False)
+        self.post_message(self.Chosen(hold))
 
     def action_cursor_down(self) -> None:
         if self.row_count and self.cursor_row >= self.row_count - 1:
             self._move(self.window_offset + 1, "last")
         else:
             super().action_cursor_down()
+            self.post_message(self.Chosen())
 
     def action_cursor_up(self) -> None:
         if self.cursor_row <= 0:
             self._move(self.window_offset - 1, "first")
         else:
             super().action_cursor_up()
+            self.post_message(self.Chosen())
+
+    async def _on_click(self, event: events.Click) -> None:
+        await super()._on_click(event)
+        self.post_message(self.Chosen())
 
     def action_page_down(self) -> None:
         if self.window_offset + self.row_count >= self.total:
@@ -158,7 +175,7 @@ class WindowTable(DataTable):
             self._move(self.window_offset - self.page_size, self.cursor_row)
 
     def action_window_top(self) -> None:
-        self._move(0, "first")
+        self._move(0, "first", hold=False)
 
     def action_window_bottom(self) -> None:
         self._move(self.total, "last")

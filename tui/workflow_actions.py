@@ -13,11 +13,13 @@ from datetime import datetime
 
 from textual.binding import Binding
 
-from engine.states import FINAL_STATUSES, StepStatus, WorkflowStatus
+from engine.states import TRANSITIONS, Operation, StepStatus, WorkflowStatus
 from tui.base import DashScreen
 
 WORKFLOW_BINDINGS = [
-    Binding("k", "kill", "Kill", tooltip="Kill (cancel) the workflow and its children (asks first)"),
+    Binding(
+        "k", "cancel", "Cancel", tooltip="Cancel the workflow and its children: it stops at its next step (asks first)"
+    ),
     Binding(
         "r",
         "resume",
@@ -26,10 +28,19 @@ WORKFLOW_BINDINGS = [
         "or recover a PENDING one whose worker died",
     ),
     Binding("n", "retry_now", "Retry now", tooltip="Retry now: a step waiting to retry runs at once"),
-    Binding("f", "replay", "Replay", tooltip="Replay from the start, as a new (forked) workflow"),
+    Binding("f", "fork", "Fork", tooltip="Fork: a new workflow that re-runs this one from the start"),
     Binding("d", "delete", "Delete", tooltip="Delete the workflow, its steps and attempts (asks first)"),
 ]
-TARGETED = frozenset({"kill", "resume", "retry_now", "replay", "replay_step", "delete"})
+OPERATIONS = {
+    "cancel": Operation.CANCEL,
+    "resume": Operation.RESUME,
+    "retry_now": Operation.RETRY_NOW,
+    "fork": Operation.FORK,
+    "fork_step": Operation.FORK,
+    "delete": Operation.DELETE,
+}
+"""Each targeted action and the engine operation it performs: `Target.allows` decides by TRANSITIONS."""
+TARGETED = frozenset(OPERATIONS)
 WAITING_STEPS = (StepStatus.WAITING_RETRY, StepStatus.SLEEPING)
 
 
@@ -55,18 +66,16 @@ class Target:
     orphaned: bool = False
 
     def allows(self, action: str) -> bool:
-        """The engine's state check for `action`, on what the screen shows."""
-        if action == "kill":
-            return self.status in (WorkflowStatus.PENDING, WorkflowStatus.ENQUEUED)
-        if action == "resume":
-            return self.status in (WorkflowStatus.CANCELLED, WorkflowStatus.ERROR) or (
-                self.status == WorkflowStatus.PENDING and self.orphaned
-            )
-        if action == "retry_now":
-            return self.status == WorkflowStatus.PENDING and self.waiting
-        if action == "delete":
-            return self.status in FINAL_STATUSES
-        return True
+        """The engine's state check for `action`, on what the screen shows: the legal source statuses come
+        from `TRANSITIONS` (the table Control checks), the second conditions from the live data."""
+        operation = OPERATIONS.get(action)
+        if operation is None:
+            return True
+        if self.status in TRANSITIONS[operation]:
+            if operation == Operation.RETRY_NOW:
+                return self.waiting
+            return True
+        return operation == Operation.RESUME and self.orphaned and self.status in TRANSITIONS[Operation.RECOVER]
 
 
 class WorkflowActions(DashScreen):
@@ -105,13 +114,13 @@ class WorkflowActions(DashScreen):
             self.notify("no workflow selected", severity="warning")
         return target
 
-    def action_kill(self) -> None:
+    def action_cancel(self) -> None:
         if (target := self._target()) is None:
             return
         wid = target.workflow_id
         ctl = self.dash.control
         self.confirm(
-            "Kill (cancel) this workflow?",
+            "Cancel this workflow?",
             [wid],
             "It becomes CANCELLED, with its children, and stops at its next step boundary.",
             lambda: ctl.cancel(wid),
@@ -135,16 +144,16 @@ class WorkflowActions(DashScreen):
         ctl = self.dash.control
         self.perform(lambda: ctl.retry_now(wid), lambda ids: f"{wid}: retrying now")
 
-    def replay(self, wid: str, from_step: int, done: Callable[[str], str]) -> None:
+    def fork(self, wid: str, from_step: int, done: Callable[[str], str]) -> None:
         """Fork `wid` from `from_step`, then open the new workflow's detail so that it is seen running."""
         ctl = self.dash.control
         self.perform(lambda: ctl.fork(wid, from_step), done, then=self.dash.open_workflow)
 
-    def action_replay(self) -> None:
+    def action_fork(self) -> None:
         if (target := self._target()) is None:
             return
         wid = target.workflow_id
-        self.replay(wid, 1, lambda new: f"replaying {wid} from the start as {new}")
+        self.fork(wid, 1, lambda new: f"forked {wid} from the start as {new}")
 
     def action_delete(self) -> None:
         if (target := self._target()) is None:

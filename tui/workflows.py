@@ -17,34 +17,41 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from engine.records import ExecutorRecord, WorkflowSummary
 from engine.states import FINAL_STATUSES, WorkflowStatus
+from tui.columns import Column, Placed, fit, middle
 from tui.dialogs import PickScreen
-from tui.format import STATUS_STYLES, clip, clock_time, countdown, duration, status_text
+from tui.format import STATUS_STYLES, clip, clock_time, duration, status_text
 from tui.live import Changes, Refresher
+from tui.waits import live_wait
 from tui.widgets import WindowTable, set_rows
 from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
 
 COLUMNS = [
-    ("id", "id", 24),
-    ("name", "name", 18),
-    ("status", "status", 9),
-    ("step", "step", 20),
-    ("attempt", "try", 7),
-    ("info", "wait / note", 24),
-    ("started", "started", 8),
-    ("duration", "took", 7),
-    ("executor", "executor", 14),
+    Column("id", "id", 12, 16, 30, essential=True),
+    Column("name", "name", 12, 18, 24),
+    Column("status", "status", 9, 9, 9, essential=True),
+    Column("step", "step", 14, 18, 28, essential=True),
+    Column("info", "wait", 24, 30, 44, essential=True),
+    Column("started", "started", 8, 8, 11),
+    Column("duration", "took", 7, 7, 7),
+    Column("executor", "executor", 10, 14, 20),
 ]
-COLUMN_KEYS = [key for key, _, _ in COLUMNS]
+"""In the order shown; optional columns give way right to left (executor first, then started, took, name)."""
+OPTIONAL_ORDER = ["name", "duration", "started", "executor"]
+LOOK_AROUND = 200
+"""Rows read past the window while a workflow is held: how far it may be pushed by arrivals between reads."""
 SORTS = ["created", "updated", "name", "status", "id"]
 SORT_LABELS = {"created": "newest first", "updated": "recently changed", "name": "name", "status": "status", "id": "id"}
 COUNTS_EVERY = 0.25
 CAPTURE_PAGE = 5000
-BULK = frozenset({"bulk_kill", "bulk_resume", "bulk_delete"})
+BULK = frozenset({"bulk_cancel", "bulk_resume", "bulk_delete"})
+SPARK_CELLS = {80: 10, 120: 20, 160: 30}
+SHORT_STATUS = {"ENQUEUED": "ENQ", "PENDING": "PEND", "SUCCESS": "OK", "ERROR": "ERR", "CANCELLED": "CANC"}
 
 EMPTY_TEXT = """[b]No workflows in this database yet.[/b]
 
@@ -77,11 +84,26 @@ class Page:
     rows: list[WorkflowSummary]
     total: int | None
     counts: dict[str, int] | None
+    held: str | None = None
+    """The held workflow's id when it is in `rows` (the cursor goes there), else None (it was not found)."""
+
+
+def layout(width: int) -> list[Placed]:
+    """The list's columns at `width`: optional columns join in OPTIONAL_ORDER while they fit."""
+    ordered = [c for c in COLUMNS if c.essential] + [c for k in OPTIONAL_ORDER for c in COLUMNS if c.key == k]
+    shown = {p.key: p for p in fit(ordered, width)}
+    return [shown[c.key] for c in COLUMNS if c.key in shown]
 
 
 class WorkflowsScreen(WorkflowActions):
     BINDINGS = [
-        Binding("enter", "open", "Open", show=False, tooltip="Open the workflow: steps, attempts, values, countdowns"),
+        Binding(
+            "enter",
+            "open",
+            "Open",
+            show=False,
+            tooltip="Open the workflow: the timeline of its run, attempts, values, countdowns",
+        ),
         *WORKFLOW_BINDINGS,
         Binding("slash", "search", "Search", tooltip="Search workflows by id prefix"),
         Binding("s", "cycle_status", "Status", tooltip="Filter by status (each press: the next status)"),
@@ -89,9 +111,9 @@ class WorkflowsScreen(WorkflowActions):
         Binding("o", "cycle_sort", "Sort", tooltip="Sort: newest, recently changed, name, status, id"),
         Binding(
             "K",
-            "bulk_kill",
-            "Kill all",
-            tooltip="Kill every PENDING/ENQUEUED workflow the filter shows (asks first)",
+            "bulk_cancel",
+            "Cancel all",
+            tooltip="Cancel every PENDING/ENQUEUED workflow the filter shows (asks first)",
         ),
         Binding(
             "R",
@@ -106,10 +128,10 @@ class WorkflowsScreen(WorkflowActions):
     FOOTER_DROP = (
         "bulk_delete",
         "bulk_resume",
-        "bulk_kill",
+        "bulk_cancel",
         "quit",
         "cycle_sort",
-        "replay",
+        "fork",
         "delete",
         "pick_name",
         "cycle_status",
@@ -126,26 +148,53 @@ class WorkflowsScreen(WorkflowActions):
         self.total = 0
         self.loaded = False
         self.cursor_hint: str | int | None = None
+        self.held: str | None = None
+        """The workflow the user chose (by id): the cursor stays on it through arrivals, sorts and filters.
+        None: nothing chosen yet (or `g`), the cursor stays at the top of the list, on the newest."""
+        self.hold_after_move = False
+        self.columns: list[Placed] = []
         self.counts_due = True
         self.counts_at = 0.0
         self.counts_timer = False
         self.second = -1
         self.heartbeats: dict[str, datetime | None] = {}
+        self.spark_second = -1
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="counts")
+        with Horizontal(id="list-header"):
+            yield Static("", id="counts")
+            yield Static("", id="throughput")
         search = Input(placeholder="workflow id starts with…  (enter: done, esc: clear)", id="search")
         search.cursor_blink = not self.dash.steady
         yield search
         table = WindowTable(id="workflows")
-        for key, label, width in COLUMNS:
-            table.add_column(label, width=width, key=key)
+        self.columns = layout(self.app.size.width)
+        for column in self.columns:
+            table.add_column(column.label, width=column.width, key=column.key)
         yield table
         yield Static(EMPTY_TEXT, id="empty")
 
     @property
     def table(self) -> WindowTable:
         return self.query_one("#workflows", WindowTable)
+
+    @property
+    def column_keys(self) -> list[str]:
+        return [c.key for c in self.columns]
+
+    def on_resize(self) -> None:
+        """Refit the columns to the new width; rebuild the table only when the layout changed."""
+        columns = layout(self.size.width)
+        if columns == self.columns:
+            return
+        self.columns = columns
+        table = self.table
+        keep = self.page[min(table.cursor_row, len(self.page) - 1)].workflow_id if self.page else None
+        table.clear(columns=True)  # (the cursor goes back to the top: `keep` puts it back)
+        for column in columns:
+            table.add_column(column.label, width=column.width, key=column.key)
+        self._fill(keep)
+        self._show_throughput()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -177,6 +226,11 @@ class WorkflowsScreen(WorkflowActions):
             self.counts_at = time.monotonic()
             counts = ctl.status_counts()
             total = ctl.count(f.status, f.name, f.id_prefix) if f != Filters() else sum(counts.values())
+        held = self.held
+        if held is not None:
+            page = self._find_held(held, offset, size, self.table.cursor_row)
+            if page is not None:
+                return Page(page[0], page[1], total, counts, held)
         rows = ctl.summaries(status=f.status, name=f.name, id_prefix=f.id_prefix, sort=sort, limit=size, offset=offset)
         if not rows and offset > 0:
             known = total if total is not None else self.total
@@ -185,6 +239,32 @@ class WorkflowsScreen(WorkflowActions):
                 status=f.status, name=f.name, id_prefix=f.id_prefix, sort=sort, limit=size, offset=offset
             )
         return Page(offset, rows, total, counts)
+
+    def _find_held(self, held: str, offset: int, size: int, cursor: int) -> tuple[int, list[WorkflowSummary]] | None:
+        """The window that shows `held`: the current one if it is still in it (the cursor follows it), else
+        the nearest one (scrolled just enough). Rows around the window are read, so a workflow pushed down
+        by arrivals (or up by deletions) since the last read is found; one query."""
+        f = self.filters
+        low = max(0, offset - size)
+        rows = self.dash.control.summaries(
+            status=f.status,
+            name=f.name,
+            id_prefix=f.id_prefix,
+            sort=self.sort,
+            limit=2 * size + LOOK_AROUND,
+            offset=low,
+        )
+        at = next((i for i, r in enumerate(rows) if r.workflow_id == held), None)
+        if at is None:
+            return None
+        position = low + at
+        start = offset if offset <= position < offset + size else max(0, position - min(cursor, size - 1))
+        window = rows[start - low : start - low + size]
+        if len(window) < size and len(rows) == 2 * size + LOOK_AROUND:  # pushed far: read its window itself
+            window = self.dash.control.summaries(
+                status=f.status, name=f.name, id_prefix=f.id_prefix, sort=self.sort, limit=size, offset=start
+            )
+        return start, window
 
     def _apply(self, page: Page) -> None:
         self.loaded = True
@@ -197,24 +277,29 @@ class WorkflowsScreen(WorkflowActions):
         table = self.table
         table.window_offset = page.offset
         table.total = max(self.total, page.offset + len(page.rows))
-        keep = self.selected()
         self.page = page.rows
-        now = self.dash.clock()
-        set_rows(
-            table,
-            [(r.workflow_id, self._cells(r, now)) for r in page.rows],
-            COLUMN_KEYS,
-            keep.workflow_id if keep else None,
-        )
         hint, self.cursor_hint = self.cursor_hint, None
-        if table.row_count and hint is not None:
-            row = {"first": 0, "last": table.row_count - 1}.get(hint, hint) if isinstance(hint, str) else hint
-            table.move_cursor(row=min(int(row), table.row_count - 1), animate=False)
+        if page.held is not None:
+            self._fill(page.held)
+        else:
+            self._fill(None)
+            if table.row_count and hint is not None:
+                row = {"first": 0, "last": table.row_count - 1}.get(hint, hint) if isinstance(hint, str) else hint
+                table.move_cursor(row=min(int(row), table.row_count - 1), animate=False)
+            if self.held is not None or self.hold_after_move:
+                # the held workflow left the list (filtered out, deleted): hold what the cursor is on now
+                self.held = self.page[table.cursor_row].workflow_id if self.page and table.row_count else None
+        self.hold_after_move = False
         empty = sum(self.counts.values()) == 0
         self.query_one("#empty").display = empty
         table.display = not empty
         self._show_counts()
         self.sync_bindings()
+
+    def _fill(self, keep: str | None) -> None:
+        """Show `self.page` in the table, the cursor on `keep` if it is there (else on the same row)."""
+        now = self.dash.clock()
+        set_rows(self.table, [(r.workflow_id, self._cells(r, now)) for r in self.page], self.column_keys, keep)
 
     def _apply_workers(self, workers: list[ExecutorRecord]) -> None:
         self.heartbeats = {w.executor_id: None if w.stopped_at else w.heartbeat_at for w in workers}
@@ -236,10 +321,13 @@ class WorkflowsScreen(WorkflowActions):
 
     def _show_counts(self) -> None:
         text = Text(" ")
-        for status in list(WorkflowStatus):
-            text.append(f"{status} ", style=STATUS_STYLES[status])
-            text.append(f"{self.counts.get(status, 0):,}  ")
-        text.append(f"│ total {sum(self.counts.values()):,}\n", style="bold")
+        counts = [(status, f"{self.counts.get(status, 0):,}") for status in WorkflowStatus]
+        room = self.query_one("#counts", Static).size.width or self.app.size.width // 2
+        full = 1 + sum(len(status) + len(n) + 2 for status, n in counts) + 2 + len(f"{sum(self.counts.values()):,}")
+        for status, n in counts:  # a narrow terminal gets short labels: the figures must fit on one line
+            text.append(f"{status if full <= room else SHORT_STATUS[status]} ", style=STATUS_STYLES[status])
+            text.append(f"{n} ")
+        text.append(f"│ {sum(self.counts.values()):,}\n", style="bold")
         first = self.table.window_offset + 1 if self.page else 0
         text.append(f" {self.filters.describe()} · sort: {SORT_LABELS[self.sort]} · ", style="dim")
         if self.page:
@@ -248,42 +336,37 @@ class WorkflowsScreen(WorkflowActions):
             text.append("no workflow matches", style="dim")
         self.query_one("#counts", Static).update(text)
 
+    def _show_throughput(self) -> None:
+        width = self.size.width or self.app.size.width
+        cells = max(c for w, c in SPARK_CELLS.items() if width >= w or w == 80)
+        self.query_one("#throughput", Static).update(self.dash.throughput.render(cells))
+
     def _cells(self, r: WorkflowSummary, now: datetime) -> list[object]:
+        width = {c.key: c.width for c in self.columns}
         step = f"{r.step_id} {r.step_name}" if r.step_id is not None else ""
-        attempt = (
-            f"{r.attempt}/{r.max_attempts}"
-            if r.attempt and r.max_attempts and (r.attempt > 1 or r.status not in FINAL_STATUSES)
-            else ""
-        )
-        return [
-            clip(r.workflow_id, 24),
-            clip(r.name, 18),
-            status_text(r.status),
-            clip(step, 20),
-            attempt,
-            self._info(r, now),
-            clock_time(r.started_at or r.created_at, now),
-            duration(r.started_at, r.finished_at if r.status in FINAL_STATUSES else None, now),
-            self._executor(r, now),
-        ]
+        cells = {
+            "id": lambda: middle(r.workflow_id, width["id"]),
+            "name": lambda: clip(r.name, width["name"]),
+            "status": lambda: status_text(r.status),
+            "step": lambda: clip(step, width["step"]),
+            "info": lambda: self._info(r, now),
+            "started": lambda: clock_time(r.started_at or r.created_at, now),
+            "duration": lambda: duration(r.started_at, r.finished_at if r.status in FINAL_STATUSES else None, now),
+            "executor": lambda: self._executor(r, now),
+        }
+        return [cells[key]() for key in self.column_keys]
 
     def _executor(self, r: WorkflowSummary, now: datetime) -> Text | str:
+        width = next((c.width for c in self.columns if c.key == "executor"), 14)
         if self.orphaned(r, now):
-            return Text(clip(r.executor_id or "", 14), style="bold red")
-        return clip(r.executor_id or "", 14)
+            return Text(middle(r.executor_id or "", width), style="bold red")
+        return middle(r.executor_id or "", width)
 
     def _info(self, r: WorkflowSummary, now: datetime) -> Text | str:
+        width = next((c.width for c in self.columns if c.key == "info"), 24)
         if self.orphaned(r, now):
-            return Text("worker dead" if self.dash.read_only else "worker dead: r recovers", style="bold red")
-        if r.status == WorkflowStatus.PENDING:
-            wait = countdown(r.step_status, r.attempt, r.max_attempts, r.next_attempt_at, now)
-            if wait is not None:
-                return wait
-        if r.wait_reason:
-            return Text(clip(r.wait_reason, 24), style="italic")
-        if r.status not in FINAL_STATUSES and r.step_status:
-            return Text(r.step_status.lower(), style=STATUS_STYLES.get(r.step_status, ""))
-        return ""
+            return Text(clip("worker dead" if self.dash.read_only else "worker dead: r recovers", width), "bold red")
+        return live_wait(r, now, width)
 
     def tick(self, now: datetime) -> None:
         new_second = int(now.timestamp()) != self.second
@@ -291,6 +374,9 @@ class WorkflowsScreen(WorkflowActions):
         self._refresh_pending(now, new_second)
         if new_second:
             self.sync_bindings()  # a lease running out makes `r` apply
+        if int(time.monotonic()) != self.spark_second:
+            self.spark_second = int(time.monotonic())
+            self._show_throughput()
 
     def _refresh_pending(self, now: datetime, every_second: bool) -> None:
         """Countdowns every tick; durations and the dead-worker mark (a lease expiring) once a second."""
@@ -339,10 +425,19 @@ class WorkflowsScreen(WorkflowActions):
     def _highlighted(self) -> None:
         self.sync_bindings()
 
+    @on(WindowTable.Chosen)
+    def _chosen(self, message: WindowTable.Chosen) -> None:
+        """The user moved the cursor: from now on it stays on that workflow (`g`/home: back to the newest)."""
+        table = self.table
+        held = message.hold and self.page and table.row_count
+        self.held = self.page[table.cursor_row].workflow_id if held else None
+
     @on(WindowTable.Move)
     def _moved(self, message: WindowTable.Move) -> None:
         self.table.window_offset = message.offset
         self.cursor_hint = message.cursor
+        self.held = None
+        self.hold_after_move = message.hold
         self.refresher.request()
 
     @on(DataTable.RowSelected, "#workflows")
@@ -355,6 +450,9 @@ class WorkflowsScreen(WorkflowActions):
             self.dash.open_workflow(target.workflow_id)
 
     def _refilter(self, filters: Filters) -> None:
+        """Show another filter or sort from the top; a held workflow that is still listed near the top stays
+        under the cursor (one further from the top than LOOK_AROUND rows is let go: finding it would read
+        the list up to it)."""
         self.filters = filters
         self.table.window_offset = 0
         self.cursor_hint = "first"
@@ -443,7 +541,7 @@ class WorkflowsScreen(WorkflowActions):
             return
         ctl = self.dash.control
         fn = {
-            "kill": lambda: ctl.cancel_ids(ids),
+            "cancel": lambda: ctl.cancel_ids(ids),
             "resume": lambda: (
                 ctl.resume_ids([i for i in ids if i not in pending]) + ctl.recover_ids([i for i in ids if i in pending])
             ),
@@ -458,12 +556,12 @@ class WorkflowsScreen(WorkflowActions):
             lambda n: f"{act}: {n:,} workflows done",
         )
 
-    def action_bulk_kill(self) -> None:
+    def action_bulk_cancel(self) -> None:
         self._bulk(
-            "Kill all",
+            "Cancel all",
             (WorkflowStatus.PENDING, WorkflowStatus.ENQUEUED),
             "Each becomes CANCELLED and stops at its next step.",
-            "kill",
+            "cancel",
         )
 
     def action_bulk_resume(self) -> None:

@@ -1,0 +1,75 @@
+"""The live wait of a workflow: what it is waiting for now, and for how long yet.
+
+One function per kind of wait, tried in order; the first that recognises the row answers. Today the
+engine has retry backoffs, durable sleeps and queued work that no worker can take (`wait_reason`);
+a new kind (a message wait, a queue's concurrency limit) is one more function in `WAIT_KINDS`.
+Countdowns are computed from stored deadlines and the (injected) clock at every render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from rich.text import Text
+
+from engine.states import StepStatus, WorkflowStatus
+from tui.format import STATUS_STYLES, clip, seconds
+
+
+class Waiting(Protocol):
+    """What a wait is read from: a row of the workflow list (`WorkflowSummary`)."""
+
+    status: str
+    step_status: str | None
+    attempt: int | None
+    max_attempts: int | None
+    next_attempt_at: datetime | None
+    wait_reason: str | None
+
+
+def until(deadline: datetime, now: datetime) -> str:
+    left = (deadline - now).total_seconds()
+    return f"in {seconds(left)}" if left >= 0.05 else "now"
+
+
+def retry_wait(row: Waiting, now: datetime) -> Text | None:
+    if row.step_status != StepStatus.WAITING_RETRY or row.next_attempt_at is None:
+        return None
+    return Text(
+        f"retry {(row.attempt or 0) + 1}/{row.max_attempts or '?'} {until(row.next_attempt_at, now)}",
+        style=STATUS_STYLES[StepStatus.WAITING_RETRY],
+    )
+
+
+def sleep_wait(row: Waiting, now: datetime) -> Text | None:
+    if row.step_status != StepStatus.SLEEPING or row.next_attempt_at is None:
+        return None
+    return Text(f"sleeping · wakes {until(row.next_attempt_at, now)}", style=STATUS_STYLES[StepStatus.SLEEPING])
+
+
+def reason_wait(row: Waiting, now: datetime) -> Text | None:
+    if not row.wait_reason:
+        return None
+    return Text(row.wait_reason, style="italic yellow")
+
+
+WAIT_KINDS: list[Callable[[Waiting, datetime], Text | None]] = [retry_wait, sleep_wait, reason_wait]
+"""The kinds of wait, most specific first. A new kind of wait slots in here."""
+
+
+def live_wait(row: Waiting, now: datetime, width: int) -> Text | str:
+    """The wait column: the first kind of wait that applies, else what the current step is doing."""
+    if row.status in (WorkflowStatus.PENDING, WorkflowStatus.ENQUEUED):
+        for kind in WAIT_KINDS:
+            text = kind(row, now)
+            if text is not None:
+                text.truncate(width, overflow="ellipsis")
+                return text
+    if row.status == WorkflowStatus.PENDING and row.step_status == StepStatus.RUNNING:
+        attempt = f" · try {row.attempt}/{row.max_attempts}" if (row.attempt or 0) > 1 else ""
+        return Text(clip("running" + attempt, width), style=STATUS_STYLES[StepStatus.RUNNING])
+    if (row.attempt or 0) > 1:
+        return Text(clip(f"after {row.attempt} tries", width), style="dim")
+    return ""
