@@ -142,14 +142,20 @@ def test_attempts_backoffs_and_the_pending_retry() -> None:
     assert bar.startswith("████") and "2.0s" in bar and bar.rstrip().endswith("retry 3/3 in 5.0s")
 
 
+def workflow_record(workflow_id: str, name: str, status: str, **fields: object) -> WorkflowRecord:
+    values: dict[str, object] = dict(
+        workflow_id=workflow_id, name=name, status=status, inputs=None, output=None, error=None, executor_id=None,
+        parent_workflow_id=None, parent_step_id=None, forked_from=None, forked_from_step=None, fork_changes=None,
+        recovery_count=0, wait_reason=None, created_at=T0, started_at=T0, updated_at=T0, finished_at=None,
+    )  # fmt: skip
+    values.update(fields)
+    return WorkflowRecord(**values)  # type: ignore[arg-type]
+
+
 def test_an_opened_child_shows_its_steps_under_its_lane() -> None:
     child_step = step(1, kind="child", child_workflow_id="w-1")
-    parent = WorkflowRecord(
-        "w", "p", "PENDING", None, None, None, None, None, None, None, None, 0, None, T0, T0, T0, None, [child_step]
-    )
-    child = WorkflowRecord(
-        "w-1", "c", "SUCCESS", None, None, None, None, "w", 1, None, None, 0, None, T0, T0, T0, T0, [step(1), step(2)]
-    )
+    parent = workflow_record("w", "p", "PENDING", steps=[child_step])
+    child = workflow_record("w-1", "c", "SUCCESS", steps=[step(1), step(2)], parent_workflow_id="w", parent_step_id=1)
     assert [lane.key for lane in lanes_of(parent, {"w-1": child}, set())] == ["w:1"]
     lanes = lanes_of(parent, {"w-1": child}, {"w-1"})
     assert [(lane.key, lane.depth) for lane in lanes] == [("w:1", 0), ("w-1:1", 1), ("w-1:2", 1)]

@@ -1,29 +1,16 @@
-"""Countdown formatting and change coalescing of the dashboard (no database, no app)."""
+"""Duration formatting and change coalescing of the dashboard (no database, no app)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 from engine.feed import Event
-from tui.format import countdown, seconds
+from tui.format import seconds
 from tui.live import Changes
-
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def test_durations_are_compact_at_every_scale():
     assert [seconds(v) for v in (0.25, 12.5, 245, 7620, 273600, -3)] == [
         "0.2s", "12.5s", "4m05s", "2h07m", "3d04h", "0.0s"
     ]  # fmt: skip
-
-
-def test_a_waiting_retry_counts_down_to_now():
-    later = NOW + timedelta(seconds=3.4)
-    text = countdown("WAITING_RETRY", 1, 5, later, NOW)
-    assert text is not None and text.plain == "retry 2/5 in 3.4s"
-    assert countdown("WAITING_RETRY", 1, 5, NOW, NOW).plain == "retry 2/5 now"  # type: ignore[union-attr]
-    assert countdown("SLEEPING", 1, 1, later, NOW).plain == "wakes in 3.4s"  # type: ignore[union-attr]
-    assert countdown("RUNNING", 1, 5, later, NOW) is None
 
 
 def test_a_burst_of_events_folds_into_one_change_set():
