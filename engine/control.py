@@ -152,8 +152,21 @@ class Control:
             raise InvalidState(f"workflow {workflow_id!r} has no step waiting to retry")
         return done
 
-    def fork(self, workflow_id: str, from_step: int = 1, new_workflow_id: str | None = None) -> str:
-        """Replay: a new workflow reusing the outcomes of steps before `from_step`, run again from there."""
+    def fork(
+        self,
+        workflow_id: str,
+        from_step: int = 1,
+        new_workflow_id: str | None = None,
+        *,
+        inputs: dict[str, Any] | None = None,
+        step_outputs: dict[int, Any] | None = None,
+    ) -> str:
+        """A new workflow that reuses the recorded outcomes of the steps before `from_step` and runs again from there.
+
+        `inputs` (`{"args": [...], "kwargs": {...}}`) replaces the workflow's arguments; `step_outputs`
+        (`{3: value}`) replaces the recorded output of steps before `from_step`. The original is never
+        modified; the fork records what was changed (`fork_changes`).
+        """
         self._check(Operation.FORK, workflow_id, "it cannot be forked")
         last = self._ops.last_step(workflow_id)
         if from_step < 1 or from_step > last + 1:
@@ -161,7 +174,30 @@ class Control:
         new_id = new_workflow_id or f"{workflow_id}-fork-{uuid.uuid4().hex[:6]}"
         if self._ops.state(new_id) is not None:
             raise InvalidState(f"workflow id {new_id!r} already exists")
-        self._ops.fork(workflow_id, from_step, new_id)
+        changes: dict[str, Any] = {}
+        if inputs is not None:
+            changes["inputs"] = _checked_inputs(inputs)
+        if step_outputs:
+            recorded = set(self._ops.recorded_step_ids(workflow_id))
+            outputs = {}
+            for key, value in step_outputs.items():
+                step_id = _step_number(key)
+                if step_id >= from_step or step_id not in recorded:
+                    raise InvalidState(
+                        f"step {step_id} of {workflow_id!r} is not a recorded step before step {from_step}: "
+                        "only those outputs can be replaced"
+                    )
+                outputs[str(step_id)] = value
+            changes["step_outputs"] = outputs
+        what = f"fork of {workflow_id!r}"
+        self._ops.fork(
+            workflow_id,
+            from_step,
+            new_id,
+            inputs=dumps(changes["inputs"], f"{what} inputs") if "inputs" in changes else None,
+            step_outputs=dumps(changes["step_outputs"], f"{what} step outputs") if "step_outputs" in changes else None,
+            changes=dumps(changes, what) if changes else None,
+        )
         return new_id
 
     def delete(self, workflow_id: str) -> list[str]:
@@ -248,3 +284,20 @@ class Control:
         if not worker.alive:
             raise InvalidState(f"worker {executor_id!r} is not alive")
         self._ops.crash_executor(executor_id)
+
+
+def _checked_inputs(inputs: Any) -> dict[str, Any]:
+    """Workflow inputs as stored: `{"args": [...], "kwargs": {...}}`, either key optional."""
+    if not isinstance(inputs, dict) or set(inputs) - {"args", "kwargs"}:
+        raise InvalidState('inputs must be {"args": [...], "kwargs": {...}}')
+    args, kwargs = inputs.get("args", []), inputs.get("kwargs", {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+        raise InvalidState('inputs must be {"args": [...], "kwargs": {...}} with a list and an object')
+    return {"args": args, "kwargs": kwargs}
+
+
+def _step_number(key: Any) -> int:
+    try:
+        return int(key)
+    except (TypeError, ValueError):
+        raise InvalidState(f"step_outputs keys are step numbers, not {key!r}") from None

@@ -101,14 +101,36 @@ class OpsStore:
             row = c.execute(self.sql["last_step"], (workflow_id,)).fetchone()
         return row[0] if row else 0
 
-    def fork(self, workflow_id: str, from_step: int, new_id: str) -> None:
-        """A new ENQUEUED workflow with the outcomes of steps before `from_step` copied from the original."""
-        params = {"new": new_id, "wid": workflow_id, "from_step": from_step}
+    def fork(
+        self,
+        workflow_id: str,
+        from_step: int,
+        new_id: str,
+        inputs: str | None = None,
+        step_outputs: str | None = None,
+        changes: str | None = None,
+    ) -> None:
+        """A new ENQUEUED workflow with the outcomes of steps before `from_step` copied from the original, its
+        inputs replaced by `inputs` and the outputs of some copied steps by `step_outputs` (JSON texts)."""
+        params = {
+            "new": new_id,
+            "wid": workflow_id,
+            "from_step": from_step,
+            "inputs": inputs,
+            "outputs": step_outputs,
+            "changes": changes,
+        }
         with self.pool.connection() as c, c.transaction():
             c.execute(self.sql["fork_workflow"], params)
             c.execute(self.sql["fork_steps"], params)
             c.execute(self.sql["fork_attempts"], params)
+            if step_outputs is not None:
+                c.execute(self.sql["fork_step_outputs"], params)
             self._notify(c, op="wake")
+
+    def recorded_step_ids(self, workflow_id: str) -> list[int]:
+        with self.pool.connection() as c:
+            return [int(r[0]) for r in c.execute(self.sql["recorded_step_ids"], (workflow_id,)).fetchall()]
 
     def delete(self, ids: list[str]) -> list[str]:
         """Delete finished workflows with their finished descendants, and their steps and attempts."""

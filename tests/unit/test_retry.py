@@ -124,3 +124,33 @@ def test_a_base_exception_ends_the_attempt_and_passes_through():
     with pytest.raises(KeyboardInterrupt):
         run_attempts(run, interrupted)
     assert run.log == [("before", 1), ("ended", 1)]
+
+
+def test_the_backoff_is_capped_and_jitter_stays_within_half_and_one_and_a_half():
+    capped = RetryPolicy(max_attempts=9, interval_seconds=1.0, backoff_rate=10.0, max_interval_seconds=30.0)
+    assert [capped.delay_after(n) for n in (1, 2, 3)] == [1.0, 10.0, 30.0]
+    jittery = RetryPolicy(interval_seconds=2.0, jitter=True)
+    delays = {jittery.delay_after(1) for _ in range(200)}
+    assert len(delays) > 100 and all(1.0 <= d < 3.0 for d in delays)
+
+
+def test_retry_on_and_should_retry_decide_what_may_retry():
+    on = RetryPolicy(retry_on=(ConnectionError, TimeoutError))
+    assert on.may_retry(ConnectionResetError()) and not on.may_retry(ValueError())
+    decided = RetryPolicy(retry_on=(ValueError,), should_retry=lambda exc: "again" in str(exc))
+    assert decided.may_retry(KeyError("again")) and not decided.may_retry(ValueError("no"))
+
+
+def test_the_limits_in_words():
+    assert RetryPolicy().describe() == "3 attempts · 1s ×2"
+    assert RetryPolicy(retries_allowed=False, timeout_seconds=5).describe() == "1 attempt · timeout 5s"
+    full = RetryPolicy(5, 0.5, 3, max_interval_seconds=60, jitter=True, retry_on=(ConnectionError,))
+    assert full.describe() == "5 attempts · 0.5s ×3 ≤60s · jitter · retry on ConnectionError"
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"max_interval_seconds": -1}, {"timeout_seconds": 0}, {"retry_on": ("ConnectionError",)}]
+)
+def test_bad_step_options_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        RetryPolicy(**kwargs)

@@ -62,26 +62,37 @@ RETURNING workflow_id
 SELECT coalesce(max(step_id), 0) AS last FROM {schema}.steps WHERE workflow_id = %s
 
 -- name: fork_workflow
--- A new ENQUEUED workflow with the original's name and inputs.
-INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, forked_from, forked_from_step)
-SELECT %(new)s, name, 'ENQUEUED', inputs, workflow_id, %(from_step)s FROM {schema}.workflows
-WHERE workflow_id = %(wid)s
+-- A new ENQUEUED workflow with the original's name and its inputs (or new ones), noting what the fork changed.
+INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, forked_from, forked_from_step, fork_changes)
+SELECT %(new)s, name, 'ENQUEUED', coalesce(%(inputs)s::jsonb, inputs), workflow_id, %(from_step)s, %(changes)s::jsonb
+FROM {schema}.workflows WHERE workflow_id = %(wid)s
 
 -- name: fork_steps
 -- The fork's copies of the original's final steps before the fork point.
 INSERT INTO {schema}.steps (workflow_id, step_id, name, kind, status, attempts, attempt_base, max_attempts,
-                            output, error, child_workflow_id, started_at, finished_at)
+                            output, error, child_workflow_id, started_at, finished_at, policy)
 SELECT %(new)s, step_id, name, kind, status, attempts, attempt_base, max_attempts, output, error,
-       child_workflow_id, started_at, finished_at
+       child_workflow_id, started_at, finished_at, policy
 FROM {schema}.steps WHERE workflow_id = %(wid)s AND step_id < %(from_step)s AND status IN ('SUCCESS', 'ERROR')
 
 -- name: fork_attempts
 -- The fork's copies of the attempts of the steps it copied.
 INSERT INTO {schema}.attempts (workflow_id, step_id, attempt, started_at, finished_at, error_type, error_message,
-                               traceback)
-SELECT %(new)s, a.step_id, a.attempt, a.started_at, a.finished_at, a.error_type, a.error_message, a.traceback
+                               traceback, end_reason)
+SELECT %(new)s, a.step_id, a.attempt, a.started_at, a.finished_at, a.error_type, a.error_message, a.traceback,
+       a.end_reason
 FROM {schema}.attempts a JOIN {schema}.steps st ON st.workflow_id = %(new)s AND st.step_id = a.step_id
 WHERE a.workflow_id = %(wid)s AND a.step_id < %(from_step)s
+
+-- name: fork_step_outputs
+-- The fork's overridden step outputs (%(outputs)s maps step ids to values): each such step becomes a success.
+UPDATE {schema}.steps st SET status = 'SUCCESS', output = o.value, error = NULL
+FROM jsonb_each(%(outputs)s::jsonb) AS o(step_id, value)
+WHERE st.workflow_id = %(new)s AND st.step_id = o.step_id::int
+
+-- name: recorded_step_ids
+-- The step ids of a workflow that have a recorded outcome.
+SELECT step_id FROM {schema}.steps WHERE workflow_id = %s AND status IN ('SUCCESS', 'ERROR') ORDER BY step_id
 
 -- name: delete_workflows
 -- Delete these workflows where their status allows it.
