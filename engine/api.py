@@ -17,7 +17,7 @@ from engine import execution
 from engine.context import CURRENT_DB, CURRENT_STEP, StepContext
 from engine.errors import DurableError
 from engine.retry import RetryPolicy
-from engine.specs import ISOLATION_LEVELS, StepSpec, WorkflowSpec, register, register_step_workflow
+from engine.specs import ISOLATION_LEVELS, STEPS, StepSpec, WorkflowSpec, register, register_step_workflow
 from engine.states import StepKind
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,6 +101,7 @@ def _as_step(f: Callable[..., Any], spec: StepSpec, sync_call: Any, async_call: 
     """The step's wrapper, also registered as a one-step workflow of the same name (unless a workflow has it)."""
     wrapper = _wrap(f, spec, sync_call, async_call)
     wrapper.__durable_step__ = spec  # type: ignore[attr-defined]
+    STEPS[spec.name] = spec
     alone = WorkflowSpec(spec.name, _one_step(wrapper))
     register_step_workflow(alone)
     wrapper.__durable_workflow__ = alone  # type: ignore[attr-defined]

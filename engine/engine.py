@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from engine.clock import Clock
 from engine.config import DEFAULT_EXECUTOR_ID, DEFAULT_SCHEMA, resolve_database_url, resolve_executor_id
 from engine.context import set_default_engine
 from engine.control import Control
@@ -118,6 +119,7 @@ class Engine:
         auto_recover: bool = True,
         code_version: str | None = None,
         max_recovery_attempts: int = 10,
+        clock: Clock | None = None,
     ):
         self.database_url = resolve_database_url(database_url)
         self.requested_executor_id = resolve_executor_id(executor_id)
@@ -131,7 +133,7 @@ class Engine:
         self.auto_recover = auto_recover
         self.code_version = code_version
         self.max_recovery_attempts = max_recovery_attempts
-        self.runs = RunTable()
+        self.runs = RunTable(clock)
         self.launched = False
 
     # lifecycle -------------------------------------------------------------------------------
@@ -155,7 +157,8 @@ class Engine:
             raise
         self.control = Control(self.database_url, lease_seconds=self.lease_seconds, store=self.store)
         self.runs.stopping.clear()
-        self.faults = FaultCache(self.runtime_store, self.runs.wait)
+        self.faults = FaultCache(self.runtime_store, self.runs.pause)
+        self.runtime_store.skew = self.runs.clock.skew
         self.slow_steps = SlowStepMarker()
         self.finisher = Finisher(self.runtime_store, self.executor_id, self.runs.strand)
         self.heartbeat = Heartbeat(self)

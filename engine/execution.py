@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
 from typing import Any
 
 import psycopg
@@ -44,10 +43,6 @@ from engine.store.runtime import RecordedStep
 from engine.store.session import set_isolation
 
 log = logging.getLogger("durable")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _recorded_value(rec: RecordedStep) -> Any:
@@ -117,7 +112,7 @@ class StepRun:
         self.base = 0
         self.wait = 0.0
         self.errors: list[BaseException] = []
-        self.started = _now()
+        self.started = self.rt.runs.clock.now()
         self.recorded = ctx.replayed(self.step_id, spec.name)
         rec = self.recorded
         if rec is not None and not rec.status.final:
@@ -149,7 +144,7 @@ class StepRun:
         if self.wait > 0:
             self.rt.runs.wait(self.workflow_id, self.wait)
         self.rt.runs.check(self.workflow_id)
-        self.started = _now()
+        self.started = self.rt.runs.clock.now()
         if self.attempt > 1:
             self.mark(StepStatus.RUNNING)
 
@@ -516,7 +511,7 @@ def run_child(ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...], k
         if row is not None and row.status.final:
             outcome = recorded_outcome(row)
         else:
-            rt.runs.wait(ctx.workflow_id, 0.05)
+            rt.runs.pause(ctx.workflow_id, 0.05)
     try:
         value = outcome.value(child_id)
     except Exception as exc:

@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.clock import Clock
 from engine.errors import WorkflowCancelled
 from engine.outcome import PAUSED, Outcome
 
@@ -33,7 +34,8 @@ class RunTable:
     """How many ended runs keep their in-memory outcome, so a `result()` called after the run ended
     still raises the workflow's own exception object."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
         self._lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
         self._recent: OrderedDict[str, Outcome] = OrderedDict()
@@ -119,12 +121,20 @@ class RunTable:
             run.wakeup.set()
 
     def wait(self, workflow_id: str, seconds: float) -> None:
-        """Sleep up to `seconds`; cancel, retry-now and shutdown cut it short."""
+        """A durable wait (a backoff, a sleep) of up to `seconds` on the engine's clock; cancel, retry-now
+        and shutdown cut it short."""
+        run = self._runs.get(workflow_id)
+        self.clock.wait(run.wakeup if run is not None else threading.Event(), seconds)
+        if run is not None:
+            run.wakeup.clear()
+        self.check(workflow_id)
+
+    def pause(self, workflow_id: str, seconds: float) -> None:
+        """A real-time pause (between two looks at a row, an injected delay); cancel and shutdown cut it short."""
         run = self._runs.get(workflow_id)
         if run is None:
             time.sleep(seconds)
-        else:
-            run.wakeup.wait(seconds)
+        elif run.wakeup.wait(seconds):
             run.wakeup.clear()
         self.check(workflow_id)
 

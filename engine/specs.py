@@ -42,6 +42,8 @@ class WorkflowSpec:
 
 
 REGISTRY: dict[str, WorkflowSpec] = {}
+STEPS: dict[str, StepSpec] = {}
+"""Every step and transaction by name (the test harness finds a step's real body here)."""
 
 
 def register(spec: WorkflowSpec) -> None:

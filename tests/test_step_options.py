@@ -241,3 +241,26 @@ def test_fork_refuses_changes_it_cannot_make(engine, control):
         control.fork("ord3", from_step=2, step_outputs={2: 1})
     with pytest.raises(InvalidState, match="inputs must be"):
         control.fork("ord3", inputs={"args": "pear"})
+
+
+# virtual time through the project's own use of the plugin -------------------------------------------------
+
+
+@step(name="so.hourly", interval_seconds=600.0, backoff_rate=10.0, max_interval_seconds=3600.0, max_attempts=4)
+def hourly() -> int:
+    if bump("hourly") < 4:
+        raise ConnectionError("down")
+    return step_context().attempt
+
+
+@workflow(name="so.hourly_wf")
+def hourly_wf() -> int:
+    return hourly()
+
+
+def test_long_backoffs_pass_in_virtual_time(durable_engine, durable_clock, steps_of):
+    started = time.monotonic()
+    assert durable_engine.run_workflow(hourly_wf, workflow_id="hourly") == 4
+    assert time.monotonic() - started < 1.0 and durable_clock.skew() == 600 + 3600 + 3600
+    (row,) = steps_of("hourly")
+    assert (row.status, row.attempts) == ("SUCCESS", 4)

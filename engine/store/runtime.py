@@ -9,6 +9,7 @@ presents it as attempt 1.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -64,6 +65,8 @@ class RuntimeStore:
         self.sql = for_schema(schema)
         # the hot path's two statements, looked up once rather than at every checkpoint
         self._record_first_success = self.sql["record_first_success"]
+        self.skew: Callable[[], float] = _no_skew
+        """Seconds a virtual clock (the test harness's) is ahead of the database's; recorded times follow it."""
         self._record_step = self.sql["record_step"]
 
     def record_step(
@@ -90,8 +93,18 @@ class RuntimeStore:
     ) -> bool:
         """Commit one attempt's outcome; False when the step already had a final outcome recorded."""
         if status == StepStatus.SUCCESS and attempt == 1 and with_attempt:
-            args = (workflow_id, step_id, name, kind, max_attempts, output, child_workflow_id, started)
-            return self._one(self._record_first_success, args, conn)
+            first = {
+                "wid": workflow_id,
+                "sid": step_id,
+                "name": name,
+                "kind": kind,
+                "max": max_attempts,
+                "output": output,
+                "child": child_workflow_id,
+                "started": started,
+                "skew": self.skew(),
+            }
+            return self._one(self._record_first_success, first, conn)
         info = error_info or {}
         params = {
             "wid": workflow_id,
@@ -113,6 +126,7 @@ class RuntimeStore:
             "with_attempt": with_attempt,
             "reason": end_reason,
             "policy": policy,
+            "skew": self.skew(),
         }
         return self._one(self._record_step, params, conn)
 
@@ -166,13 +180,22 @@ class RuntimeStore:
         """
         ids, statuses, outputs, errors = (list(column) for column in zip(*outcomes, strict=True))
         with self.pool.connection() as c:
-            c.execute(self.sql["finish_workflows"], (ids, statuses, outputs, errors, executor_id))
+            params = {
+                "ids": ids,
+                "statuses": statuses,
+                "outputs": outputs,
+                "errors": errors,
+                "me": executor_id,
+                "skew": self.skew(),
+            }
+            c.execute(self.sql["finish_workflows"], params)
 
     def recorded_steps(self, workflow_ids: list[str]) -> dict[str, dict[int, RecordedStep]]:
         """Everything replay needs for these workflows, in two queries however many there are."""
         out: dict[str, dict[int, RecordedStep]] = {wid: {} for wid in workflow_ids}
         with self.pool.connection() as c:
-            steps = c.cursor(row_factory=class_row(RecordedStep)).execute(self.sql["steps_for_run"], (workflow_ids,))
+            params = {"ids": workflow_ids, "skew": self.skew()}
+            steps = c.cursor(row_factory=class_row(RecordedStep)).execute(self.sql["steps_for_run"], params)
             recorded = steps.fetchall()
             open_steps = any(not step.status.final for step in recorded)
             errors: list[dict[str, Any]] = []
@@ -256,3 +279,7 @@ class RuntimeStore:
 def _limit_columns(limits: dict[str, int]) -> dict[str, list[Any]]:
     """Workflow names and their recovery limits as two parallel arrays (for `unnest` in a claim)."""
     return {"names": list(limits), "limits": list(limits.values())}
+
+
+def _no_skew() -> float:
+    return 0.0

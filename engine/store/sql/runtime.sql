@@ -5,6 +5,10 @@
 -- Fragment: executor `e` is alive (not stopped, heartbeat younger than the lease); needs %(lease)s.
 (e.stopped_at IS NULL AND e.heartbeat_at > clock_timestamp() - make_interval(secs => %(lease)s))
 
+-- name: now
+-- Fragment: the time recorded for a workflow's events: the database clock, plus the skew of a virtual clock in tests.
+(clock_timestamp() + make_interval(secs => %(skew)s::float8))
+
 -- name: record_step
 -- One attempt's outcome: upsert the step row unless it is final, and insert its attempt row; counts the step.
 WITH s AS (
@@ -12,9 +16,9 @@ WITH s AS (
                                       next_attempt_at, output, error, child_workflow_id, started_at, finished_at,
                                       policy)
     VALUES (%(wid)s, %(sid)s, %(name)s, %(kind)s, %(status)s, %(attempt)s, %(max)s,
-            clock_timestamp() + make_interval(secs => %(delay)s::float8),
+            {now} + make_interval(secs => %(delay)s::float8),
             %(output)s::jsonb, %(error)s::jsonb, %(child)s, %(started)s,
-            CASE WHEN %(final)s THEN clock_timestamp() END, %(policy)s)
+            CASE WHEN %(final)s THEN {now} END, %(policy)s)
     ON CONFLICT (workflow_id, step_id) DO UPDATE SET
         status = excluded.status, attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
         output = excluded.output, error = excluded.error, finished_at = excluded.finished_at,
@@ -25,7 +29,7 @@ WITH s AS (
 ), a AS (
     INSERT INTO {schema}.attempts (workflow_id, step_id, attempt, started_at, finished_at,
                                    error_type, error_message, traceback, end_reason)
-    SELECT %(wid)s, %(sid)s, %(attempt)s, %(started)s, clock_timestamp(), %(etype)s, %(emsg)s, %(etb)s, %(reason)s
+    SELECT %(wid)s, %(sid)s, %(attempt)s, %(started)s, {now}, %(etype)s, %(emsg)s, %(etb)s, %(reason)s
     WHERE %(with_attempt)s AND EXISTS (SELECT 1 FROM s)
     ON CONFLICT DO NOTHING
 )
@@ -35,7 +39,7 @@ SELECT count(*) FROM s
 -- The commonest checkpoint, a success at the first attempt: a single-row upsert (the row is attempt 1).
 INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts, output,
                                   child_workflow_id, started_at, finished_at)
-VALUES (%s, %s, %s, %s, 'SUCCESS', 1, %s, %s::jsonb, %s, %s, clock_timestamp())
+VALUES (%(wid)s, %(sid)s, %(name)s, %(kind)s, 'SUCCESS', 1, %(max)s, %(output)s::jsonb, %(child)s, %(started)s, {now})
 ON CONFLICT (workflow_id, step_id) DO UPDATE SET
     status = 'SUCCESS', attempts = 1, output = excluded.output, finished_at = excluded.finished_at,
     next_attempt_at = NULL, child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id)
@@ -65,15 +69,16 @@ RETURNING workflow_id
 -- name: finish_workflows
 -- Outcomes of many workflows in one statement; only those still PENDING and owned by this executor change.
 UPDATE {schema}.workflows w SET status = v.status, output = v.output::jsonb, error = v.error::jsonb,
-       finished_at = clock_timestamp(), updated_at = clock_timestamp()
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS v(workflow_id, status, output, error)
-WHERE w.workflow_id = v.workflow_id AND w.status = 'PENDING' AND w.executor_id = %s
+       finished_at = {now}, updated_at = clock_timestamp()
+FROM unnest(%(ids)s::text[], %(statuses)s::text[], %(outputs)s::text[], %(errors)s::text[])
+     AS v(workflow_id, status, output, error)
+WHERE w.workflow_id = v.workflow_id AND w.status = 'PENDING' AND w.executor_id = %(me)s
 
 -- name: steps_for_run
 -- Every recorded step of these workflows, with what is left of each one's wait, for replay.
 SELECT workflow_id, step_id, name, kind, status, attempts, attempt_base, output, error, child_workflow_id,
-       greatest(0, extract(epoch FROM next_attempt_at - clock_timestamp()))::float8 AS wait_remaining
-FROM {schema}.steps WHERE workflow_id = ANY(%s)
+       greatest(0, extract(epoch FROM next_attempt_at - {now}))::float8 AS wait_remaining
+FROM {schema}.steps WHERE workflow_id = ANY(%(ids)s)
 
 -- name: open_step_errors
 -- Errors of the attempts of unfinished steps since their last resume, oldest first.
