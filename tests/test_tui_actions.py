@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import Static, TextArea
 
 from engine import Control
 from engine.states import WorkflowStatus
@@ -18,6 +19,7 @@ from tests.helpers import wait_for
 from tests.tui_data import WorkerProcess, make_app, run, settle, until
 from tui.detail import DetailScreen
 from tui.dialogs import ConfirmScreen, FaultForm
+from tui.fork_form import ForkForm
 from tui.workers import WorkersScreen
 from tui.workflows import WorkflowsScreen
 
@@ -147,6 +149,8 @@ def test_retry_now_from_detail_with_live_countdown(control: Control, worker: Wor
             first = timeline.line_text(0)
             assert "retry 2/5 in 9m" in first, first
             await until(pilot, lambda: timeline.line_text(0) != first, timeout=3)
+            detail = str(app.screen.query_one("#step-detail", Static).render())
+            assert "limits: 5 attempts · 600s ×1" in detail and "RuntimeError: card declined" in detail
             (workdir / "broken").unlink()
             await pilot.press("n")
             await until(pilot, lambda: status(control, "retry-3") == WorkflowStatus.SUCCESS)
@@ -178,7 +182,9 @@ def test_fork_from_start_and_from_step(control: Control, worker: WorkerProcess) 
             await pilot.press("enter")
             await until(pilot, lambda: showing(app, "chain-4"))
             app.screen.timeline.move_to(1)
-            await pilot.press("F")
+            await pilot.press("F")  # the inputs open for editing first; unchanged, the fork keeps them
+            await until(pilot, lambda: isinstance(app.screen, ForkForm))
+            await pilot.press("ctrl+s")
             await until(pilot, lambda: len(control.get_workflow("chain-4").forks) == 2)
             second = [f for f in control.get_workflow("chain-4").forks if f != fork][0]
             record = control.get_workflow(second)
@@ -189,6 +195,19 @@ def test_fork_from_start_and_from_step(control: Control, worker: WorkerProcess) 
             assert control.get_workflow(second).output == 7
             await pilot.press("escape")
             await until(pilot, lambda: showing(app, "chain-4"))
+            app.screen.timeline.move_to(0)
+            await pilot.press("F")
+            await until(pilot, lambda: isinstance(app.screen, ForkForm))
+            app.screen.query_one("#inputs", TextArea).text = "{not json"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "not JSON" in str(app.screen.query_one("#form-error", Static).render()))
+            app.screen.query_one("#inputs", TextArea).text = '{"args": [10]}'
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: len(control.get_workflow("chain-4").forks) == 3)
+            third = [f for f in control.get_workflow("chain-4").forks if f not in (fork, second)][0]
+            await until(pilot, lambda: showing(app, third))
+            assert control.get_workflow(third).inputs == {"args": [10], "kwargs": {}}
+            await until(pilot, lambda: "fork changed: inputs" in str(app.screen.query_one("#summary", Static).render()))
 
     run(scenario)
 

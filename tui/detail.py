@@ -22,6 +22,7 @@ from engine.errors import WorkflowNotFound
 from engine.records import ExecutorRecord, StepRecord, WorkflowRecord
 from engine.states import FINAL_STATUSES, WorkflowStatus
 from tui.dialogs import FaultForm, PickScreen, ValueScreen
+from tui.fork_form import ForkForm
 from tui.format import clip, clock_time, duration, pretty, preview, status_text
 from tui.live import Changes, Refresher
 from tui.timeline import Lane, Timeline, lanes_of
@@ -32,6 +33,16 @@ from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, Workf
 class Loaded:
     record: WorkflowRecord | None
     children: dict[str, WorkflowRecord]
+
+
+def fork_changes_line(changes: dict[str, Any]) -> str:
+    """What a fork changed of its original, in a line: `inputs → {...} · step 3 output → 42`."""
+    parts = []
+    if "inputs" in changes:
+        parts.append(f"inputs → {preview(changes['inputs'], 60)}")
+    for step_id, value in (changes.get("step_outputs") or {}).items():
+        parts.append(f"step {step_id} output → {preview(value, 30)}")
+    return " · ".join(parts)
 
 
 def error_line(error: dict[str, Any] | None) -> str:
@@ -199,6 +210,8 @@ class DetailScreen(WorkflowActions):
             links.append(f"forks: {', '.join(r.forks[:3])}{' …' if len(r.forks) > 3 else ''}")
         if links:
             t.append("\n links: " + " · ".join(links) + "  (l: open)", style="cyan")
+        if r.fork_changes:
+            t.append("\n fork changed: " + fork_changes_line(r.fork_changes), style="magenta")
         width = max(40, (self.size.width or self.app.size.width) - 10)  # each line fits: no wrapping
         t.append("\n inputs: ", style="bold")
         t.append(preview(r.inputs, width))
@@ -259,13 +272,16 @@ class DetailScreen(WorkflowActions):
         t.append(f"  ({step.kind})  started {clock_time(step.started_at, now)}")
         if step.child_workflow_id:
             t.append(f"  child {step.child_workflow_id}", style="cyan")
+        if step.policy:
+            t.append(f"\n limits: {step.policy}", style="dim")
         if step.output is not None:
             t.append("\n output: ", style="bold green")
             t.append(preview(step.output, 200))
         for a in step.attempt_records:
             t.append(f"\n attempt {a.attempt}  {clock_time(a.started_at, now)}  ")
             if a.error_type:
-                t.append(f"{a.error_type}: {a.error_message or ''}", style="red")
+                why = {"timeout": "timed out · ", "not_retryable": "not retryable · "}.get(a.end_reason or "", "")
+                t.append(f"{why}{a.error_type}: {a.error_message or ''}", style="red")
             elif a.finished_at is not None:
                 t.append("ok", style="green")
             else:
@@ -331,7 +347,20 @@ class DetailScreen(WorkflowActions):
             self.notify("select a step first", severity="warning")
             return
         wid, sid = lane.workflow_id, lane.step.step_id
-        self.fork(wid, sid, lambda new: f"forked {wid} from step {sid} as {new}")
+        inputs = self.inputs_of(wid)
+
+        def forked(new_id: str | None) -> None:
+            if new_id:
+                self.dash.open_workflow(new_id)
+
+        self.app.push_screen(ForkForm(self.dash.control, wid, sid, inputs), forked)
+
+    def inputs_of(self, workflow_id: str) -> Any:
+        """The inputs of the workflow shown, or of one of its children opened in the timeline."""
+        if self.record is not None and self.record.workflow_id == workflow_id:
+            return self.record.inputs
+        child = self.opened_children.get(workflow_id)
+        return child.inputs if child is not None else {"args": [], "kwargs": {}}
 
     def action_inject_fault(self) -> None:
         lane = self.selected_lane()
