@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 from engine import Engine
@@ -55,6 +56,15 @@ def import_targets(config: DevConfig) -> None:
         importlib.import_module(target.module)
 
 
+def user_traceback(exc: BaseException, config: DevConfig) -> str:
+    """The traceback from the first frame in the user's code on (the import machinery above it is noise)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    first = next((i for i, f in enumerate(frames) if any(Path(f.filename).is_relative_to(d) for d in config.watch)), 0)
+    lines = traceback.format_list(frames[first:]) if first or frames else []
+    head = ["Traceback (most recent call last):\n"] if lines else []
+    return "".join(head + lines + traceback.format_exception_only(exc)).rstrip()
+
+
 def code_version(watched: tuple[Path, ...]) -> str:
     """A short hash of the imported modules' sources under the watched directories: the dashboard's
     Workers screen shows it change when a save reloads the worker."""
@@ -90,7 +100,7 @@ def serve(config: DevConfig, watch_parent: bool = True) -> None:
     except Exception as exc:
         status = error_status(exc, list(config.watch), "import")
         write_status(config.status_path, status)
-        log.exception("could not import %s", ", ".join(t.module for t in config.targets))
+        log.error("could not import %s\n%s", ", ".join(t.module for t in config.targets), user_traceback(exc, config))
         log.error("%s  %s: fix it and save; the worker starts again at the next save", status.where, status.message)
         raise SystemExit(1) from None
     try:
