@@ -122,7 +122,9 @@ def _as_dict(status: EmbeddedStatus) -> dict[str, object]:
     }
 
 
-def add_db_parser(sub: argparse._SubParsersAction, leaf: list[argparse.ArgumentParser]) -> None:
+def add_db_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], leaf: list[argparse.ArgumentParser]
+) -> None:
     db = sub.add_parser("db", help="the embedded Postgres of this directory: status, stop, url")
     db_sub = db.add_subparsers(dest="command", metavar="ACTION", required=True)
     p = db_sub.add_parser("status", parents=leaf, help="running or not, its pid, size and URL (never starts it)")

@@ -70,10 +70,10 @@ def error_status(exc: BaseException, watched: list[Path], reason: str) -> DevSta
         return DevStatus("error", reason, exc.filename, exc.lineno, message)
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if any(Path(f.filename).is_relative_to(d) for d in watched)]
-    frame = (ours or frames or [None])[-1]
-    if frame is None:
+    candidates = ours or frames
+    if not candidates:
         return DevStatus("error", reason, message=message)
-    return DevStatus("error", reason, frame.filename, frame.lineno, message)
+    return DevStatus("error", reason, candidates[-1].filename, candidates[-1].lineno, message)
 
 
 class DevSession:
