@@ -24,23 +24,8 @@ from tests.conftest import ROOT
 from tests.helpers import wait_for
 from tui.dev.status import LOG_NAME
 
-FLOWS = """\
-from engine import step, workflow
-
-FIXED = False
-
-
-@step(interval_seconds=0.1, backoff_rate=1.0, max_attempts=1000)
-def greet(name: str) -> str:
-    if not FIXED:
-        raise RuntimeError(f"cannot greet {name} yet")
-    return f"hello {name}"
-
-
-@workflow()
-def hello(name: str) -> str:
-    return greet(name)
-"""
+README_FLOWS = re.search(r"<!-- readme-dev.*?\n```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+FLOWS = README_FLOWS.group(1).replace("interval_seconds=1.0", "interval_seconds=0.1") if README_FLOWS else ""
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
@@ -87,6 +72,8 @@ def cli(directory: Path, env: dict[str, str], *args: str) -> subprocess.Complete
 
 
 def test_dev_loop_fix_a_stuck_workflow_and_an_import_error_then_quit(tmp_path: Path) -> None:
+    """The README's walk-through ("Your own workflows"), with its module, a shorter retry interval."""
+    assert "interval_seconds=0.1" in FLOWS and "FIXED = False" in FLOWS
     flows = tmp_path / "flows.py"
     flows.write_text(FLOWS)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DURABLE_", "XDG_RUNTIME"))}
@@ -124,8 +111,10 @@ def test_dev_loop_fix_a_stuck_workflow_and_an_import_error_then_quit(tmp_path: P
             assert record.output == "hello Ada" and record.executor_id == "dev" and record.steps[0].attempts > 3
             workers = {w.pid for w in control.workers()}
 
-            flows.write_text(FLOWS.replace("FIXED = False", "FIXED = True") + "\nbroken = undefined_name\n")
-            term.shows(r"import error  flows\.py:17  NameError: name 'undefined_name' is not defined")
+            fixed = FLOWS.replace("FIXED = False", "FIXED = True")
+            flows.write_text(fixed + "x = undefined_name\n")
+            line = len(fixed.splitlines()) + 1
+            term.shows(rf"import error  flows\.py:{line}  NameError: name 'undefined_name' is not defined")
             assert not [w for w in control.workers() if w.alive]
 
             flows.write_text(FLOWS.replace("FIXED = False", "FIXED = True"))
@@ -134,7 +123,7 @@ def test_dev_loop_fix_a_stuck_workflow_and_an_import_error_then_quit(tmp_path: P
 
         log = (tmp_path / ".durable" / LOG_NAME).read_text()
         assert "change in flows.py: restarting the worker" in log and "after the file was saved" in log
-        assert "flows.py:17  NameError" in log and "worker dev ready (pid" not in term.screen()
+        assert f"flows.py:{line}  NameError" in log and "worker dev ready (pid" not in term.screen()
 
         term.press("q")
         wait_for(done.exists, timeout=20, interval=0.05)

@@ -58,9 +58,13 @@ def import_targets(config: DevConfig) -> None:
 
 def user_traceback(exc: BaseException, config: DevConfig) -> str:
     """The traceback from the first frame in the user's code on (the import machinery above it is noise)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    first = next((i for i, f in enumerate(frames) if any(Path(f.filename).is_relative_to(d) for d in config.watch)), 0)
-    lines = traceback.format_list(frames[first:]) if first or frames else []
+    frames: list[traceback.FrameSummary] = list(traceback.extract_tb(exc.__traceback__))
+    ours = [i for i, f in enumerate(frames) if any(Path(f.filename).is_relative_to(d) for d in config.watch)]
+    if ours:
+        frames = frames[ours[0] :]
+    elif isinstance(exc, SyntaxError):
+        frames = []  # it names its own file and line, with a caret
+    lines = traceback.format_list(frames)
     head = ["Traceback (most recent call last):\n"] if lines else []
     return "".join(head + lines + traceback.format_exception_only(exc)).rstrip()
 
