@@ -22,7 +22,8 @@ from engine import Control
 from engine.embedded import embedded_status
 from tests.conftest import ROOT
 from tests.helpers import wait_for
-from tui.dev.status import LOG_NAME
+from tui.dev.launcher import run_dev
+from tui.dev.status import LOG_NAME, DevSession
 
 README_FLOWS = re.search(r"<!-- readme-dev.*?\n```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
 FLOWS = README_FLOWS.group(1).replace("interval_seconds=1.0", "interval_seconds=0.1") if README_FLOWS else ""
@@ -133,3 +134,37 @@ def test_dev_loop_fix_a_stuck_workflow_and_an_import_error_then_quit(tmp_path: P
         assert embedded_status(tmp_path / ".durable").pid is None
     finally:
         term.kill()
+
+
+def test_a_module_broken_from_the_start_is_shown_and_the_next_save_fixes_it(
+    tmp_path: Path, database_url: str, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop starts even when the code does not import: the dashboard gets the error, not a dead end."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DURABLE_DATA_DIR", str(tmp_path / ".durable"))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    pkg = tmp_path / "shop"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "jobs.py").write_text(
+        "from engine import workflow\n\n\n@workflow()\ndef nightly() -> int:\n    return 1\n)\n"
+    )
+    seen: dict[str, object] = {}
+
+    def dashboard(url: str, session: DevSession) -> int:
+        status = wait_for(lambda: (s := session.status()) and s.state == "error" and s, timeout=10)
+        seen["error"] = (status.where, status.message)
+        (pkg / "jobs.py").write_text(
+            "from engine import workflow\n\n\n@workflow()\ndef nightly() -> int:\n    return 1\n"
+        )
+        ready = wait_for(lambda: (s := session.status()) and s.state == "ready" and s, timeout=10)
+        seen["ready"] = (ready.executor_id, ready.workflows, ready.pid)
+        return 0
+
+    code = run_dev(
+        ["shop.jobs"], [], database_url, schema=schema, executor_id="dev", stop_grace=1.0, dashboard=dashboard
+    )
+    assert code == 0
+    assert seen["error"] == ("shop/jobs.py:7", "SyntaxError: unmatched ')'")
+    executor, workflows, pid = seen["ready"]  # type: ignore[misc]
+    assert (executor, workflows) == ("dev", ["nightly"]) and not alive(pid)

@@ -3,6 +3,7 @@ directories, the status file and where an import error points, JSON arguments, U
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tui.dev.config import DevConfig
 from tui.dev.launcher import run_dev
 from tui.dev.status import DevSession, DevStatus, error_status, read_status, write_status
 from tui.dev.target import Target, TargetNotFound, locate, watch_dirs
+from tui.dev.worker import user_traceback
 from tui.start_workflow import BadInputs, parse_inputs
 
 
@@ -153,3 +155,20 @@ def test_urls_are_shown_without_password(url: str, shown: str) -> None:
 
 def test_human_size() -> None:
     assert [human_size(n) for n in (512, 2048, 39_223_365)] == ["512 B", "2.0 kB", "37.4 MB"]
+
+
+def test_the_logged_traceback_starts_at_the_users_code(app_dir: Path) -> None:
+    config = DevConfig((locate("flows.py", app_dir),), (app_dir,), "durable", app_dir / "s.json")
+    (app_dir / "flows.py").write_text("import os\nvalue = missing_name\n")
+    (app_dir / "typo.py").write_text("def f(:\n")
+    sys.path.insert(0, str(app_dir))
+    try:
+        for module, expected in (("flows", "NameError"), ("typo", "SyntaxError")):
+            with pytest.raises(Exception) as caught:
+                importlib.import_module(module)
+            text = user_traceback(caught.value, config)
+            assert "importlib" not in text and text.splitlines()[-1].startswith(expected)
+            assert f'File "{app_dir / (module + ".py")}", line' in text
+    finally:
+        sys.path.remove(str(app_dir))
+        sys.modules.pop("flows", None)

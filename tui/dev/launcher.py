@@ -212,10 +212,13 @@ def start_supervisor(config: DevConfig, url: str, log_path: Path) -> subprocess.
 
 
 def _python_path() -> str:
-    """This package's root first, so the supervisor runs the same durable-tui as this process."""
-    root = str(Path(__file__).resolve().parents[2])
-    rest = os.environ.get("PYTHONPATH")
-    return f"{root}{os.pathsep}{rest}" if rest else root
+    """This package's root first, so the supervisor runs the same durable-tui as this process (a source
+    checkout or an editable install; an installed package is found where it is, site-packages stays put)."""
+    root = Path(__file__).resolve().parents[2]
+    rest = os.environ.get("PYTHONPATH", "")
+    if root.name in ("site-packages", "dist-packages"):
+        return rest
+    return f"{root}{os.pathsep}{rest}" if rest else str(root)
 
 
 def stop_group(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
