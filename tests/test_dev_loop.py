@@ -131,6 +131,8 @@ def test_dev_loop_fix_a_stuck_workflow_and_an_import_error_then_quit(tmp_path: P
         assert done.read_text().strip() == "0"
         left = [pid for pid in (supervisor, postmaster, *workers) if alive(pid)]
         assert not left, f"still running after q: {left}"
+        with pytest.raises(ProcessLookupError):  # nothing else of the supervisor's process group either
+            os.killpg(supervisor, 0)
         assert embedded_status(tmp_path / ".durable").pid is None
     finally:
         term.kill()
