@@ -352,8 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         parents=[_common(defaults=True)],
-        description="Durable workflows in Postgres: the live dashboard (no "
-        "subcommand), a demo, and commands to drive workflows from scripts.",
+        description="Durable workflows in Postgres: the live dashboard (no subcommand), a demo, a development "
+        "loop for your own workflows (dev), and commands to drive workflows from scripts.",
     )
     parser.add_argument("--read-only", action="store_true", help="dashboard: watch only, no operations")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND")
