@@ -28,6 +28,9 @@ from tui.dev.status import LOG_NAME, DevSession
 README_FLOWS = re.search(r"<!-- readme-dev.*?\n```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
 FLOWS = README_FLOWS.group(1).replace("interval_seconds=1.0", "interval_seconds=0.1") if README_FLOWS else ""
 
+# a new user's shell: none of ours, whatever the tmux server's global environment holds
+UNSET = " ".join(f"-u {name}" for name in ("DURABLE_DATABASE_URL", "DURABLE_DATA_DIR", "DURABLE_SCHEMA", "DURABLE_EXECUTOR_ID"))
+
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
 
@@ -83,7 +86,7 @@ def test_dev_loop_fix_a_stuck_workflow_and_an_import_error_then_quit(tmp_path: P
     term = Tmux(
         f"dev-{tmp_path.name}",
         tmp_path,
-        f"env -u DURABLE_DATABASE_URL {sys.executable} -m tui.cli dev flows.py; echo $? > {done}",
+        f"env {UNSET} {sys.executable} -m tui.cli dev flows.py; echo $? > {done}",
         {"PYTHONPATH": str(ROOT), "PATH": os.environ["PATH"]},
     )
     try:
