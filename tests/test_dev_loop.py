@@ -29,7 +29,8 @@ README_FLOWS = re.search(r"<!-- readme-dev.*?\n```python\n(.*?)```", (ROOT / "RE
 FLOWS = README_FLOWS.group(1).replace("interval_seconds=1.0", "interval_seconds=0.1") if README_FLOWS else ""
 
 # a new user's shell: none of ours, whatever the tmux server's global environment holds
-UNSET = " ".join(f"-u {name}" for name in ("DURABLE_DATABASE_URL", "DURABLE_DATA_DIR", "DURABLE_SCHEMA", "DURABLE_EXECUTOR_ID"))
+OURS = ("DURABLE_DATABASE_URL", "DURABLE_DATA_DIR", "DURABLE_SCHEMA", "DURABLE_EXECUTOR_ID")
+UNSET = " ".join(f"-u {name}" for name in OURS)
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
