@@ -74,12 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "load":
             return run_load(args)
         apply_flags(args)
-        from demo_app.reload import serve_with_reload
-        from demo_app.worker import serve
+        from demo_app.worker import demo_config
+        from tui.dev.supervisor import supervise
+        from tui.dev.worker import serve
 
         if args.reload:
-            return serve_with_reload(args.schema, watch_parent=args.exit_with_parent)
-        serve(args.schema, watch_parent=args.exit_with_parent)
+            return supervise(demo_config(args.schema), watch_parent=args.exit_with_parent)
+        serve(demo_config(args.schema), watch_parent=args.exit_with_parent)
         return 0
     except DurableError as exc:
         print(f"python -m demo_app {args.command}: {exc}", file=sys.stderr)

@@ -108,11 +108,19 @@ class Control:
 
         An id that exists already is returned as it is (the id is the idempotency key).
         """
+        return self.enqueue_named(name, list(args), kwargs, workflow_id=workflow_id)[0]
+
+    def enqueue_named(
+        self, name: str, args: list[Any], kwargs: dict[str, Any], *, workflow_id: str | None = None
+    ) -> tuple[str, bool]:
+        """`enqueue_workflow` with the inputs as values (so no keyword of the workflow can clash with
+        `workflow_id`): returns the id and whether a new workflow was queued (False: the id existed)."""
         wid = workflow_id or str(uuid.uuid4())
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
-        if self._store.runtime.insert_workflow(wid, name, WorkflowStatus.ENQUEUED, inputs, None):
+        created = bool(self._store.runtime.insert_workflow(wid, name, WorkflowStatus.ENQUEUED, inputs, None))
+        if created:
             self._ops.wake()
-        return wid
+        return wid, created
 
     def _state(self, workflow_id: str) -> WorkflowOwner:
         state = self._ops.state(workflow_id, self.lease_seconds)

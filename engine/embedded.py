@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import ENV_URL
@@ -99,14 +100,62 @@ def _run(command: list[str]) -> None:
         raise DatabaseUnavailable(f"could not start the embedded Postgres: {reason[-1] if reason else done.returncode}")
 
 
+@dataclass(frozen=True)
+class EmbeddedStatus:
+    """The embedded Postgres of a data directory as seen from outside, without starting it: `pgdata` is
+    None when none was ever created there; `pid` and `url` are None when it is not running."""
+
+    data_dir: Path
+    pgdata: Path | None
+    pid: int | None
+    url: str | None
+    size_bytes: int
+
+
+def embedded_status(data_dir: Path) -> EmbeddedStatus:
+    for sub in (PGSERVER_DIR, PLAIN_DIR):
+        pgdata = data_dir / sub
+        if (pgdata / "PG_VERSION").exists():
+            pid = _postmaster_pid(pgdata)
+            url = _running_url(pgdata) if pid is not None else None
+            return EmbeddedStatus(data_dir, pgdata, pid, url, _size(pgdata))
+    return EmbeddedStatus(data_dir, None, None, None, 0)
+
+
+def _running_url(pgdata: Path) -> str | None:
+    """The URL of a running server, from its postmaster.pid (line 4: port, line 5: socket directory)."""
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        port, socket_dir = lines[3].strip(), lines[4].strip()
+    except (OSError, IndexError):
+        return None
+    return f"postgresql://postgres@/postgres?host={socket_dir}&port={port}"
+
+
+def _size(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if _alive(pid) else None
+
+
 def running_pid(data_dir: Path) -> int | None:
     """The pid of the embedded Postgres serving `data_dir`, if one runs."""
     for sub in (PGSERVER_DIR, PLAIN_DIR):
-        try:
-            pid = int((data_dir / sub / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue
-        if _alive(pid):
+        pid = _postmaster_pid(data_dir / sub)
+        if pid is not None:
             return pid
     return None
 
@@ -121,12 +170,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def stop_server(pid: int, timeout: float = 10.0) -> None:
-    """Fast shutdown, as `pg_ctl stop -m fast` does it: SIGINT to the postmaster, then wait for it to go."""
+def stop_server(pid: int, timeout: float = 10.0) -> bool:
+    """Fast shutdown, as `pg_ctl stop -m fast` does it: SIGINT to the postmaster, then wait for it to go.
+    True once it is gone (sessions are ended, their transactions rolled back; nothing committed is lost)."""
     try:
         os.kill(pid, signal.SIGINT)
-    except (ProcessLookupError, PermissionError):
-        return
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
     deadline = time.monotonic() + timeout
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
+    return not _alive(pid)

@@ -160,10 +160,11 @@ def test_durable_tui_demo_in_tmux(demo_env: Path, database_url: str, schema: str
     session = f"demo-{schema}"
     done = demo_env / "exit-code"
     command = (
-        f"cd {demo_env} && durable-tui demo --database-url {shlex.quote(database_url)} --schema {schema}"
-        f" --rate 10/s; echo $? > {done}"
+        f"cd {demo_env} && {sys.executable} -m tui.cli demo --database-url {shlex.quote(database_url)}"
+        f" --schema {schema} --rate 10/s; echo $? > {done}"
     )
     env = [f"-e{key}={os.environ[key]}" for key in (*FAST, "DEMO_SHOP_SCHEMA", "DURABLE_DATA_DIR", "PATH")]
+    env.append(f"-ePYTHONPATH={ROOT}")  # this tree's durable-tui, not the one installed
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", *env, command], check=True)
 
     def screen() -> str:
@@ -176,7 +177,7 @@ def test_durable_tui_demo_in_tmux(demo_env: Path, database_url: str, schema: str
             interval=0.1,
         )
         pids = worker_pids(control)
-        assert "worker local ready" not in screen()
+        assert "worker local ready (pid" not in screen(), "the worker log stays out of the terminal"
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
         wait_for(done.exists, timeout=20, interval=0.05)
         assert done.read_text().strip() == "0"

@@ -49,7 +49,7 @@ def group_alive(pgid: int) -> bool:
 def reloading_worker(tmp_path: Path, database_url: str, schema: str) -> Iterator[tuple[Path, subprocess.Popen]]:
     shutil.copytree(ROOT / "demo_app", tmp_path / "demo_app", ignore=shutil.ignore_patterns("__pycache__"))
     log = (tmp_path / "worker.log").open("wb")
-    env = {**os.environ, **FAST, ENV_URL: database_url, "DEMO_SHOP_SCHEMA": f"{schema}_shop"}
+    env = {**os.environ, **FAST, ENV_URL: database_url, "DEMO_SHOP_SCHEMA": f"{schema}_shop", "PYTHONPATH": str(ROOT)}
     env.pop("DURABLE_EXECUTOR_ID", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "demo_app", "worker", "--reload", "--schema", schema],

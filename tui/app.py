@@ -27,10 +27,13 @@ from engine.feed import EventFeed, FeedStatus
 from tui.base import DashScreen
 from tui.clock import Clock, DbClock
 from tui.detail import DetailScreen
+from tui.dev.log_screen import WorkerLogScreen
+from tui.dev.status import DevSession
 from tui.faults import FaultsScreen
 from tui.help import HelpScreen
 from tui.keys import key_label, long_description
 from tui.live import Changes
+from tui.start_dialog import StartWorkflowScreen
 from tui.throughput import Throughput
 from tui.workers import WorkersScreen
 from tui.workflows import WorkflowsScreen
@@ -50,6 +53,8 @@ class DashboardApp(App):
         Binding("1", "show('workflows')", "Workflows", show=False, tooltip="Show the Workflows screen"),
         Binding("2", "show('workers')", "Workers", show=False, tooltip="Show the Workers screen"),
         Binding("3", "show('faults')", "Faults", show=False, tooltip="Show the Faults screen"),
+        Binding("w", "start_workflow", "Start", show=False, tooltip="Start a workflow by name, with JSON arguments"),
+        Binding("L", "worker_log", "Log", show=False, tooltip="The dev worker's log, live (durable-tui dev)"),
         Binding("question_mark", "help", "Help", tooltip="Help: every key of every screen"),
         Binding("q", "quit", "Quit", tooltip="Quit the dashboard"),
     ]
@@ -67,6 +72,7 @@ class DashboardApp(App):
         reconcile_seconds: float = 15.0,
         steady: bool = False,
         where: str | None = None,
+        dev: DevSession | None = None,
     ):
         super().__init__()
         self.control = control
@@ -77,6 +83,7 @@ class DashboardApp(App):
         self.tick_seconds = tick_seconds
         self.reconcile_seconds = reconcile_seconds
         self.steady = steady
+        self.dev = dev
         self.where = where or (
             control.where if control.schema == DEFAULT_SCHEMA else f"{control.where} (schema {control.schema})"
         )
@@ -177,6 +184,24 @@ class DashboardApp(App):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_start_workflow(self) -> None:
+        def started(workflow_id: str | None) -> None:
+            if workflow_id:
+                self.open_workflow(workflow_id)
+
+        self.push_screen(StartWorkflowScreen(self.control), started)
+
+    def action_worker_log(self) -> None:
+        if self.dev is not None:
+            self.push_screen(WorkerLogScreen(self.dev.log_path))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start_workflow":
+            return not self.read_only
+        if action == "worker_log":
+            return self.dev is not None
+        return True
+
     def open_workflow(self, workflow_id: str) -> None:
         if self.current_mode != "workflows":
             self.switch_mode("workflows")
@@ -202,7 +227,9 @@ class DashboardApp(App):
         yield from super().get_system_commands(screen)
 
 
-def run_dashboard(database_url: str | None, read_only: bool, *, schema: str = DEFAULT_SCHEMA) -> int:
+def run_dashboard(
+    database_url: str | None, read_only: bool, *, schema: str = DEFAULT_SCHEMA, dev: DevSession | None = None
+) -> int:
     """`durable-tui`: the dashboard on `database_url` (else $DURABLE_DATABASE_URL, else embedded)."""
     logger = logging.getLogger("durable")
     handler = TextualHandler()
@@ -210,8 +237,9 @@ def run_dashboard(database_url: str | None, read_only: bool, *, schema: str = DE
     logger.propagate = False  # the engine's log lines must not scribble over the screen
     try:
         with Control(database_url, schema=schema) as control:
-            DashboardApp(control, read_only=read_only).run()
+            app = DashboardApp(control, read_only=read_only, dev=dev)
+            app.run()
     finally:
         logger.removeHandler(handler)
         logger.propagate = True
-    return 0
+    return app.return_code or 0  # 1 when the app crashed: a script must not read a crash as success

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 
 from engine.errors import DurableError
+from tui.dev.banner import DevBanner
 from tui.dialogs import ConfirmScreen, first_line
 from tui.keys import DashFooter
 from tui.live import Changes
@@ -39,6 +40,7 @@ MUTATING = frozenset(
         "add_fault",
         "clear_fault",
         "clear_faults",
+        "start_workflow",
     }
 )
 
@@ -56,6 +58,8 @@ class DashScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield ConnectionBar(id="bar")
+        if self.dash.dev is not None:
+            yield DevBanner(self.dash.dev, id="dev-banner")
         yield from self.compose_body()
         yield DashFooter(self.FOOTER_DROP)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -18,10 +19,12 @@ from typing import Any
 import psycopg
 
 from engine import Control, DurableError
-from engine.config import DEFAULT_SCHEMA
+from engine.config import DEFAULT_SCHEMA, ENV_EXECUTOR
 from engine.records import WorkflowRecord
 from engine.states import FaultKind, WorkflowStatus
 from engine.store.migrations import check_schema_name
+from tui.db_commands import add_db_parser
+from tui.dev.config import DEFAULT_STOP_GRACE, DEV_EXECUTOR_ID
 
 PROG = "durable-tui"
 USAGE_ERROR = 2
@@ -196,6 +199,31 @@ def cmd_fork(ctl: Control, args: argparse.Namespace) -> None:
         print(new_id)
 
 
+def cmd_start(ctl: Control, args: argparse.Namespace) -> None:
+    from tui.start_workflow import parse_inputs, start_by_name
+
+    positional, keywords = parse_inputs(args.args, args.kwargs)
+    started = start_by_name(ctl, args.name, positional, keywords, args.workflow_id)
+    if args.json:
+        print_json(
+            {
+                "action": "start",
+                "workflow_id": started.workflow_id,
+                "name": started.name,
+                "started": started.created,
+                "status": started.existing_status or WorkflowStatus.ENQUEUED,
+            }
+        )
+    elif started.created:
+        print(started.workflow_id)
+    else:
+        print(
+            f"{started.workflow_id} exists already ({started.name}, {started.existing_status}): not started again",
+            file=sys.stderr,
+        )
+        print(started.workflow_id)
+
+
 def cmd_faults_add(ctl: Control, args: argparse.Namespace) -> None:
     fault_id = ctl.add_fault(
         args.kind,
@@ -331,8 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         parents=[_common(defaults=True)],
-        description="Durable workflows in Postgres: the live dashboard (no "
-        "subcommand), a demo, and commands to drive workflows from scripts.",
+        description="Durable workflows in Postgres: the live dashboard (no subcommand), a demo, a development "
+        "loop for your own workflows (dev), and commands to drive workflows from scripts.",
     )
     parser.add_argument("--read-only", action="store_true", help="dashboard: watch only, no operations")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND")
@@ -371,6 +399,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--name", help="bulk: by workflow function name")
         p.add_argument("--all", action="store_true", help=f"bulk: every workflow that can be {done}")
         p.set_defaults(run=cmd_bulkable)
+    p = wf_sub.add_parser(
+        "start", parents=leaf, help="start a workflow by name; any live worker that registers it runs it"
+    )
+    p.add_argument("name", metavar="NAME", help="the registered workflow name (see `durable-tui workers`)")
+    p.add_argument("--args", default="", metavar="JSON", help='positional arguments, a JSON array: [1, "a"]')
+    p.add_argument("--kwargs", default="", metavar="JSON", help='keyword arguments, a JSON object: {"k": 2}')
+    p.add_argument("--id", dest="workflow_id", metavar="ID", help="the workflow id (the idempotency key)")
+    p.set_defaults(run=cmd_start)
     p = wf_sub.add_parser("retry-now", parents=leaf, help="skip the rest of a step's retry wait")
     p.add_argument("workflow_id", metavar="ID")
     p.set_defaults(run=cmd_retry_now)
@@ -409,6 +445,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("workers", parents=leaf, help="list executors, alive or dead")
     p.set_defaults(run=cmd_workers)
+
+    dev = sub.add_parser(
+        "dev", parents=[common], help="your workflows: embedded Postgres, a worker that reloads on save, the dashboard"
+    )
+    dev.add_argument("modules", metavar="MODULE", nargs="+", help="modules (myapp.workflows) or .py paths to run")
+    dev.add_argument(
+        "--watch",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="restart the worker on a save under DIR (repeatable; default: the directories of the modules)",
+    )
+    dev.add_argument(
+        "--executor-id",
+        default=None,
+        metavar="ID",
+        help=f"the worker's executor id, kept across restarts (default: ${ENV_EXECUTOR}, else {DEV_EXECUTOR_ID})",
+    )
+    dev.add_argument(
+        "--stop-grace",
+        type=float,
+        default=DEFAULT_STOP_GRACE,
+        metavar="S",
+        help="seconds a reload waits for running steps before it restarts anyway (default %(default)s)",
+    )
+    add_db_parser(sub, leaf)
     return parser
 
 
@@ -435,6 +497,19 @@ def _serve(args: argparse.Namespace) -> int:
     )
 
 
+def _dev(args: argparse.Namespace) -> int:
+    from tui.dev.launcher import run_dev
+
+    return run_dev(
+        args.modules,
+        args.watch,
+        args.database_url,
+        schema=args.schema,
+        executor_id=args.executor_id or os.environ.get(ENV_EXECUTOR) or DEV_EXECUTOR_ID,
+        stop_grace=args.stop_grace,
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.group is None:
         return _dashboard(args)
@@ -442,6 +517,11 @@ def _run(args: argparse.Namespace) -> int:
         return _demo(args)
     if args.group == "serve":
         return _serve(args)
+    if args.group == "dev":
+        return _dev(args)
+    if args.group == "db":
+        db_command: Callable[[argparse.Namespace], int] = args.run_db
+        return db_command(args)
     command: Callable[[Control, argparse.Namespace], None] = args.run
     with Control(args.database_url, schema=args.schema) as ctl:
         command(ctl, args)

@@ -66,7 +66,7 @@ class DetailScreen(WorkflowActions):
             "F",
             "fork_step",
             "Fork step",
-            tooltip="Fork from the selected step: a new workflow re-runs from it, reusing the steps before it",
+            tooltip="Fork from the selected step (its inputs open for editing first), reusing the steps before it",
         ),
         Binding(
             "i",
