@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterable
 from functools import partial
+from typing import Any
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -43,7 +44,7 @@ log = logging.getLogger("durable.tui")
 YIELD_EVERY = 200
 
 
-class DashboardApp(App):
+class DashboardApp(App[int]):
     """`control`: where to read and act. `clock`: now, as the database sees it (tests inject a fixed one).
     `steady`: no cursor blink, `where`: the label of the database (both for snapshots)."""
 
@@ -207,7 +208,7 @@ class DashboardApp(App):
             self.switch_mode("workflows")
         self.push_screen(DetailScreen(workflow_id))
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette offers every action of the current screen (those allowed), by its full description
         (so "recover" finds `r`), then Textual's own."""
         seen = set()

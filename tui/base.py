@@ -45,7 +45,7 @@ MUTATING = frozenset(
 )
 
 
-class DashScreen(Screen):
+class DashScreen(Screen[None]):
     """A screen of the dashboard: `compose_body` between the connection bar and the footer.
 
     `FOOTER_DROP`: actions in the order they leave the footer when the terminal is too narrow."""

@@ -334,7 +334,7 @@ def _port(value: str) -> int:
 def _common(defaults: bool) -> argparse.ArgumentParser:
     """Connection options, accepted before or after the subcommand (after: no default, so no override)."""
     parser = argparse.ArgumentParser(add_help=False)
-    keep = {} if defaults else {"default": argparse.SUPPRESS}
+    keep: dict[str, Any] = {} if defaults else {"default": argparse.SUPPRESS}
     parser.add_argument(
         "--database-url",
         metavar="URL",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -44,14 +45,14 @@ class FaultsScreen(DashScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(" Faults: injected failures, delays and crashes that step attempts will meet", id="faults-title")
-        table: DataTable = DataTable(id="faults", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Any] = DataTable(id="faults", cursor_type="row", zebra_stripes=True)
         for key, label, width in COLUMNS:
             table.add_column(label, width=width, key=key)
         yield table
         yield Static("", id="faults-empty")
 
     @property
-    def table(self) -> DataTable:
+    def table(self) -> DataTable[Any]:
         return self.query_one("#faults", DataTable)
 
     def on_mount(self) -> None:

@@ -21,8 +21,11 @@ from tui.format import STATUS_STYLES, clip, seconds
 class Waiting(Protocol):
     """What a wait is read from: a row of the workflow list (`WorkflowSummary`)."""
 
-    status: str
-    step_status: str | None
+    @property
+    def status(self) -> str: ...
+    @property
+    def step_status(self) -> str | None: ...
+
     attempt: int | None
     max_attempts: int | None
     next_attempt_at: datetime | None

@@ -55,7 +55,7 @@ class ConnectionBar(Static):
 
 
 def set_rows(
-    table: DataTable,
+    table: DataTable[Any],
     rows: Sequence[tuple[Hashable, Sequence[Any]]],
     column_keys: Sequence[str],
     keep: Hashable | None = None,
@@ -81,7 +81,7 @@ def set_rows(
         table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False)
 
 
-def release_render_caches(table: DataTable) -> None:
+def release_render_caches(table: DataTable[Any]) -> None:
     """Empty the table's render caches so that reference counting frees them at once.
 
     Textual's `LRUCache.clear()` (which `DataTable.clear()` calls) drops its index but leaves its ring of
@@ -96,7 +96,7 @@ def release_render_caches(table: DataTable) -> None:
             cache.clear()
 
 
-class WindowTable(DataTable):
+class WindowTable(DataTable[Any]):
     """A DataTable holding one window (`offset`, `page_size` rows) of a list paged in SQL.
 
     Moving the cursor past either edge asks the owner to move the window (a `Move` message) instead of

@@ -7,6 +7,7 @@ screen the moment the heartbeat is overdue, without waiting for any notification
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -46,14 +47,14 @@ class WorkersScreen(DashScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(" Workers: processes running an Engine on this database", id="workers-title")
-        table: DataTable = DataTable(id="workers", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Any] = DataTable(id="workers", cursor_type="row", zebra_stripes=True)
         for key, label, width in COLUMNS:
             table.add_column(label, width=width, key=key)
         yield table
         yield Static("", id="workers-empty")
 
     @property
-    def table(self) -> DataTable:
+    def table(self) -> DataTable[Any]:
         return self.query_one("#workers", DataTable)
 
     def on_mount(self) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -344,7 +345,7 @@ class WorkflowsScreen(WorkflowActions):
     def _cells(self, r: WorkflowSummary, now: datetime) -> list[object]:
         width = {c.key: c.width for c in self.columns}
         step = f"{r.step_id} {r.step_name}" if r.step_id is not None else ""
-        cells = {
+        cells: dict[str, Callable[[], object]] = {
             "id": lambda: middle(r.workflow_id, width["id"]),
             "name": lambda: clip(r.name, width["name"]),
             "status": lambda: status_text(r.status),
@@ -391,7 +392,7 @@ class WorkflowsScreen(WorkflowActions):
                 self._set(table, r.workflow_id, "executor", self._executor(r, now))
 
     @staticmethod
-    def _set(table: DataTable, row: str, column: str, value: object) -> None:
+    def _set(table: DataTable[Any], row: str, column: str, value: object) -> None:
         try:
             if table.get_cell(row, column) != value:
                 table.update_cell(row, column, value)
@@ -461,7 +462,7 @@ class WorkflowsScreen(WorkflowActions):
         self.refresher.request()
 
     def action_cycle_status(self) -> None:
-        order = [None, *list(WorkflowStatus)]
+        order: list[str | None] = [None, *list(WorkflowStatus)]
         status = order[(order.index(self.filters.status) + 1) % len(order)]
         self._refilter(Filters(status, self.filters.name, self.filters.id_prefix))
 
@@ -515,9 +516,10 @@ class WorkflowsScreen(WorkflowActions):
 
     # bulk ----------------------------------------------------------------------------------------
 
-    def _capture(self, statuses: tuple[str, ...]) -> list[str]:
+    def _capture(self, statuses: Iterable[str]) -> list[str]:
         """Every id the filter shows now, among `statuses`: the exact target of a bulk action."""
-        f, ctl, ids = self.filters, self.dash.control, []
+        f, ctl = self.filters, self.dash.control
+        ids: list[str] = []
         for status in [s for s in statuses if f.status in (None, s)]:
             offset = 0
             while True:
@@ -530,16 +532,17 @@ class WorkflowsScreen(WorkflowActions):
                 offset += CAPTURE_PAGE
         return ids
 
-    def _bulk(self, title: str, statuses: tuple[str, ...], consequence: str, act: str) -> None:
+    def _bulk(self, title: str, statuses: Iterable[str], consequence: str, act: str) -> None:
         self.run_worker(self._bulk_confirm(title, statuses, consequence, act), group="bulk", exit_on_error=False)
 
-    async def _bulk_confirm(self, title: str, statuses: tuple[str, ...], consequence: str, act: str) -> None:
+    async def _bulk_confirm(self, title: str, statuses: Iterable[str], consequence: str, act: str) -> None:
         described = self.filters.describe()
         ids = await asyncio.to_thread(self._capture, statuses)
         if not ids:
             self.notify(f"nothing to {act} in {described} ({'/'.join(statuses)})", severity="warning")
             return
         ctl = self.dash.control
+        pending: set[str] = set()
         fn = {
             "cancel": lambda: ctl.cancel_ids(ids),
             "resume": lambda: (
@@ -547,7 +550,8 @@ class WorkflowsScreen(WorkflowActions):
             ),
             "delete": lambda: ctl.delete_ids(ids),
         }[act]
-        pending = set(await asyncio.to_thread(self._capture, (WorkflowStatus.PENDING,))) if act == "resume" else set()
+        if act == "resume":
+            pending = set(await asyncio.to_thread(self._capture, (WorkflowStatus.PENDING,)))
         self.confirm(
             f"{title}: {len(ids):,} workflows ({described})",
             ids,
