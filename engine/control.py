@@ -12,13 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from engine.config import DEFAULT_SCHEMA, describe_url, resolve_database_url
-from engine.errors import InvalidState, WorkflowNotFound
+from engine.errors import InvalidInput, InvalidState, WorkflowNotFound
 from engine.records import ExecutorRecord, FaultRecord, WorkflowOwner, WorkflowRecord, WorkflowSummary
 from engine.serialization import dumps
 from engine.states import TRANSITIONS, FaultKind, FaultPhase, Operation, WorkflowStatus, allowed_sources
 from engine.store import Store
+from engine.validation import check_filter, check_name, check_number, check_text, check_workflow_id
 
 BATCH = 1000
+MAX_FAULT_SECONDS = 7 * 24 * 3600.0
+"""A fault's delay and lifetime are at most a week: a longer one is a typo."""
 
 
 class Control:
@@ -71,17 +74,21 @@ class Control:
     # reads -----------------------------------------------------------------------------------
 
     def get_workflow(self, workflow_id: str) -> WorkflowRecord:
+        check_workflow_id(workflow_id)
         return self._reads.get_workflow(workflow_id)
 
     def list_workflows(
         self, status: str | None = None, name: str | None = None, limit: int = 100
     ) -> list[WorkflowRecord]:
+        _check_filters(status, name)
         return self._reads.list_workflows(status=status, name=name, limit=limit)
 
     def summaries(self, **filters: Any) -> list[WorkflowSummary]:
+        _check_filters(filters.get("status"), filters.get("name"), filters.get("id_prefix"))
         return self._reads.summaries(**filters)
 
     def count(self, status: str | None = None, name: str | None = None, id_prefix: str | None = None) -> int:
+        _check_filters(status, name, id_prefix)
         return self._reads.count(status=status, name=name, id_prefix=id_prefix)
 
     def status_counts(self) -> dict[str, int]:
@@ -115,7 +122,8 @@ class Control:
     ) -> tuple[str, bool]:
         """`enqueue_workflow` with the inputs as values (so no keyword of the workflow can clash with
         `workflow_id`): returns the id and whether a new workflow was queued (False: the id existed)."""
-        wid = workflow_id or str(uuid.uuid4())
+        check_name(name, "a workflow name")
+        wid = check_workflow_id(workflow_id) if workflow_id is not None else str(uuid.uuid4())
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
         created = bool(self._store.runtime.insert_workflow(wid, name, WorkflowStatus.ENQUEUED, inputs, None))
         if created:
@@ -123,6 +131,7 @@ class Control:
         return wid, created
 
     def _state(self, workflow_id: str) -> WorkflowOwner:
+        check_workflow_id(workflow_id)
         state = self._ops.state(workflow_id, self.lease_seconds)
         if state is None:
             raise WorkflowNotFound(f"no workflow with id {workflow_id!r}")
@@ -176,6 +185,9 @@ class Control:
         modified; the fork records what was changed (`fork_changes`).
         """
         self._check(Operation.FORK, workflow_id, "it cannot be forked")
+        check_number(from_step, "from_step", 1, 2**31 - 1)
+        if new_workflow_id is not None:
+            check_workflow_id(new_workflow_id)
         last = self._ops.last_step(workflow_id)
         if from_step < 1 or from_step > last + 1:
             raise InvalidState(f"workflow {workflow_id!r} has steps 1..{last}: cannot fork from step {from_step}")
@@ -216,6 +228,7 @@ class Control:
 
     def _bulk(self, action: Any, operation: Operation, status: str | None, name: str | None) -> int:
         """Apply `action` to every workflow matching the filter that `operation` applies to, a batch at a time."""
+        _check_filters(status, name)
         total, seen = 0, set()
         sources = allowed_sources(operation)
         while True:
@@ -242,6 +255,8 @@ class Control:
     # bulk over a confirmed selection: exactly these ids (those in another state are skipped) ------
 
     def _by_ids(self, action: Any, ids: list[str]) -> int:
+        for workflow_id in ids:
+            check_workflow_id(workflow_id)
         return sum(len(action(ids[i : i + BATCH])) for i in range(0, len(ids), BATCH))
 
     def cancel_ids(self, ids: list[str]) -> int:
@@ -271,6 +286,10 @@ class Control:
         ttl_seconds: float | None = None,
     ) -> int:
         """Inject a fault at attempts of step `step_name` (of one workflow, or of all). Returns its id."""
+        check_name(step_name, "a step name")
+        if workflow_id is not None:
+            check_workflow_id(workflow_id)
+        check_text(message, "a fault message")
         if kind not in set(FaultKind):
             raise InvalidState(f"fault kind must be one of {', '.join(FaultKind)}, not {kind!r}")
         if phase not in set(FaultPhase) or (phase == FaultPhase.AFTER and kind != FaultKind.CRASH):
@@ -279,19 +298,28 @@ class Control:
             raise InvalidState("a delay fault needs delay_seconds > 0")
         if count is not None and count < 1:
             raise InvalidState("count must be at least 1 (or empty for every attempt)")
+        check_number(delay_seconds, "delay_seconds", 0, MAX_FAULT_SECONDS)
+        if ttl_seconds is not None:
+            check_number(ttl_seconds, "ttl_seconds", 0, MAX_FAULT_SECONDS)
+        if count is not None:
+            check_number(count, "count", 1, 2**31 - 1)
         return self._ops.add_fault(kind, step_name, workflow_id, count, delay_seconds, phase, message, ttl_seconds)
 
     def clear_faults(self, fault_ids: list[int] | None = None) -> int:
+        for fault_id in fault_ids or []:
+            check_number(fault_id, "a fault id", 1, 2**63 - 1)
         return self._ops.clear_faults(fault_ids)
 
     def crash_worker(self, executor_id: str) -> None:
         """Kill a worker process on the spot (as SIGKILL): its workflows are then recovered."""
+        check_name(executor_id, "an executor id")
         worker = next((w for w in self.workers() if w.executor_id == executor_id), None)
         if worker is None:
             raise InvalidState(f"no worker with executor id {executor_id!r}")
         if not worker.alive:
             raise InvalidState(f"worker {executor_id!r} is not alive")
-        self._ops.crash_executor(executor_id)
+        if not self._ops.crash_executor(executor_id, self.lease_seconds):
+            raise InvalidState(f"worker {executor_id!r} is not alive")
 
 
 def _checked_inputs(inputs: Any) -> dict[str, Any]:
@@ -309,3 +337,11 @@ def _step_number(key: Any) -> int:
         return int(key)
     except (TypeError, ValueError):
         raise InvalidState(f"step_outputs keys are step numbers, not {key!r}") from None
+
+
+def _check_filters(status: str | None, name: str | None, id_prefix: str | None = None) -> None:
+    """Filters come from people (CLI options, the dashboard's search): refuse what cannot match with one line."""
+    if status and status not in list(WorkflowStatus):
+        raise InvalidInput(f"status must be one of {', '.join(WorkflowStatus)}, not {status!r}")
+    check_filter(name, "a name filter")
+    check_filter(id_prefix, "an id search")

@@ -39,6 +39,7 @@ from engine.specs import REGISTRY, WorkflowSpec, spec_of
 from engine.states import WorkflowStatus
 from engine.store import Store
 from engine.store.runtime import ClaimedWorkflow, RecordedStep, RuntimeStore
+from engine.validation import check_workflow_id
 from engine.worker import ControlListener, Finisher, Heartbeat, SlowStepMarker, claim_identity
 
 log = logging.getLogger("durable")
@@ -239,7 +240,7 @@ class Engine:
         """Start a workflow in this process and return at once; an existing id is not run again."""
         self._require_launched()
         spec = spec_of(fn)
-        wid = workflow_id or str(uuid.uuid4())
+        wid = check_workflow_id(workflow_id) if workflow_id is not None else str(uuid.uuid4())
         inputs = {"args": list(args), "kwargs": kwargs}
         encoded = dumps(inputs, f"workflow {wid!r} ({spec.name}) inputs")
         if not self.runtime_store.insert_workflow(wid, spec.name, WorkflowStatus.PENDING, encoded, self.executor_id):
@@ -267,6 +268,7 @@ class Engine:
 
     def retrieve_workflow(self, workflow_id: str) -> WorkflowHandle:
         self._require_launched()
+        check_workflow_id(workflow_id)
         if self.runtime_store.workflow_state(workflow_id) is None:
             raise WorkflowNotFound(f"no workflow with id {workflow_id!r}")
         return WorkflowHandle(self, workflow_id)

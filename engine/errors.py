@@ -13,8 +13,16 @@ class DatabaseUnavailable(DurableError):
     """The database could not be reached; the message names the host, never the password."""
 
 
+class InvalidInput(DurableError, ValueError):
+    """A value typed by a person (an id, a name) that cannot be stored: one line says why."""
+
+
 class SchemaTooNew(DurableError):
     """The database was migrated by a newer version of the engine than this one."""
+
+
+class SchemaNotReady(DurableError):
+    """The schema is missing or behind, and this role may not create or upgrade it."""
 
 
 class SerializationError(DurableError, TypeError):

@@ -144,6 +144,7 @@ class StepRun:
         if self.wait > 0:
             self.rt.runs.wait(self.workflow_id, self.wait)
         self.rt.runs.check(self.workflow_id)
+        self.rt.confirm_ownership(self.workflow_id, self.where)
         self.started = self.rt.runs.clock.now()
         if self.attempt > 1:
             self.mark(StepStatus.RUNNING)

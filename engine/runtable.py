@@ -41,6 +41,9 @@ class RunTable:
         self._recent: OrderedDict[str, Outcome] = OrderedDict()
         self._stranded: set[str] = set()
         self.stopping = threading.Event()
+        self.lease_until = float("inf")
+        """Monotonic time until which no other worker can take this one for dead (half a lease after the
+        start of its last heartbeat that went through); past it, a run confirms it still owns its workflow."""
 
     def claim(self, workflow_id: str) -> Future[Outcome] | None:
         """Start a run here; None when one is running already."""

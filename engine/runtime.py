@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,17 @@ class Runtime:
         self.runs.strand([workflow_id])
         with contextlib.suppress(Exception):
             self.pool.check()
+
+    def confirm_ownership(self, workflow_id: str, where: str) -> None:
+        """Before a step, when this worker's heartbeat has not gone through for half a lease (an outage, a stall),
+        another worker may have taken it for dead and adopted the workflow: go on only if it is still ours."""
+        if time.monotonic() <= self.runs.lease_until:
+            return
+        with checkpointing():
+            state = self.store.workflow_state(workflow_id)
+        if state is None or state.executor_id != self.executor_id or state.status.final:
+            owner = "deleted" if state is None else f"{state.status} on {state.executor_id}"
+            raise Preempted(f"{where}: the workflow is {owner}")
 
     def lost_write(self, workflow_id: str, where: str) -> None:
         """A checkpoint's guard matched nothing: the step already has a final outcome. Only the workflow's

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -15,10 +16,28 @@ def dumps(value: Any, what: str | Callable[[], str]) -> str:
     """Encode `value`; `what` names the workflow and step so a failure says where it happened (a callable
     when naming it costs more than encoding: it is only asked on failure)."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         where = what() if callable(what) else what
         raise SerializationError(f"{where}: value is not JSON-serializable ({exc})") from None
+    if "\\u" in text:  # an escape: rare, so the common value pays one substring test
+        _check_storable(value, text, what() if callable(what) else what)
+    return text
+
+
+# The escape of NUL, not an escaped backslash followed by the letters "u0000".
+NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _check_storable(value: Any, text: str, what: str) -> None:
+    """Postgres jsonb holds neither a NUL character nor half of a surrogate pair: say so in one line,
+    instead of a driver error from the middle of a checkpoint."""
+    if NUL_ESCAPE.search(text):
+        raise SerializationError(f"{what}: a string holds a NUL character (\\x00), which Postgres cannot store")
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise SerializationError(f"{what}: a string holds a lone surrogate, which is not valid Unicode") from None
 
 
 def loads(text: Any) -> Any:

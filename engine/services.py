@@ -21,8 +21,9 @@ FIRST_PAUSE, LONGEST_PAUSE = 0.1, 5.0
 
 
 class Service:
-    def __init__(self, name: str):
+    def __init__(self, name: str, longest_pause: float = LONGEST_PAUSE):
         self.name = name
+        self.longest_pause = longest_pause
         self.restarts = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -65,6 +66,6 @@ class Service:
                 else:
                     log.exception("%s failed; restarting it", self.name)
                 self._stop.wait(pause)
-                pause = min(pause * 2, LONGEST_PAUSE)
+                pause = min(pause * 2, self.longest_pause)
             else:
                 pause = FIRST_PAUSE

@@ -15,6 +15,7 @@ from typing import Any
 from engine.errors import DurableError
 from engine.retry import RetryPolicy
 from engine.states import StepKind
+from engine.validation import check_name
 
 log = logging.getLogger("durable")
 
@@ -47,6 +48,7 @@ STEPS: dict[str, StepSpec] = {}
 
 
 def register(spec: WorkflowSpec) -> None:
+    check_name(spec.name, "a workflow name")
     old = REGISTRY.get(spec.name)
     one_step = old is not None and getattr(old.fn, "__durable_one_step__", False)
     if old is not None and not one_step and old.fn.__module__ != spec.fn.__module__:

@@ -102,6 +102,13 @@ class ControlListener(Service):
             engine.faults.refresh()
             return
 
+    def _local(self, msg: dict[str, Any]) -> list[str]:
+        """The ids of the message that run in this process (no query for a message about others)."""
+        ids = msg.get("ids", [])
+        if not isinstance(ids, list):
+            raise ValueError("ids must be a list")
+        return [wid for wid in ids if isinstance(wid, str) and self.engine.runs.future(wid) is not None]
+
     def handle(self, payload: str) -> None:
         """Act on one control message; anything malformed is logged and ignored."""
         try:
@@ -111,19 +118,23 @@ class ControlListener(Service):
             log.warning("ignoring malformed control message %.200r", payload)
 
     def _dispatch(self, op: str, msg: dict[str, Any]) -> None:
+        """Anyone who can connect can NOTIFY: an order that changes something is obeyed only as far as the rows
+        (which only a role with the rights can write) confirm it; a wake or a faults refresh only re-reads rows."""
         engine = self.engine
         if op == "cancel":
-            for wid in msg.get("ids", []):
+            for wid in engine.runtime_store.cancelled_among(self._local(msg)):
                 engine.runs.cancel(wid)
         elif op == "retry_now":
-            for wid in msg.get("ids", []):
+            for wid in engine.runtime_store.due_among(self._local(msg)):
                 engine.runs.wake(wid)
         elif op == "wake":
             engine.heartbeat.poke()
         elif op == "faults":
             engine.faults.refresh()
         elif op == "crash" and msg.get("executor") == engine.executor_id:
-            crash_now()
+            if engine.runtime_store.crash_requested(engine.executor_id):
+                crash_now()
+            log.warning("ignoring a crash order that no controller recorded")
         elif op not in ("crash", "nudge"):
             log.warning("ignoring unknown control op %r", op)
 
@@ -134,7 +145,8 @@ class Heartbeat(Service):
     EXPLAIN_EVERY = 5
 
     def __init__(self, engine: Engine):
-        super().__init__("durable-heartbeat")
+        # Retried at least once a beat: a worker whose beats stop for a lease is taken for dead.
+        super().__init__("durable-heartbeat", longest_pause=engine.heartbeat_seconds)
         self.engine = engine
         self._poke = threading.Event()
         self._beats = 0
@@ -153,6 +165,7 @@ class Heartbeat(Service):
             now = time.monotonic()
             if now >= self._next_beat:
                 engine.runtime_store.heartbeat(engine.executor_id, engine.in_flight())
+                engine.runs.lease_until = now + engine.lease_seconds / 2
                 self.resume_stranded()
                 if engine.auto_recover:
                     self.adopt_dead()

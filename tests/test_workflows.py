@@ -521,3 +521,14 @@ def test_a_transaction_cut_off_by_an_outage_runs_again_instead_of_failing(engine
     assert len(attempts) == 2 and stock_of(database_url, stock) == 9  # the cut-off attempt rolled back
     rec = control.get_workflow("cut")
     assert rec.status == "SUCCESS" and rec.steps[0].status == "SUCCESS"
+
+
+def test_a_workflow_id_with_a_nul_byte_or_too_long_is_one_clear_line(engine):
+    from engine import InvalidInput
+
+    with pytest.raises(InvalidInput, match="NUL byte"):
+        engine.start_workflow(simple, "x", workflow_id="bad\x00id")
+    with pytest.raises(InvalidInput, match="the limit is 256"):
+        engine.start_workflow(simple, "x", workflow_id="w" * 257)
+    with pytest.raises(InvalidInput, match="NUL byte"):
+        engine.retrieve_workflow("bad\x00id")

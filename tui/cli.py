@@ -2,8 +2,9 @@
 
 Every command resolves the database like the engine does (`--database-url`, `$DURABLE_DATABASE_URL`,
 else the embedded Postgres of the current directory), prints a table or `--json`, and exits 0 on
-success or 2 on a usage or state error with one readable line on stderr (1, also one line, for an
-unexpected database error): never a traceback, never a password. No SQL here: everything goes through `Control`.
+success or 2 with one readable line on stderr for a usage or state error, bad input, an unreachable
+database or a right the database role lacks (1, also one line, for any other database error): never a
+traceback, never a password. No SQL here: everything goes through `Control`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 
@@ -22,16 +23,25 @@ from engine import Control, DurableError
 from engine.config import DEFAULT_SCHEMA, ENV_EXECUTOR
 from engine.records import WorkflowRecord
 from engine.states import FaultKind, WorkflowStatus
+from engine.store.connection import failure_reason
 from engine.store.migrations import check_schema_name
 from tui.db_commands import add_db_parser
 from tui.dev.config import DEFAULT_STOP_GRACE, DEV_EXECUTOR_ID
 
 PROG = "durable-tui"
 USAGE_ERROR = 2
+MAX_INT = 2**31 - 1
 
 
 class UsageError(Exception):
     """A command line that parses but makes no sense (e.g. an id and a bulk filter at once)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line on stderr (exit 2), like every other error of the CLI, not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {_first_line(message)} (see --help)\n")
 
 
 # output ------------------------------------------------------------------------------------------
@@ -319,8 +329,8 @@ def _schema(value: str) -> str:
 
 def _positive(value: str) -> int:
     number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    if not 1 <= number <= MAX_INT:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_INT}, not {number}")
     return number
 
 
@@ -331,9 +341,9 @@ def _port(value: str) -> int:
     return number
 
 
-def _common(defaults: bool) -> argparse.ArgumentParser:
+def _common(defaults: bool) -> OneLineParser:
     """Connection options, accepted before or after the subcommand (after: no default, so no override)."""
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = OneLineParser(add_help=False)
     keep: dict[str, Any] = {} if defaults else {"default": argparse.SUPPRESS}
     parser.add_argument(
         "--database-url",
@@ -352,11 +362,11 @@ def _common(defaults: bool) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common(defaults=False)
-    out = argparse.ArgumentParser(add_help=False)
+    out = OneLineParser(add_help=False)
     out.add_argument("--json", action="store_true", help="print JSON instead of a table")
     leaf = [common, out]
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=PROG,
         parents=[_common(defaults=True)],
         description="Durable workflows in Postgres: the live dashboard (no subcommand), a demo, a development "
@@ -528,7 +538,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException | str) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
 
@@ -543,6 +553,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except (DurableError, UsageError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except psycopg.errors.InsufficientPrivilege as exc:
+        print(f"{PROG}: error: not allowed for this database role: {_first_line(exc)}", file=sys.stderr)
+        return USAGE_ERROR
+    except psycopg.OperationalError as exc:  # the database went away during the command
+        print(f"{PROG}: error: database unreachable: {failure_reason(exc)}", file=sys.stderr)
         return USAGE_ERROR
     except psycopg.Error as exc:
         print(f"{PROG}: database error: {_first_line(exc)}", file=sys.stderr)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -122,14 +124,12 @@ def _as_dict(status: EmbeddedStatus) -> dict[str, object]:
     }
 
 
-def add_db_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], leaf: list[argparse.ArgumentParser]
-) -> None:
+def add_db_parser(sub: argparse._SubParsersAction[Any], leaf: Sequence[argparse.ArgumentParser]) -> None:
     db = sub.add_parser("db", help="the embedded Postgres of this directory: status, stop, url")
     db_sub = db.add_subparsers(dest="command", metavar="ACTION", required=True)
-    p = db_sub.add_parser("status", parents=leaf, help="running or not, its pid, size and URL (never starts it)")
+    p = db_sub.add_parser("status", parents=list(leaf), help="running or not, its pid, size and URL (never starts it)")
     p.set_defaults(run_db=cmd_db_status)
-    p = db_sub.add_parser("stop", parents=leaf, help="stop it cleanly (fast shutdown)")
+    p = db_sub.add_parser("stop", parents=list(leaf), help="stop it cleanly (fast shutdown)")
     p.set_defaults(run_db=cmd_db_stop)
-    p = db_sub.add_parser("url", parents=leaf, help="the database URL commands here use, without a password")
+    p = db_sub.add_parser("url", parents=list(leaf), help="the database URL commands here use, without a password")
     p.set_defaults(run_db=cmd_db_url)

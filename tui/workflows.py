@@ -22,8 +22,10 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellDoesNotExist
 
+from engine.errors import InvalidInput
 from engine.records import ExecutorRecord, WorkflowSummary
 from engine.states import FINAL_STATUSES, WorkflowStatus
+from engine.validation import check_filter
 from tui.columns import Column, Placed, fit, middle
 from tui.dialogs import PickScreen
 from tui.format import STATUS_STYLES, clip, clock_time, duration, status_text
@@ -490,7 +492,13 @@ class WorkflowsScreen(WorkflowActions):
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self._refilter(Filters(self.filters.status, self.filters.name, event.value.strip() or None))
+        term = event.value.strip() or None
+        try:
+            check_filter(term, "an id search")
+        except InvalidInput as exc:  # e.g. a pasted NUL byte: say why, keep the list as it is
+            self.notify(str(exc), title="Search", severity="error")
+            return
+        self._refilter(Filters(self.filters.status, self.filters.name, term))
 
     @on(Input.Submitted, "#search")
     def _search_done(self) -> None:

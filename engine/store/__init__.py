@@ -8,7 +8,7 @@ from __future__ import annotations
 from psycopg_pool import ConnectionPool
 
 from engine.store.connection import connect, open_pool
-from engine.store.migrations import migrate
+from engine.store.migrations import ensure_current
 from engine.store.names import check_schema_name, control_channel, events_channel
 from engine.store.ops import OpsStore
 from engine.store.reads import ReadStore
@@ -25,7 +25,7 @@ class Store:
         self.schema = check_schema_name(schema)
         self.application_name = application_name
         with connect(url, application_name=application_name) as conn:
-            migrate(conn, schema)
+            ensure_current(conn, schema)
         self.pool: ConnectionPool = open_pool(url, pool_size, application_name, check_connections)
         self.runtime = RuntimeStore(self.pool, schema)
         self.reads = ReadStore(self.pool, schema)

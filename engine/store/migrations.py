@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import psycopg
 
-from engine.errors import SchemaTooNew
+from engine.errors import SchemaNotReady, SchemaTooNew
 from engine.store.names import check_schema_name, control_channel, events_channel
 from engine.store.queries import for_schema
 
@@ -150,8 +150,10 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER faults_notify AFTER INSERT OR UPDATE OR DELETE ON {schema}.faults
         FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_fault();
     """,
-    # 2: why each attempt ended, each step's retry limits as shown, and what a fork changed.
+    # 2: why each attempt ended, each step's retry limits as shown, what a fork changed, and a controller's
+    # request that an executor crash (a worker obeys a crash NOTIFY only with this row's say-so).
     """
+    ALTER TABLE {schema}.executors ADD COLUMN crash_requested_at timestamptz;
     ALTER TABLE {schema}.attempts ADD COLUMN end_reason text;
     ALTER TABLE {schema}.steps ADD COLUMN policy text;
     ALTER TABLE {schema}.workflows ADD COLUMN fork_changes jsonb;
@@ -159,6 +161,45 @@ MIGRATIONS: list[str] = [
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: psycopg.Connection, schema: str) -> int:
+    """The version `schema` is at (0 if it has no tables yet); a plain read, no lock and no CREATE needed."""
+    statements = for_schema(check_schema_name(schema))
+    if not _found(conn, statements["version_table_exists"], f"{schema}.schema_version"):
+        return 0
+    row = conn.execute(statements["schema_version"]).fetchone()
+    return (row[0] if row else None) or 0
+
+
+def _found(conn: psycopg.Connection, statement: str, name: str) -> bool:
+    row = conn.execute(statement, (name,)).fetchone()
+    return bool(row and row[0])
+
+
+def ensure_current(conn: psycopg.Connection, schema: str) -> int:
+    """Migrate only if the schema is behind: a role that may only read (a read-only dashboard) can start
+    on a current schema, since it then needs no CREATE right and takes no lock."""
+    current = schema_version(conn, schema)
+    if current == SCHEMA_VERSION:
+        return current
+    if current > SCHEMA_VERSION:
+        raise _too_new(schema, current)
+    try:
+        return migrate(conn, schema)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "permission denied"
+        raise SchemaNotReady(
+            f"schema {schema!r} is at version {current}, not {SCHEMA_VERSION}, and this role may not create or "
+            f"upgrade it ({reason}): start a worker whose role owns the schema first"
+        ) from None
+
+
+def _too_new(schema: str, current: int) -> SchemaTooNew:
+    return SchemaTooNew(
+        f"schema {schema!r} is at version {current}, newer than this engine understands "
+        f"({SCHEMA_VERSION}); upgrade durable-tui or use another schema"
+    )
 
 
 def migrate(conn: psycopg.Connection, schema: str) -> int:
@@ -170,15 +211,13 @@ def migrate(conn: psycopg.Connection, schema: str) -> int:
     statements = for_schema(check_schema_name(schema))
     with conn.transaction():
         conn.execute(statements["migrate_lock"])
-        conn.execute(statements["create_schema"])
+        if not _found(conn, statements["schema_exists"], schema):
+            conn.execute(statements["create_schema"])
         conn.execute(statements["create_version_table"])
         row = conn.execute(statements["schema_version"]).fetchone()
         current = (row[0] if row else None) or 0
         if current > SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"schema {schema!r} is at version {current}, newer than this engine understands "
-                f"({SCHEMA_VERSION}); upgrade durable-tui or use another schema"
-            )
+            raise _too_new(schema, current)
         for version in range(current + 1, SCHEMA_VERSION + 1):
             conn.execute(
                 MIGRATIONS[version - 1].format(

@@ -166,6 +166,11 @@ class OpsStore:
                 return c.execute(self.sql["clear_all_faults"]).rowcount
             return c.execute(self.sql["clear_faults"], (ids,)).rowcount
 
-    def crash_executor(self, executor_id: str) -> None:
-        with self.pool.connection() as c:
-            self._notify(c, op="crash", executor=executor_id)
+    def crash_executor(self, executor_id: str, lease: float) -> bool:
+        """Record the request on the executor's row, then NOTIFY: a worker checks the row before it dies (so a
+        forged NOTIFY kills nobody), and a role that may not write the row is refused, as for any change."""
+        with self.pool.connection() as c, c.transaction():
+            asked = c.execute(self.sql["crash_request"], {"executor": executor_id, "lease": lease}).fetchone()
+            if asked is not None:
+                self._notify(c, op="crash", executor=executor_id)
+        return asked is not None

@@ -266,6 +266,23 @@ class RuntimeStore:
         with self.pool.connection() as c:
             c.execute(self.sql["stop_executor"], (executor_id,))
 
+    def cancelled_among(self, workflow_ids: list[str]) -> list[str]:
+        if not workflow_ids:
+            return []
+        with self.pool.connection() as c:
+            return [r[0] for r in c.execute(self.sql["cancelled_among"], (workflow_ids,)).fetchall()]
+
+    def due_among(self, workflow_ids: list[str]) -> list[str]:
+        if not workflow_ids:
+            return []
+        with self.pool.connection() as c:
+            return [r[0] for r in c.execute(self.sql["due_among"], (workflow_ids,)).fetchall()]
+
+    def crash_requested(self, executor_id: str) -> bool:
+        with self.pool.connection() as c:
+            row = c.execute(self.sql["crash_requested"], (executor_id,)).fetchone()
+        return bool(row and row[0])
+
     def active_faults(self) -> list[FaultRecord]:
         with self.pool.connection() as c:
             return c.cursor(row_factory=class_row(FaultRecord)).execute(self.sql["active_faults"]).fetchall()

