@@ -4,6 +4,7 @@ the plugin's public fixtures (loaded through the package's `pytest11` entry poin
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -75,15 +76,30 @@ def test_stubbed_returns_and_step_by_step_time(durable_engine, durable_clock, st
 """
 
 
+def run_pytest(directory: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(directory), str(ROOT)])}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."],
+        cwd=directory, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
 def test_the_plugin_runs_a_users_tests_with_virtual_time(tmp_path: Path) -> None:
     (tmp_path / "shop.py").write_text(textwrap.dedent(USER_WORKFLOWS))
     (tmp_path / "test_shop.py").write_text(textwrap.dedent(USER_TESTS))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_shop.py"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = run_pytest(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
     assert time.monotonic() - started < 30
+
+
+def test_the_readme_testing_example(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    flows = re.search(r"<!-- readme-dev.*?\n```python\n(.*?)```", readme, re.S)
+    example = re.search(r"<!-- readme-testing.*?\n```python\n(.*?)```", readme, re.S)
+    assert flows and example
+    (tmp_path / "flows.py").write_text(flows.group(1))
+    (tmp_path / "test_flows.py").write_text(example.group(1))
+    done = run_pytest(tmp_path)
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout + done.stderr
