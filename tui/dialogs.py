@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from engine import Control
 
 SHOWN_TARGETS = 8
+
+
+T = TypeVar("T")
 
 
 def first_line(exc: BaseException) -> str:
@@ -66,13 +69,38 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class FaultForm(ModalScreen[int | None]):
+class FormScreen(ModalScreen[T]):
+    """A form in a dialog: ctrl+s (or its OK button) submits, escape closes it; a refusal is said in the
+    form, which stays open to be corrected, and (when `REFUSAL_TITLE` is set) as a notification too."""
+
+    REFUSAL_TITLE = ""
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self.action_submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_submit(self) -> None:
+        raise NotImplementedError
+
+    def refuse(self, reason: str) -> None:
+        self.query_one("#form-error", Static).update(reason)
+        if self.REFUSAL_TITLE:
+            self.app.notify(reason, title=self.REFUSAL_TITLE, severity="error")
+
+
+class FaultForm(FormScreen[int | None]):
     """Inject a fault: kind, step, workflow (or all), how many attempts it hits, delay, phase, message.
 
     The form itself calls `add_fault` (in a thread): an engine refusal (`InvalidState`) is shown in the
     form, which stays open to be corrected, and as a notification. Returns the new fault's id."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Inject")]
+    REFUSAL_TITLE = "Fault not added"
 
     def __init__(self, control: Control, step_name: str = "", workflow_id: str | None = None):
         super().__init__()
@@ -108,20 +136,6 @@ class FaultForm(ModalScreen[int | None]):
         for field in self.query(Input):
             field.cursor_blink = not getattr(self.app, "steady", False)
         self.query_one("#kind" if self.step_name else "#step").focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.action_submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def refuse(self, reason: str) -> None:
-        """Say why, in the form (which stays open) and as a notification."""
-        self.query_one("#form-error", Static).update(reason)
-        self.app.notify(reason, title="Fault not added", severity="error")
 
     def spec(self) -> dict[str, Any] | None:
         """The `add_fault` arguments, or None (after `refuse`) when a field cannot be read."""

@@ -15,20 +15,20 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
 from engine.errors import DurableError
-from tui.dialogs import first_line
+from tui.dialogs import FormScreen, first_line
 
 if TYPE_CHECKING:
     from engine import Control
 
 
-class ForkForm(ModalScreen[str | None]):
+class ForkForm(FormScreen[str | None]):
     """Returns the new workflow's id (None when closed without forking)."""
 
-    BINDINGS = [Binding("escape", "close", "Cancel"), Binding("ctrl+s", "submit", "Fork")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Fork")]
+    REFUSAL_TITLE = "Not forked"
 
     def __init__(self, control: Control, workflow_id: str, from_step: int, inputs: Any):
         super().__init__()
@@ -51,19 +51,6 @@ class ForkForm(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#inputs", TextArea).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.action_submit()
-        else:
-            self.dismiss(None)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-    def refuse(self, reason: str) -> None:
-        self.query_one("#form-error", Static).update(Text(reason, style="red"))
-        self.app.notify(reason, title="Not forked", severity="error")
 
     def edited_inputs(self) -> tuple[bool, Any]:
         """(True, inputs) when they were changed, (False, None) when not; raises ValueError on bad JSON."""

@@ -11,18 +11,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 
 from engine.errors import DurableError
-from tui.dialogs import first_line
+from tui.dialogs import FormScreen, first_line
 from tui.start_workflow import Started, live_registrations, parse_inputs, start_by_name
 
 if TYPE_CHECKING:
     from engine import Control
 
 
-class StartWorkflowScreen(ModalScreen[str | None]):
+class StartWorkflowScreen(FormScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Start")]
     DEFAULT_CSS = """
     StartWorkflowScreen #names { height: auto; max-height: 8; }
@@ -76,18 +75,6 @@ class StartWorkflowScreen(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.action_submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.action_submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def refuse(self, reason: str) -> None:
-        self.query_one("#form-error", Static).update(reason)
 
     def action_submit(self) -> None:
         if self.busy:
