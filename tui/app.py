@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -25,6 +26,7 @@ from textual.screen import Screen
 from engine import Control
 from engine.config import DEFAULT_SCHEMA
 from engine.feed import EventFeed, FeedStatus
+from engine.records import ExecutorRecord
 from tui.base import DashScreen
 from tui.clock import Clock, DbClock
 from tui.detail import DetailScreen
@@ -33,7 +35,7 @@ from tui.dev.status import DevSession
 from tui.faults import FaultsScreen
 from tui.help import HelpScreen
 from tui.keys import key_label, long_description
-from tui.live import Changes
+from tui.live import Changes, Refresher
 from tui.start_dialog import StartWorkflowScreen
 from tui.throughput import Throughput
 from tui.workers import WorkersScreen
@@ -96,8 +98,18 @@ class DashboardApp(App[int]):
         self._pending = Changes()
         self._flush_scheduled = False
         self._last_flush = 0.0
+        self.executors: list[ExecutorRecord] = []
+        """The workers as last read: app-level state every screen reads (whether a worker is alive), re-read
+        once per executor change, whatever the screen."""
+
+    @property
+    def heartbeats(self) -> dict[str, datetime | None]:
+        """Each executor's last heartbeat, None once it stopped."""
+        return {w.executor_id: None if w.stopped_at else w.heartbeat_at for w in self.executors}
 
     def on_mount(self) -> None:
+        self.executors_refresher = Refresher(self, self.control.workers, self._apply_executors)
+        self.executors_refresher.request()
         self.switch_mode("workflows")
         self._calibrate()
         self._listen()
@@ -153,9 +165,16 @@ class DashboardApp(App[int]):
         self._flush_scheduled = False
         self._last_flush = time.monotonic()
         changes, self._pending = self._pending, Changes()
+        if changes.everything or changes.executors:
+            self.executors_refresher.request()
         screen = self._visible_screen()
         if changes and screen is not None:
             screen.apply_changes(changes)
+
+    def _apply_executors(self, executors: list[ExecutorRecord]) -> None:
+        self.executors = executors
+        for screen in self._dash_screens():
+            screen.executors_changed()
 
     def reconcile(self) -> None:
         """Re-read everything on screen: after a reconnect, and now and then as a safety net."""

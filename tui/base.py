@@ -83,6 +83,9 @@ class DashScreen(Screen[None]):
     def tick(self, now: datetime) -> None:
         """Re-render the cells that depend on the clock (countdowns, ages); no query."""
 
+    def executors_changed(self) -> None:
+        """The app re-read the workers (`dash.executors`): redraw what depends on them (no query)."""
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action in MUTATING and self.dash.read_only)
 

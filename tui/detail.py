@@ -19,7 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from engine.errors import WorkflowNotFound
-from engine.records import ExecutorRecord, StepRecord, WorkflowRecord
+from engine.records import StepRecord, WorkflowRecord
 from engine.states import FINAL_STATUSES, WorkflowStatus
 from tui.dialogs import FaultForm, PickScreen, ValueScreen
 from tui.fork_form import ForkForm
@@ -92,7 +92,6 @@ class DetailScreen(WorkflowActions):
         self.record: WorkflowRecord | None = None
         self.gone = False
         self.second = -1
-        self.heartbeats: dict[str, datetime | None] = {}
         self.opened_children: dict[str, WorkflowRecord] = {}
         self.opened: set[str] = set()
         """Child workflows opened on the timeline: their steps are read with this workflow's."""
@@ -110,21 +109,16 @@ class DetailScreen(WorkflowActions):
     def on_mount(self) -> None:
         super().on_mount()
         self.refresher = Refresher(self, self._load, self._apply)
-        self.workers_refresher = Refresher(self, self.dash.control.workers, self._apply_workers)
         self.timeline.focus()
         self.refresher.request()
-        self.workers_refresher.request()
 
     def apply_changes(self, changes: Changes) -> None:
         related = {self.workflow_id, *(self.record.children if self.record else []), *self.opened_children}
         if changes.everything or changes.workflows & related:
             self.refresher.request()
-        if changes.everything or changes.executors:
-            self.workers_refresher.request()
 
-    def _apply_workers(self, workers: list[ExecutorRecord]) -> None:
-        """Heartbeats, to tell whether `r` can recover this workflow (PENDING on a dead worker)."""
-        self.heartbeats = {w.executor_id: None if w.stopped_at else w.heartbeat_at for w in workers}
+    def executors_changed(self) -> None:
+        """Whether a PENDING workflow's worker is dead decides if `r` can recover it."""
         self.sync_bindings()
 
     def _load(self) -> Loaded:
@@ -246,7 +240,7 @@ class DetailScreen(WorkflowActions):
         if r is None:
             return None
         dead = r.status == WorkflowStatus.PENDING and worker_dead(
-            r.executor_id, self.heartbeats, self.dash.clock(), self.dash.control.lease_seconds
+            r.executor_id, self.dash.heartbeats, self.dash.clock(), self.dash.control.lease_seconds
         )
         return Target(r.workflow_id, r.status, waiting=any(s.status in WAITING_STEPS for s in r.steps), orphaned=dead)
 

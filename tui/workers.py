@@ -18,7 +18,6 @@ from textual.widgets.data_table import CellDoesNotExist
 from engine.records import ExecutorRecord
 from tui.base import DashScreen
 from tui.format import age, clip, clock_time
-from tui.live import Changes, Refresher
 from tui.widgets import set_rows
 
 COLUMNS = [
@@ -59,13 +58,11 @@ class WorkersScreen(DashScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.refresher = Refresher(self, self.dash.control.workers, self._apply)
         self.table.focus()
-        self.refresher.request()
+        self.executors_changed()
 
-    def apply_changes(self, changes: Changes) -> None:
-        if changes.everything or changes.executors:
-            self.refresher.request()
+    def executors_changed(self) -> None:
+        self._apply(self.dash.executors)
 
     def _state(self, w: ExecutorRecord, now: datetime) -> Text:
         if w.stopped_at is not None:

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from engine.errors import InvalidInput
-from engine.records import ExecutorRecord, WorkflowSummary
+from engine.records import WorkflowSummary
 from engine.states import FINAL_STATUSES, WorkflowStatus
 from engine.validation import check_filter
 from tui.columns import Column, Placed, fit, middle
@@ -160,7 +160,6 @@ class WorkflowsScreen(WorkflowActions):
         self.counts_at = 0.0
         self.counts_timer = False
         self.second = -1
-        self.heartbeats: dict[str, datetime | None] = {}
         self.spark_second = -1
 
     def compose_body(self) -> ComposeResult:
@@ -202,7 +201,6 @@ class WorkflowsScreen(WorkflowActions):
     def on_mount(self) -> None:
         super().on_mount()
         self.refresher = Refresher(self, self._load, self._apply, self._failed)
-        self.workers_refresher = Refresher(self, self.dash.control.workers, self._apply_workers)
         self.query_one("#search").display = False
         self.query_one("#empty").display = False
         self.table.focus()
@@ -213,8 +211,6 @@ class WorkflowsScreen(WorkflowActions):
     def apply_changes(self, changes: Changes) -> None:
         if changes.everything or changes.workflow_status:
             self.counts_due = True
-        if changes.everything or changes.executors:
-            self.workers_refresher.request()
         visible = {row.workflow_id for row in self.page}
         if changes.everything or changes.workflow_status or changes.workflows & visible:
             self.refresher.request()
@@ -304,15 +300,14 @@ class WorkflowsScreen(WorkflowActions):
         now = self.dash.clock()
         set_rows(self.table, [(r.workflow_id, self._cells(r, now)) for r in self.page], self.column_keys, keep)
 
-    def _apply_workers(self, workers: list[ExecutorRecord]) -> None:
-        self.heartbeats = {w.executor_id: None if w.stopped_at else w.heartbeat_at for w in workers}
+    def executors_changed(self) -> None:
         self._refresh_pending(self.dash.clock(), every_second=True)
         self.sync_bindings()
 
     def orphaned(self, r: WorkflowSummary, now: datetime) -> bool:
         """PENDING on an executor that stopped or missed its lease: nothing runs it until it is recovered."""
         return r.status == WorkflowStatus.PENDING and worker_dead(
-            r.executor_id, self.heartbeats, now, self.dash.control.lease_seconds
+            r.executor_id, self.dash.heartbeats, now, self.dash.control.lease_seconds
         )
 
     def _counts_later(self) -> None:
