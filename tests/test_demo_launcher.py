@@ -179,7 +179,9 @@ def test_durable_tui_demo_in_tmux(demo_env: Path, database_url: str, schema: str
         pids = worker_pids(control)
         assert "worker local ready (pid" not in screen(), "the worker log stays out of the terminal"
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
-        wait_for(done.exists, timeout=20, interval=0.05)
+        wait_for(
+            lambda: done.exists() and done.read_text().strip(), timeout=20, interval=0.05
+        )  # written, not just created
         assert done.read_text().strip() == "0"
         assert not any(running(pid) for pid in pids)
     finally:

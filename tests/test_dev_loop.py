@@ -131,7 +131,9 @@ def test_dev_loop_fix_a_stuck_workflow_and_an_import_error_then_quit(tmp_path: P
         assert f"flows.py:{line}  NameError" in log and "worker dev ready (pid" not in term.screen()
 
         term.press("q")
-        wait_for(done.exists, timeout=20, interval=0.05)
+        wait_for(
+            lambda: done.exists() and done.read_text().strip(), timeout=20, interval=0.05
+        )  # written, not just created
         assert done.read_text().strip() == "0"
         left = [pid for pid in (supervisor, postmaster, *workers) if alive(pid)]
         assert not left, f"still running after q: {left}"
