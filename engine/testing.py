@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 import pytest
 
 from engine.clock import VirtualClock
@@ -25,6 +24,8 @@ from engine.config import resolve_database_url
 from engine.engine import Engine
 from engine.execution import STUBS
 from engine.specs import STEPS, StepSpec
+from engine.store import connect
+from engine.store.migrations import drop_schema
 
 _MISSING: Any = object()
 
@@ -58,8 +59,8 @@ def durable_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         yield engine
     finally:
         engine.shutdown()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        with connect(url) as conn:
+            drop_schema(conn, schema)
 
 
 class _Stub:

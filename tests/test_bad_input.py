@@ -5,6 +5,7 @@ only, so text that looks like SQL is just text."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import psycopg
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from textual.widgets import Input, Static
 
-from engine import Control, DurableError
+from engine import Control, DurableError, workflow
 from engine.validation import MAX_ID_LENGTH
 from tests.tui_data import make_app, run, settle, until
 from tui.cli import main
@@ -198,3 +199,33 @@ def test_dashboard_fault_form(control: Control, step, workflow, count, delay, me
                 control.clear_faults()
 
     run(scenario)
+
+
+@workflow(name="fuzz.accepts_anything")
+def accepts_anything(*args: object, **kwargs: object) -> None:
+    return None
+
+
+json_texts = st.one_of(
+    typed,
+    st.just('{"a": 1}'),
+    st.just("[1, 2"),
+    st.just('"\\u0000"'),
+    st.just("[NaN]"),
+    st.builds(json.dumps, st.lists(st.one_of(st.integers(), st.text(max_size=5)), max_size=3)),
+)
+
+
+@FUZZ
+@given(args=json_texts, kwargs=json_texts, wid=typed)
+@example(args="[1, 2", kwargs="{}", wid="ok")
+@example(args='["\\u0000"]', kwargs="{}", wid="nul-value")
+def test_workflows_start_arguments(cli, engine, control: Control, args: str, kwargs: str, wid: str) -> None:
+    """`workflows start` with JSON typed by a person: one line and nothing queued, or started (a live worker
+    registers the name: the test's engine)."""
+    before = control.count()
+    code, _, err, _ = cli(
+        "workflows", "start", "fuzz.accepts_anything", "--args", args, "--kwargs", kwargs, "--id", wid
+    )
+    if code == 2:
+        assert control.count() == before, err

@@ -228,3 +228,8 @@ def migrate(conn: psycopg.Connection, schema: str) -> int:
             )
             conn.execute(statements["record_version"], (version,))
     return SCHEMA_VERSION
+
+
+def drop_schema(conn: psycopg.Connection, schema: str) -> None:
+    """Remove the schema with all its rows: for throw-away schemas (tests), never called by the engine."""
+    conn.execute(for_schema(check_schema_name(schema))["drop_schema"])

@@ -27,3 +27,7 @@ SELECT max(version) AS version FROM {schema}.schema_version
 -- name: record_version
 -- One more migration applied.
 INSERT INTO {schema}.schema_version (version) VALUES (%s)
+
+-- name: drop_schema
+-- The schema and everything in it (the test harness's isolated schemas, when a test ends).
+DROP SCHEMA IF EXISTS {schema} CASCADE
