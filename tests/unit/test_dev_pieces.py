@@ -172,3 +172,11 @@ def test_the_logged_traceback_starts_at_the_users_code(app_dir: Path) -> None:
     finally:
         sys.path.remove(str(app_dir))
         sys.modules.pop("flows", None)
+
+
+def test_the_ready_banner_names_what_fits_and_counts_the_rest():
+    from tui.dev.banner import _names
+
+    assert _names(["greet", "hello"]) == "greet, hello"
+    many = [f"step-{n:02d}" for n in range(12)]
+    assert _names(many, room=20) == "step-00, step-01 +10 more"

@@ -3,17 +3,15 @@ import error to fix (file, line, message), read from the status file through the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from rich.text import Text
 from textual.widgets import Static
 
 from tui.dev.status import DevSession, DevStatus
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
 POLL_SECONDS = 0.2
+NAMES_ROOM = 40
 
 
 def describe(status: DevStatus | None, watched: list[Path]) -> tuple[str, Text]:
@@ -35,7 +33,7 @@ def describe(status: DevStatus | None, watched: list[Path]) -> tuple[str, Text]:
         )
     if status.state == "stopped":
         return "starting", Text.assemble(("■ worker stopped", "bold"), keys)
-    names = ", ".join(status.workflows) or "no @workflow registered"
+    names = _names(status.workflows) or "no @workflow registered"
     dirs = " ".join(_short(d) for d in watched)
     return "ready", Text.assemble(
         ("● ", "bold green"),
@@ -45,10 +43,18 @@ def describe(status: DevStatus | None, watched: list[Path]) -> tuple[str, Text]:
     )
 
 
-def _short(path: Path) -> str:
-    from pathlib import Path as P
+def _names(names: list[str], room: int = NAMES_ROOM) -> str:
+    """As many registered names as fit in `room` characters, then how many more: the banner stays one line."""
+    shown: list[str] = []
+    for name in names:
+        if len(", ".join([*shown, name])) > room and shown:
+            return ", ".join(shown) + f" +{len(names) - len(shown)} more"
+        shown.append(name)
+    return ", ".join(shown)
 
-    cwd = P.cwd()
+
+def _short(path: Path) -> str:
+    cwd = Path.cwd()
     if path == cwd:
         return "./"
     return f"./{path.relative_to(cwd)}/" if path.is_relative_to(cwd) else str(path)
