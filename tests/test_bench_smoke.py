@@ -33,6 +33,7 @@ def run(args: list[str], database_url: str, timeout: float = 120, **env: str) ->
     [
         (["bench/steps.py", "--runs", "1", "--systems", "ours,raw"], "ratio ours / raw"),
         (["bench/recovery.py", "--workflows", "20", "--runs", "1", "--systems", "ours"], "target: ours <= 1 s"),
+        (["bench/start.py", "--workflows", "20", "--systems", "ours,raw"], "ratio start call ours / raw"),
         (["bench/control_latency.py", "--trials", "2"], "target: median reaction"),
         (
             [

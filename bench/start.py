@@ -1,0 +1,156 @@
+"""Starting workflows: the `start_workflow` call and 1000 three-step workflows started together.
+
+    python bench/start.py [--workflows 1000] [--systems ours,dbos,raw]
+
+Per system, in one run on the same Postgres: each start call's latency (row committed, handle returned)
+while the workflows already started run beside it, and the wall time from the first start to the last
+result. The floor is a raw single-row INSERT+COMMIT on one connection, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+from benchlib import database_url, drop_schemas, median, percentile, print_table
+
+from engine import Engine, step, workflow
+
+SCHEMA, DBOS_SCHEMA, RAW_SCHEMA = "bench_start", "bench_start_dbos", "bench_start_raw"
+
+
+@dataclass
+class Result:
+    system: str
+    calls: list[float] = field(default_factory=list)
+    wall: float = float("nan")
+    note: str = ""
+
+    def row(self, workflows: int) -> list[object]:
+        ms = [c * 1000 for c in self.calls]
+        rate = round(workflows / self.wall) if self.wall == self.wall else ""
+        return [self.system, median(ms), percentile(ms, 90), self.wall if self.wall == self.wall else "", rate]
+
+
+@step(name="bench_start_noop")
+def noop(i: int) -> int:
+    return i
+
+
+@workflow(name="bench_start_three")
+def three(i: int) -> int:
+    return noop(i) + noop(i) + noop(i)
+
+
+def together(
+    result: Result, workflows: int, start: Callable[[int], object], wait: Callable[[object], object]
+) -> Result:
+    """Start `workflows` at once (timing each call), then wait for every result."""
+    began = time.perf_counter()
+    handles = []
+    for i in range(workflows):
+        t0 = time.perf_counter()
+        handles.append(start(i))
+        result.calls.append(time.perf_counter() - t0)
+    for handle in handles:
+        wait(handle)
+    result.wall = time.perf_counter() - began
+    return result
+
+
+def bench_ours(url: str, workflows: int) -> Result:
+    drop_schemas(url, SCHEMA)
+    with Engine(url, f"bench-{uuid.uuid4().hex[:6]}", schema=SCHEMA) as eng:
+        eng.run_workflow(three, -1)  # warm up: the pool's connections, prepared statements
+        result = together(
+            Result("durable-tui (ours)"), workflows, lambda i: eng.start_workflow(three, i), lambda h: h.result()
+        )
+    drop_schemas(url, SCHEMA)
+    return result
+
+
+def bench_dbos(url: str, workflows: int) -> Result:
+    try:
+        from dbos import DBOS
+    except ImportError:
+        return Result("DBOS", note="not installed (pip install 'durable-tui[bench]')")
+    import logging
+
+    @DBOS.step()
+    def dbos_noop(i: int) -> int:
+        return i
+
+    @DBOS.workflow()
+    def dbos_three(i: int) -> int:
+        return dbos_noop(i) + dbos_noop(i) + dbos_noop(i)
+
+    drop_schemas(url, DBOS_SCHEMA)
+    config = {"name": "bench-start", "system_database_url": url, "dbos_system_schema": DBOS_SCHEMA}
+    DBOS(config={**config, "run_admin_server": False, "log_level": "WARNING"})  # type: ignore[typeddict-item]
+    DBOS.launch()
+    logging.getLogger("dbos").setLevel(logging.WARNING)
+    try:
+        DBOS.start_workflow(dbos_three, -1).get_result()
+        return together(
+            Result("DBOS"), workflows, lambda i: DBOS.start_workflow(dbos_three, i), lambda h: h.get_result()
+        )
+    finally:
+        DBOS.destroy()
+        drop_schemas(url, DBOS_SCHEMA)
+
+
+def bench_raw(url: str, workflows: int) -> Result:
+    """The floor of a start: one single-row INSERT, committed, on one connection."""
+    drop_schemas(url, RAW_SCHEMA)
+    result = Result("raw psycopg INSERT+COMMIT")
+    with psycopg.connect(url) as conn:
+        conn.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
+        conn.execute(f"CREATE TABLE {RAW_SCHEMA}.workflows (workflow_id text PRIMARY KEY, inputs jsonb)")
+        conn.commit()
+        insert = f"INSERT INTO {RAW_SCHEMA}.workflows VALUES (%s, %s::jsonb)"
+        for i in range(workflows):
+            t0 = time.perf_counter()
+            conn.execute(insert, (uuid.uuid4().hex, f'{{"args": [{i}]}}'), prepare=True)
+            conn.commit()
+            result.calls.append(time.perf_counter() - t0)
+    drop_schemas(url, RAW_SCHEMA)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workflows", type=int, default=1000, help="workflows started together (default 1000)")
+    parser.add_argument("--systems", default="ours,dbos,raw", help="comma-separated: ours, dbos, raw")
+    args = parser.parse_args()
+    url, systems = database_url(), args.systems.split(",")
+    results: list[Result] = []
+    if "raw" in systems:
+        results.append(bench_raw(url, args.workflows))
+    if "ours" in systems:
+        results.append(bench_ours(url, args.workflows))
+    if "dbos" in systems:
+        results.append(bench_dbos(url, args.workflows))
+    measured = [r for r in results if r.calls]
+    print_table(
+        f"{args.workflows} three-step workflows started together, one run, Postgres "
+        f"{psycopg.conninfo.conninfo_to_dict(url).get('host', 'local')}",
+        ["system", "start call median ms", "p90", "start -> all results s", "workflows/s"],
+        [r.row(args.workflows) for r in measured],
+    )
+    by = {r.system.split(" ")[0]: r for r in measured}
+    ours, raw, dbos = by.get("durable-tui"), by.get("raw"), by.get("DBOS")
+    if ours and raw:
+        print(f"ratio start call ours / raw INSERT+COMMIT: median {median(ours.calls) / median(raw.calls):.2f}x")
+    if ours and dbos:
+        print(f"ratio throughput ours / DBOS: {dbos.wall / ours.wall:.1f}x")
+    for r in results:
+        if r.note:
+            print(f"{r.system}: {r.note}")
+
+
+if __name__ == "__main__":
+    main()
