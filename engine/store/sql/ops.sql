@@ -62,9 +62,11 @@ RETURNING workflow_id
 SELECT coalesce(max(step_id), 0) AS last FROM {schema}.steps WHERE workflow_id = %s
 
 -- name: fork_workflow
--- A new ENQUEUED workflow with the original's name and its inputs (or new ones), noting what the fork changed.
-INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, forked_from, forked_from_step, fork_changes)
-SELECT %(new)s, name, 'ENQUEUED', coalesce(%(inputs)s::jsonb, inputs), workflow_id, %(from_step)s, %(changes)s::jsonb
+-- A new ENQUEUED workflow with the original's name, inputs (or new ones), queue, priority and partition, noting what the fork changed.
+INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, forked_from, forked_from_step, fork_changes,
+                                queue_name, priority, partition_key)
+SELECT %(new)s, name, 'ENQUEUED', coalesce(%(inputs)s::jsonb, inputs), workflow_id, %(from_step)s, %(changes)s::jsonb,
+       queue_name, priority, partition_key
 FROM {schema}.workflows WHERE workflow_id = %(wid)s
 
 -- name: fork_steps
