@@ -27,12 +27,17 @@ OPEN = Queue("q.open")
 
 def times() -> list[tuple[str, float, float]]:
     """Every recorded run: (workflow id, start, end), from all worker processes."""
-    out = []
-    for path in DIR.glob("times-*"):
-        for line in path.read_text().splitlines():
-            wid, start, end = line.split()
-            out.append((wid, float(start), float(end)))
-    return out
+    return [run for runs in times_by_process() for run in runs]
+
+
+def times_by_process() -> list[list[tuple[str, float, float]]]:
+    """The recorded runs of each worker process apart."""
+    return [[_parse(line) for line in path.read_text().splitlines()] for path in DIR.glob("times-*")]
+
+
+def _parse(line: str) -> tuple[str, float, float]:
+    wid, start, end = line.split()
+    return wid, float(start), float(end)
 
 
 def most_at_once(runs: list[tuple[str, float, float]]) -> int:
