@@ -102,8 +102,10 @@ SELECT pg_advisory_xact_lock(hashtext(%s))
 -- name: debounce_push
 -- A call within the period: the waiting workflow takes the latest inputs, due a period from now but at most timeout after the first call.
 UPDATE {schema}.workflows SET inputs = %(inputs)s::jsonb, updated_at = clock_timestamp(),
-       not_before = least(clock_timestamp() + make_interval(secs => %(period)s::float8),
-                          created_at + make_interval(secs => coalesce(%(timeout)s::float8, 'Infinity'::float8)))
+       not_before = CASE WHEN %(timeout)s::float8 IS NULL
+                         THEN clock_timestamp() + make_interval(secs => %(period)s::float8)
+                         ELSE least(clock_timestamp() + make_interval(secs => %(period)s::float8),
+                                    created_at + make_interval(secs => %(timeout)s::float8)) END
 WHERE status = 'ENQUEUED' AND name = %(name)s AND debounce_key = %(key)s
 RETURNING workflow_id
 
@@ -112,5 +114,5 @@ RETURNING workflow_id
 INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, queue_name, debounce_key, not_before)
 VALUES (%(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(key)s,
         clock_timestamp() + make_interval(secs => least(%(period)s::float8, coalesce(%(timeout)s::float8,
-                                                                                    'Infinity'::float8))))
+                                                                                    %(period)s::float8))))
 RETURNING workflow_id
