@@ -52,6 +52,7 @@ def test_deduplication_refuses_a_live_id_and_frees_it_afterwards(engine, control
 def test_a_delayed_workflow_starts_at_its_time_without_waiting_for_a_beat(slow_beat, control):
     time.sleep(0.1)  # let the first beat pass: from now on only a timer or a NOTIFY starts anything
     handle = queue_app.OPEN.enqueue(queue_app.record, 0.0, delay_seconds=0.3)
+    assert (control.get_workflow(handle.workflow_id).wait_reason or "").startswith("starts at ")
     handle.result(timeout=10)
     assert 0.3 <= _seconds_queued(control, handle.workflow_id) < 1.5
 

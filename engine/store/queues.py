@@ -145,6 +145,9 @@ class QueueStore:
             params = {**key, "names": names, "by_priority": queue.priority_enabled, "limit": room}
             cur = c.cursor(row_factory=class_row(ClaimedWorkflow))
             took = cur.execute(self.sql["claim_queued"], params).fetchall()
+        reason = _wait_reason(queue, row["pending"] + len(took), row["started"] + len(took))
+        if reason is not None:
+            c.execute(self.sql["queue_wait_reason"], {**key, "reason": reason})
         opens_in = None
         if limited and row["started"] + len(took) >= (queue.rate_limit or 0):
             found = c.execute(self.sql["rate_window_opens"], {**key, "limit": queue.rate_limit}).fetchone()
@@ -190,3 +193,13 @@ class QueueStore:
                 row = c.execute(self.sql["debounce_insert"], params).fetchone()
             assert row is not None
             return str(row[0])
+
+
+def _wait_reason(queue: QueueDefinition, pending: int, started: int) -> str | None:
+    """Why a queue partition starts nothing more now, in words that stay the same while it does not change."""
+    where = f"queue {queue.name}" + (" (this partition)" if queue.partitioned else "")
+    if queue.concurrency is not None and pending >= queue.concurrency:
+        return f"{where} full ({pending}/{queue.concurrency})"
+    if queue.rate_limit is not None and started >= queue.rate_limit:
+        return f"{where}: rate limit of {queue.rate_limit} per {queue.rate_period:g} s reached"
+    return None

@@ -31,9 +31,11 @@ GROUP BY q.name ORDER BY q.name
 -- name: insert_queued
 -- A new ENQUEUED workflow in a queue; an existing id is left as it is. A live duplicate raises a unique violation.
 INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, queue_name, priority, deduplication_id,
-                                partition_key, not_before)
-VALUES (%(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s, %(dedup)s, %(partition)s,
-        CASE WHEN %(delay)s::float8 IS NOT NULL THEN clock_timestamp() + make_interval(secs => %(delay)s::float8) END)
+                                partition_key, not_before, wait_reason)
+SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s, %(dedup)s, %(partition)s, t.at,
+       'starts at ' || to_char(t.at, 'YYYY-MM-DD HH24:MI:SS.MS TZ')
+FROM (SELECT CASE WHEN %(delay)s::float8 IS NOT NULL
+                  THEN clock_timestamp() + make_interval(secs => %(delay)s::float8) END AS at) t
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING workflow_id
 
@@ -89,6 +91,12 @@ WHERE workflow_id IN (
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED)
 {claim_columns}
+
+-- name: queue_wait_reason
+-- Say why the due workflows of a queue partition wait (written once per reason: a full queue rewrites nothing).
+UPDATE {schema}.workflows SET wait_reason = %(reason)s
+WHERE status = 'ENQUEUED' AND queue_name = %(queue)s AND partition_key = %(partition)s
+  AND (not_before IS NULL OR not_before <= clock_timestamp()) AND wait_reason IS DISTINCT FROM %(reason)s
 
 -- name: next_not_before
 -- Seconds until the next delayed workflow of these names becomes due (NULL: none waits).
