@@ -28,7 +28,7 @@ QUEUES: dict[str, Queue] = {}
 MAX_SECONDS = 365 * 24 * 3600.0
 
 
-def _limit(value: int | None, what: str) -> int | None:
+def _limit(value: object, what: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -52,7 +52,7 @@ class Queue:
         if limiter is not None:
             if set(limiter) != {"limit", "period"}:
                 raise InvalidInput(f"a limiter is {{'limit': n, 'period': seconds}}, not {limiter!r}")
-            rate_limit = _limit(int(limiter["limit"]), "a limiter's limit")
+            rate_limit = _limit(limiter["limit"], "a limiter's limit")
             rate_period = float(check_number(limiter["period"], "a limiter's period", 0.001, MAX_SECONDS))
         self.definition = QueueDefinition(
             name=check_name(name, "a queue name"),

@@ -96,3 +96,16 @@ def test_debounce_timeout_bounds_the_delay_from_the_first_call(engine, control, 
     assert 0.4 <= _seconds_queued(control, first.workflow_id) < 0.7  # ran at the timeout, not after the burst
     assert len({h.workflow_id for h in handles}) >= 2  # calls after it started queued the next run
     assert control.get_workflow(first.workflow_id).queue_name == "q.open"
+
+
+def test_resume_gives_up_a_deduplication_id_another_live_workflow_took(engine, control, runs_dir):
+    (runs_dir / "hold").touch()
+    blocker = queue_app.FIFO.enqueue(queue_app.record, 0.0, "blocker")
+    first = queue_app.FIFO.enqueue(queue_app.record, 0.0, "first", deduplication_id="nightly")
+    control.cancel(first.workflow_id)
+    second = queue_app.FIFO.enqueue(queue_app.record, 0.0, "second", deduplication_id="nightly")  # the id is free
+    control.resume(first.workflow_id)  # both live now: the resumed one runs without the id
+    assert control.get_workflow(first.workflow_id).deduplication_id is None
+    assert control.get_workflow(second.workflow_id).deduplication_id == "nightly"
+    (runs_dir / "hold").unlink()
+    assert [h.result(timeout=10) for h in (blocker, first, second)] == ["blocker", "first", "second"]
