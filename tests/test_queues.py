@@ -168,6 +168,9 @@ def test_list_queues_gives_definitions_and_live_figures(queue_workers, control, 
     wait_for(lambda: {q.name: q for q in control.list_queues()}["q.concurrent"].pending == 5)
     held = {q.name: q for q in control.list_queues()}["q.concurrent"]
     assert (held.enqueued, held.started_in_period) == (2, 0)  # no limiter: no period to count in
-    waiting = [w for w in control.list_workflows(status="ENQUEUED") if w.queue_name == "q.concurrent"]
-    assert [w.wait_reason for w in waiting] == ["queue q.concurrent full (5/5)"] * 2
+
+    def reasons() -> list[str | None]:
+        return [w.wait_reason for w in control.list_workflows(status="ENQUEUED") if w.queue_name == "q.concurrent"]
+
+    wait_for(lambda: reasons() == ["queue q.concurrent full (5/5)"] * 2)
     (tmp_path / "hold").unlink()

@@ -182,6 +182,10 @@ MIGRATIONS: list[str] = [
         WHERE dequeued_at IS NOT NULL;
     CREATE INDEX workflows_debounce ON {schema}.workflows (name, debounce_key)
         WHERE status = 'ENQUEUED' AND debounce_key IS NOT NULL;
+    CREATE INDEX workflows_not_before ON {schema}.workflows (not_before)
+        WHERE status = 'ENQUEUED' AND not_before IS NOT NULL;
+    CREATE INDEX workflows_queue_unexplained ON {schema}.workflows (queue_name, partition_key)
+        WHERE status = 'ENQUEUED' AND queue_name IS NOT NULL AND (wait_reason IS NULL OR not_before IS NOT NULL);
 
     CREATE TABLE {schema}.queues (
         name               text PRIMARY KEY,

@@ -49,10 +49,11 @@ WHERE queue_name = %s AND deduplication_id = %s AND status IN ('ENQUEUED', 'PEND
 SELECT pg_advisory_xact_lock(hashtext(%s))
 
 -- name: queues_with_due_work
--- Which of these queues hold due workflows of these names (a claim looks only at those).
-SELECT DISTINCT queue_name FROM {schema}.workflows
-WHERE status = 'ENQUEUED' AND queue_name = ANY(%(queues)s) AND name = ANY(%(names)s)
-  AND (not_before IS NULL OR not_before <= clock_timestamp())
+-- Which of these queues hold due workflows of these names (a claim looks only at those); stops at the first of each.
+SELECT q.name FROM unnest(%(queues)s::text[]) AS q(name)
+WHERE EXISTS (SELECT 1 FROM {schema}.workflows w
+              WHERE w.status = 'ENQUEUED' AND w.queue_name = q.name AND w.name = ANY(%(names)s)
+                AND (w.not_before IS NULL OR w.not_before <= clock_timestamp()))
 
 -- name: ready_partitions
 -- The partitions of a queue with workflows that are due.
@@ -93,10 +94,14 @@ WHERE workflow_id IN (
 {claim_columns}
 
 -- name: queue_wait_reason
--- Say why the due workflows of a queue partition wait (written once per reason: a full queue rewrites nothing).
-UPDATE {schema}.workflows SET wait_reason = %(reason)s
-WHERE status = 'ENQUEUED' AND queue_name = %(queue)s AND partition_key = %(partition)s
-  AND (not_before IS NULL OR not_before <= clock_timestamp()) AND wait_reason IS DISTINCT FROM %(reason)s
+-- Say why due workflows of a queue partition wait, once each and 100 per claim (an index holds those not yet told).
+UPDATE {schema}.workflows SET wait_reason = %(reason)s, not_before = NULL
+WHERE workflow_id IN (
+    SELECT workflow_id FROM {schema}.workflows
+    WHERE status = 'ENQUEUED' AND queue_name = %(queue)s AND partition_key = %(partition)s
+      AND (wait_reason IS NULL OR not_before IS NOT NULL) AND (not_before IS NULL OR not_before <= clock_timestamp())
+    LIMIT 100
+    FOR UPDATE SKIP LOCKED)
 
 -- name: next_not_before
 -- Seconds until the next delayed workflow of these names becomes due (NULL: none waits).
