@@ -14,6 +14,7 @@ from engine.errors import (
     MaxAttemptsExceeded,
     MaxRecoveryAttemptsExceeded,
     NonDeterministicWorkflowError,
+    QueueDeduplicated,
     RecordedError,
     SchemaNotReady,
     SchemaTooNew,
@@ -24,10 +25,12 @@ from engine.errors import (
     WorkflowTimeout,
 )
 from engine.execution import sleep, sleep_async
+from engine.queues import Debouncer, Queue
 
 __all__ = [
     "AwaitedWorkflowCancelled",
     "Control",
+    "Debouncer",
     "DatabaseUnavailable",
     "DurableError",
     "Engine",
@@ -37,6 +40,8 @@ __all__ = [
     "MaxAttemptsExceeded",
     "MaxRecoveryAttemptsExceeded",
     "NonDeterministicWorkflowError",
+    "Queue",
+    "QueueDeduplicated",
     "RecordedError",
     "SchemaNotReady",
     "SchemaTooNew",

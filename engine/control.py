@@ -12,16 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from engine.config import DEFAULT_SCHEMA, describe_url, resolve_database_url
-from engine.errors import InvalidInput, InvalidState, WorkflowNotFound
-from engine.records import ExecutorRecord, FaultRecord, WorkflowOwner, WorkflowRecord, WorkflowSummary
+from engine.errors import InvalidInput, InvalidState, QueueDeduplicated, WorkflowNotFound
+from engine.records import ExecutorRecord, FaultRecord, QueueFigures, WorkflowOwner, WorkflowRecord, WorkflowSummary
 from engine.serialization import dumps
 from engine.states import TRANSITIONS, FaultKind, FaultPhase, Operation, WorkflowStatus, allowed_sources
 from engine.store import Store
+from engine.store.queues import Duplicate
 from engine.validation import check_filter, check_name, check_number, check_text, check_workflow_id
 
 BATCH = 1000
 MAX_FAULT_SECONDS = 7 * 24 * 3600.0
 """A fault's delay and lifetime are at most a week: a longer one is a typo."""
+MAX_DELAY_SECONDS = 365 * 24 * 3600.0
+"""A queued workflow's delay is at most a year."""
 
 
 class Control:
@@ -110,12 +113,88 @@ class Control:
 
     # one workflow ----------------------------------------------------------------------------
 
-    def enqueue_workflow(self, name: str, *args: Any, workflow_id: str | None = None, **kwargs: Any) -> str:
+    def enqueue_workflow(
+        self,
+        name: str,
+        *args: Any,
+        workflow_id: str | None = None,
+        queue: str | None = None,
+        priority: int | None = None,
+        deduplication_id: str | None = None,
+        delay_seconds: float | None = None,
+        partition_key: str | None = None,
+        **kwargs: Any,
+    ) -> str:
         """Queue a workflow by its registered name for any live worker that has it; returns its id.
 
-        An id that exists already is returned as it is (the id is the idempotency key).
+        An id that exists already is returned as it is (the id is the idempotency key). With `queue`, it
+        waits its turn in that queue (defined by the workers that import it) and the other keywords apply.
         """
-        return self.enqueue_named(name, list(args), kwargs, workflow_id=workflow_id)[0]
+        if queue is None:
+            if (priority, deduplication_id, delay_seconds, partition_key) != (None, None, None, None):
+                raise InvalidInput("priority, deduplication_id, delay_seconds and partition_key need a queue")
+            return self.enqueue_named(name, list(args), kwargs, workflow_id=workflow_id)[0]
+        return self.enqueue_queued(
+            name,
+            list(args),
+            kwargs,
+            queue,
+            workflow_id=workflow_id,
+            priority=priority,
+            deduplication_id=deduplication_id,
+            delay_seconds=delay_seconds,
+            partition_key=partition_key,
+        )
+
+    def enqueue_queued(
+        self,
+        name: str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        queue: str,
+        *,
+        workflow_id: str | None = None,
+        priority: int | None = None,
+        deduplication_id: str | None = None,
+        delay_seconds: float | None = None,
+        partition_key: str | None = None,
+    ) -> str:
+        """Queue a workflow in a recorded queue; raises `QueueDeduplicated` for a live de-duplication id."""
+        check_name(name, "a workflow name")
+        definition = self._store.queues.definition(check_name(queue, "a queue name"))
+        if definition is None:
+            raise InvalidInput(f"no queue named {queue!r} is recorded: a worker that defines it records it at launch")
+        if definition.partitioned and not partition_key:
+            raise InvalidInput(f"queue {queue!r} is partitioned: enqueue with a partition_key")
+        if partition_key and not definition.partitioned:
+            raise InvalidInput(f"queue {queue!r} is not partitioned: it takes no partition_key")
+        if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
+            raise InvalidInput(f"priority must be a whole number, not {priority!r}")
+        if delay_seconds is not None:
+            check_number(delay_seconds, "delay_seconds", 0, MAX_DELAY_SECONDS)
+        dedup = check_name(deduplication_id, "a deduplication id") if deduplication_id is not None else None
+        wid = check_workflow_id(workflow_id) if workflow_id is not None else str(uuid.uuid4())
+        inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
+        try:
+            created = self._store.queues.insert(
+                wid,
+                name,
+                inputs,
+                queue,
+                priority=priority or 0,
+                deduplication_id=dedup,
+                partition_key=check_name(partition_key, "a partition key") if partition_key else "",
+                delay_seconds=delay_seconds,
+            )
+        except Duplicate as exc:
+            raise QueueDeduplicated(queue, dedup or "", exc.workflow_id) from None
+        if created:
+            self._ops.wake()
+        return wid
+
+    def list_queues(self) -> list[QueueFigures]:
+        """Each recorded queue's definition and live figures (queued, running, started in its period)."""
+        return [QueueFigures(**row) for row in self._store.queues.figures()]
 
     def enqueue_named(
         self, name: str, args: list[Any], kwargs: dict[str, Any], *, workflow_id: str | None = None

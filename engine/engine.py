@@ -31,6 +31,7 @@ from engine.errors import DurableError, WorkflowConflict, WorkflowNotFound, Work
 from engine.execution import execute
 from engine.faults import FaultCache
 from engine.outcome import PAUSED, recorded_outcome
+from engine.queues import QUEUES
 from engine.records import WorkflowOutcome, WorkflowRecord
 from engine.runtable import RunTable
 from engine.runtime import Runtime
@@ -180,6 +181,7 @@ class Engine:
         self.code_version = self.code_version or _code_version()
         died = self.runtime_store.executor_died(self.executor_id)
         self.runtime_store.register_executor(self.executor_id, *_host_pid(), self.code_version, self.workflow_names)
+        self.store.queues.record_definitions([queue.definition for queue in QUEUES.values()])
         self.launched = True
         self.slow_steps.start()
         self.finisher.start()

@@ -99,3 +99,18 @@ class InjectedFault(Exception):
 
 class AwaitedWorkflowCancelled(DurableError):
     """The workflow whose result was awaited was cancelled."""
+
+
+class QueueDeduplicated(DurableError):
+    """A workflow with the same de-duplication id is queued or running in the same queue: it is named here."""
+
+    def __init__(self, queue: str, deduplication_id: str, workflow_id: str):
+        self.queue = queue
+        self.deduplication_id = deduplication_id
+        self.workflow_id = workflow_id
+        super().__init__(
+            f"queue {queue!r} already holds workflow {workflow_id!r} with deduplication id {deduplication_id!r}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.queue, self.deduplication_id, self.workflow_id))

@@ -112,6 +112,11 @@ class WorkflowRecord:
     started_at: datetime | None
     updated_at: datetime
     finished_at: datetime | None
+    queue_name: str | None = None
+    priority: int = 0
+    deduplication_id: str | None = None
+    partition_key: str = ""
+    not_before: datetime | None = None
     steps: list[StepRecord] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
     forks: list[str] = field(default_factory=list)
@@ -189,3 +194,19 @@ class FaultRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class QueueFigures:
+    """A queue's recorded definition and what it holds now (`Control.list_queues`)."""
+
+    name: str
+    concurrency: int | None
+    worker_concurrency: int | None
+    rate_limit: int | None
+    rate_period: float | None
+    priority_enabled: bool
+    partitioned: bool
+    enqueued: int
+    pending: int
+    started_in_period: int

@@ -21,6 +21,7 @@ import psycopg
 
 from engine.errors import DurableError
 from engine.faults import crash_now
+from engine.queues import QUEUES
 from engine.services import Service
 from engine.states import StepStatus
 from engine.store import connect
@@ -174,7 +175,11 @@ class Heartbeat(Service):
                 self._beats += 1
                 self._next_beat = now + engine.heartbeat_seconds
             self.claim_enqueued()
-            self._poke.wait(max(0.0, self._next_beat - time.monotonic()))
+            wake_at = self._next_beat
+            changes_in = self.claim_queued()
+            if changes_in is not None:
+                wake_at = min(wake_at, time.monotonic() + changes_in)
+            self._poke.wait(max(0.0, wake_at - time.monotonic()))
             self._poke.clear()
 
     def capacity(self) -> int:
@@ -207,6 +212,27 @@ class Heartbeat(Service):
         if limit == 0 or self.stopping:
             return 0
         return engine.run_claimed(engine.runtime_store.claim_enqueued(engine.executor_id, engine.workflow_names, limit))
+
+    def claim_queued(self) -> float | None:
+        """Claim from the queues this process defines, as their limits allow; returns the seconds until the
+        next moment something can change without a NOTIFY (a delay expiring, a rate window opening), if any.
+        A slot freed by a finishing workflow arrives as a `wake` NOTIFY (a trigger), so nothing polls."""
+        engine = self.engine
+        names = engine.workflow_names
+        moments: list[float] = []
+        due = engine.store.queues.with_due_work(list(QUEUES), names) if QUEUES else set()
+        for defined in [q for name, q in list(QUEUES.items()) if name in due]:
+            limit = self.capacity()
+            if limit == 0 or self.stopping:
+                break
+            claim = engine.store.queues.claim(defined.definition, engine.executor_id, names, limit)
+            engine.run_claimed(claim.claimed)
+            if claim.opens_in is not None:
+                moments.append(claim.opens_in)
+        delayed = engine.store.queues.next_not_before(names)
+        if delayed is not None:
+            moments.append(delayed)
+        return min(moments) if moments else None
 
 
 FinishedRecord = tuple[str, str, str | None, str | None]

@@ -11,12 +11,13 @@ from engine.store.connection import connect, open_pool
 from engine.store.migrations import ensure_current
 from engine.store.names import check_schema_name, control_channel, events_channel
 from engine.store.ops import OpsStore
+from engine.store.queues import QueueStore
 from engine.store.reads import ReadStore
 from engine.store.runtime import RuntimeStore
 
 
 class Store:
-    """A migrated schema behind one connection pool, with its three faces."""
+    """A migrated schema behind one connection pool, with its faces."""
 
     def __init__(
         self, url: str, schema: str, pool_size: int, application_name: str = "durable", check_connections: bool = False
@@ -30,6 +31,7 @@ class Store:
         self.runtime = RuntimeStore(self.pool, schema)
         self.reads = ReadStore(self.pool, schema)
         self.ops = OpsStore(self.pool, schema)
+        self.queues = QueueStore(self.pool, schema)
         self.events_channel = events_channel(schema)
         self.control_channel = control_channel(schema)
 

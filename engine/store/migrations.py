@@ -158,6 +158,55 @@ MIGRATIONS: list[str] = [
     ALTER TABLE {schema}.steps ADD COLUMN policy text;
     ALTER TABLE {schema}.workflows ADD COLUMN fork_changes jsonb;
     """,
+    # 3: queues (issue 10). A queued workflow names its queue, priority, de-duplication id, partition and the
+    # earliest time it may start (`not_before`); `dequeued_at` is when a queue last started it (the limiter
+    # counts those). The partial unique index is the de-duplication. `queues` holds the definitions the
+    # workers import, so controllers see them. A queued workflow leaving PENDING frees a slot: the trigger
+    # wakes the workers to claim again at once.
+    """
+    ALTER TABLE {schema}.workflows
+        ADD COLUMN queue_name text,
+        ADD COLUMN priority integer NOT NULL DEFAULT 0,
+        ADD COLUMN deduplication_id text,
+        ADD COLUMN partition_key text NOT NULL DEFAULT '',
+        ADD COLUMN not_before timestamptz,
+        ADD COLUMN dequeued_at timestamptz,
+        ADD COLUMN debounce_key text;
+    CREATE UNIQUE INDEX workflows_queue_dedup ON {schema}.workflows (queue_name, deduplication_id)
+        WHERE status IN ('ENQUEUED', 'PENDING') AND deduplication_id IS NOT NULL;
+    CREATE INDEX workflows_queue_ready ON {schema}.workflows (queue_name, partition_key, priority, created_at)
+        WHERE status = 'ENQUEUED' AND queue_name IS NOT NULL;
+    CREATE INDEX workflows_queue_pending ON {schema}.workflows (queue_name, partition_key, executor_id)
+        WHERE status = 'PENDING' AND queue_name IS NOT NULL;
+    CREATE INDEX workflows_queue_dequeued ON {schema}.workflows (queue_name, partition_key, dequeued_at)
+        WHERE dequeued_at IS NOT NULL;
+    CREATE INDEX workflows_debounce ON {schema}.workflows (name, debounce_key)
+        WHERE status = 'ENQUEUED' AND debounce_key IS NOT NULL;
+    CREATE INDEX workflows_not_before ON {schema}.workflows (not_before)
+        WHERE status = 'ENQUEUED' AND not_before IS NOT NULL;
+    CREATE INDEX workflows_queue_unexplained ON {schema}.workflows (queue_name, partition_key)
+        WHERE status = 'ENQUEUED' AND queue_name IS NOT NULL AND (wait_reason IS NULL OR not_before IS NOT NULL);
+
+    CREATE TABLE {schema}.queues (
+        name               text PRIMARY KEY,
+        concurrency        integer,
+        worker_concurrency integer,
+        rate_limit         integer,
+        rate_period        double precision,
+        priority_enabled   boolean NOT NULL DEFAULT false,
+        partitioned        boolean NOT NULL DEFAULT false,
+        updated_at         timestamptz NOT NULL DEFAULT clock_timestamp()
+    );
+
+    CREATE FUNCTION {schema}.notify_queue_slot() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('{channel_control}', json_build_object('op', 'wake')::text);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER workflows_queue_slot AFTER UPDATE OF status ON {schema}.workflows
+        FOR EACH ROW WHEN (OLD.status = 'PENDING' AND NEW.status <> 'PENDING' AND NEW.queue_name IS NOT NULL)
+        EXECUTE FUNCTION {schema}.notify_queue_slot();
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

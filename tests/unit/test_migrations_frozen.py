@@ -10,6 +10,7 @@ from engine.store.migrations import MIGRATIONS, SCHEMA_VERSION
 RELEASED = [
     "dbcd8d395f9e9ffd5c1bcd502ab5c0864cc5680d954d3f141e9afd112beeb737",
     "fdfb930708cf247f777d1f25dfacacac4269dcfda26ad90c1cb8fe2b13cbce59",
+    "d304d4f6ec94b9f6df24514ef6c50b9fc7060e6357cf0c62bb078d213e4ca587",
 ]
 
 

@@ -30,10 +30,15 @@ WHERE workflow_id = ANY(%(ids)s) AND status = ANY(%(sources)s)
 RETURNING workflow_id
 
 -- name: resume
--- Queue these workflows again where their status allows it, with a fresh count of recoveries.
-UPDATE {schema}.workflows SET status = 'ENQUEUED', executor_id = NULL, output = NULL, error = NULL,
-       finished_at = NULL, wait_reason = NULL, recovery_count = 0, updated_at = clock_timestamp()
-WHERE workflow_id = ANY(%(ids)s) AND status = ANY(%(sources)s)
+-- Queue these workflows again where their status allows it, with a fresh count of recoveries; a de-duplication id another live workflow holds now is dropped.
+UPDATE {schema}.workflows w SET status = 'ENQUEUED', executor_id = NULL, output = NULL, error = NULL,
+       finished_at = NULL, wait_reason = NULL, recovery_count = 0, updated_at = clock_timestamp(),
+       deduplication_id = CASE WHEN EXISTS (
+           SELECT 1 FROM {schema}.workflows o
+           WHERE o.queue_name = w.queue_name AND o.deduplication_id = w.deduplication_id
+             AND o.status IN ('ENQUEUED', 'PENDING') AND o.workflow_id <> w.workflow_id)
+           THEN NULL ELSE w.deduplication_id END
+WHERE w.workflow_id = ANY(%(ids)s) AND w.status = ANY(%(sources)s)
 RETURNING workflow_id
 
 -- name: resume_failed_step
@@ -62,9 +67,11 @@ RETURNING workflow_id
 SELECT coalesce(max(step_id), 0) AS last FROM {schema}.steps WHERE workflow_id = %s
 
 -- name: fork_workflow
--- A new ENQUEUED workflow with the original's name and its inputs (or new ones), noting what the fork changed.
-INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, forked_from, forked_from_step, fork_changes)
-SELECT %(new)s, name, 'ENQUEUED', coalesce(%(inputs)s::jsonb, inputs), workflow_id, %(from_step)s, %(changes)s::jsonb
+-- A new ENQUEUED workflow with the original's name, inputs (or new ones), queue, priority and partition, noting what the fork changed.
+INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, forked_from, forked_from_step, fork_changes,
+                                queue_name, priority, partition_key)
+SELECT %(new)s, name, 'ENQUEUED', coalesce(%(inputs)s::jsonb, inputs), workflow_id, %(from_step)s, %(changes)s::jsonb,
+       queue_name, priority, partition_key
 FROM {schema}.workflows WHERE workflow_id = %(wid)s
 
 -- name: fork_steps

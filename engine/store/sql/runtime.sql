@@ -159,12 +159,13 @@ FROM picked p WHERE w.workflow_id = p.workflow_id AND NOT (p.died AND p.recovery
 RETURNING w.workflow_id, w.name, w.inputs, w.status
 
 -- name: claim_enqueued
--- Take the oldest ENQUEUED workflows of names this worker has, skipping rows others claim.
+-- Take the oldest due ENQUEUED workflows of no queue, of names this worker has, skipping rows others claim.
 UPDATE {schema}.workflows w SET status = 'PENDING', executor_id = %(me)s, wait_reason = NULL,
        started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
 WHERE workflow_id IN (
     SELECT workflow_id FROM {schema}.workflows c
-    WHERE c.status = 'ENQUEUED' AND c.name = ANY(%(names)s)
+    WHERE c.status = 'ENQUEUED' AND c.name = ANY(%(names)s) AND c.queue_name IS NULL
+      AND (c.not_before IS NULL OR c.not_before <= clock_timestamp())
     ORDER BY c.created_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED)

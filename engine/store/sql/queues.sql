@@ -1,0 +1,131 @@
+-- Statements of queues (issue 10): definitions, queued inserts, the claim under a per-queue lock, debounce.
+
+-- name: upsert_queue
+-- A worker records the definition of a queue it imports, so controllers and the dashboard see it.
+INSERT INTO {schema}.queues (name, concurrency, worker_concurrency, rate_limit, rate_period, priority_enabled,
+                             partitioned)
+VALUES (%(name)s, %(concurrency)s, %(worker_concurrency)s, %(rate_limit)s, %(rate_period)s, %(priority_enabled)s,
+        %(partitioned)s)
+ON CONFLICT (name) DO UPDATE SET
+    concurrency = excluded.concurrency, worker_concurrency = excluded.worker_concurrency,
+    rate_limit = excluded.rate_limit, rate_period = excluded.rate_period,
+    priority_enabled = excluded.priority_enabled, partitioned = excluded.partitioned, updated_at = clock_timestamp()
+
+-- name: queue_definition
+-- One queue's recorded definition.
+SELECT name, concurrency, worker_concurrency, rate_limit, rate_period, priority_enabled, partitioned
+FROM {schema}.queues WHERE name = %s
+
+-- name: queue_figures
+-- Every recorded queue with its live figures: queued, queued and due, running, started in the limiter's period.
+SELECT q.name, q.concurrency, q.worker_concurrency, q.rate_limit, q.rate_period, q.priority_enabled, q.partitioned,
+       count(*) FILTER (WHERE w.status = 'ENQUEUED') AS enqueued,
+       count(*) FILTER (WHERE w.status = 'PENDING') AS pending,
+       count(*) FILTER (WHERE w.dequeued_at >= clock_timestamp() - make_interval(secs => coalesce(q.rate_period, 0)))
+           AS started_in_period
+FROM {schema}.queues q
+LEFT JOIN {schema}.workflows w
+       ON w.queue_name = q.name AND (w.status IN ('ENQUEUED', 'PENDING') OR w.dequeued_at IS NOT NULL)
+GROUP BY q.name ORDER BY q.name
+
+-- name: insert_queued
+-- A new ENQUEUED workflow in a queue; an existing id is left as it is. A live duplicate raises a unique violation.
+INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, queue_name, priority, deduplication_id,
+                                partition_key, not_before, wait_reason)
+SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s, %(dedup)s, %(partition)s, t.at,
+       'starts at ' || to_char(t.at, 'YYYY-MM-DD HH24:MI:SS.MS TZ')
+FROM (SELECT CASE WHEN %(delay)s::float8 IS NOT NULL
+                  THEN clock_timestamp() + make_interval(secs => %(delay)s::float8) END AS at) t
+ON CONFLICT (workflow_id) DO NOTHING
+RETURNING workflow_id
+
+-- name: deduplicated_by
+-- The live workflow that holds a de-duplication id in a queue.
+SELECT workflow_id FROM {schema}.workflows
+WHERE queue_name = %s AND deduplication_id = %s AND status IN ('ENQUEUED', 'PENDING')
+
+-- name: queue_lock
+-- Serialises the claims of one queue partition across workers, until the claim's transaction ends.
+SELECT pg_advisory_xact_lock(hashtext(%s))
+
+-- name: queues_with_due_work
+-- Which of these queues hold due workflows of these names (a claim looks only at those); stops at the first of each.
+SELECT q.name FROM unnest(%(queues)s::text[]) AS q(name)
+WHERE EXISTS (SELECT 1 FROM {schema}.workflows w
+              WHERE w.status = 'ENQUEUED' AND w.queue_name = q.name AND w.name = ANY(%(names)s)
+                AND (w.not_before IS NULL OR w.not_before <= clock_timestamp()))
+
+-- name: ready_partitions
+-- The partitions of a queue with workflows that are due.
+SELECT DISTINCT partition_key FROM {schema}.workflows
+WHERE status = 'ENQUEUED' AND queue_name = %(queue)s AND name = ANY(%(names)s)
+  AND (not_before IS NULL OR not_before <= clock_timestamp())
+
+-- name: queue_room
+-- What a queue partition holds now: running, running on this executor, started within the limiter's period.
+SELECT
+    (SELECT count(*) FROM {schema}.workflows
+     WHERE status = 'PENDING' AND queue_name = %(queue)s AND partition_key = %(partition)s) AS pending,
+    (SELECT count(*) FROM {schema}.workflows
+     WHERE status = 'PENDING' AND queue_name = %(queue)s AND executor_id = %(me)s) AS mine,
+    (SELECT count(*) FROM {schema}.workflows
+     WHERE queue_name = %(queue)s AND partition_key = %(partition)s AND dequeued_at IS NOT NULL
+       AND dequeued_at >= clock_timestamp() - make_interval(secs => %(period)s::float8)) AS started
+
+-- name: rate_window_opens
+-- Seconds until the limiter lets one more start: when the limit-th newest start leaves the period.
+SELECT extract(epoch FROM d.dequeued_at + make_interval(secs => %(period)s::float8) - clock_timestamp())::float8
+FROM (SELECT dequeued_at FROM {schema}.workflows
+      WHERE queue_name = %(queue)s AND partition_key = %(partition)s AND dequeued_at IS NOT NULL
+      ORDER BY dequeued_at DESC OFFSET %(limit)s - 1 LIMIT 1) d
+
+-- name: claim_queued
+-- Start up to %(limit)s due workflows of a queue partition: by priority if the queue says so, then in enqueue order.
+UPDATE {schema}.workflows w SET status = 'PENDING', executor_id = %(me)s, wait_reason = NULL,
+       started_at = coalesce(started_at, clock_timestamp()), dequeued_at = clock_timestamp(),
+       updated_at = clock_timestamp()
+WHERE workflow_id IN (
+    SELECT workflow_id FROM {schema}.workflows c
+    WHERE c.status = 'ENQUEUED' AND c.queue_name = %(queue)s AND c.partition_key = %(partition)s
+      AND c.name = ANY(%(names)s) AND (c.not_before IS NULL OR c.not_before <= clock_timestamp())
+    ORDER BY CASE WHEN %(by_priority)s THEN c.priority ELSE 0 END, c.created_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+{claim_columns}
+
+-- name: queue_wait_reason
+-- Say why due workflows of a queue partition wait, once each and 100 per claim (an index holds those not yet told).
+UPDATE {schema}.workflows SET wait_reason = %(reason)s, not_before = NULL
+WHERE workflow_id IN (
+    SELECT workflow_id FROM {schema}.workflows
+    WHERE status = 'ENQUEUED' AND queue_name = %(queue)s AND partition_key = %(partition)s
+      AND (wait_reason IS NULL OR not_before IS NOT NULL) AND (not_before IS NULL OR not_before <= clock_timestamp())
+    LIMIT 100
+    FOR UPDATE SKIP LOCKED)
+
+-- name: next_not_before
+-- Seconds until the next delayed workflow of these names becomes due (NULL: none waits).
+SELECT extract(epoch FROM min(not_before) - clock_timestamp())::float8 FROM {schema}.workflows
+WHERE status = 'ENQUEUED' AND name = ANY(%s) AND not_before > clock_timestamp()
+
+-- name: debounce_lock
+-- Serialises the calls of one debounce key.
+SELECT pg_advisory_xact_lock(hashtext(%s))
+
+-- name: debounce_push
+-- A call within the period: the waiting workflow takes the latest inputs, due a period from now but at most timeout after the first call.
+UPDATE {schema}.workflows SET inputs = %(inputs)s::jsonb, updated_at = clock_timestamp(),
+       not_before = CASE WHEN %(timeout)s::float8 IS NULL
+                         THEN clock_timestamp() + make_interval(secs => %(period)s::float8)
+                         ELSE least(clock_timestamp() + make_interval(secs => %(period)s::float8),
+                                    created_at + make_interval(secs => %(timeout)s::float8)) END
+WHERE status = 'ENQUEUED' AND name = %(name)s AND debounce_key = %(key)s
+RETURNING workflow_id
+
+-- name: debounce_insert
+-- The first call for a key (or the first since its last run started): a workflow due once the key is quiet.
+INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, queue_name, debounce_key, not_before)
+VALUES (%(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(key)s,
+        clock_timestamp() + make_interval(secs => least(%(period)s::float8, coalesce(%(timeout)s::float8,
+                                                                                    %(period)s::float8))))
+RETURNING workflow_id
