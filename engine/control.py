@@ -81,18 +81,20 @@ class Control:
         return self._reads.get_workflow(workflow_id)
 
     def list_workflows(
-        self, status: str | None = None, name: str | None = None, limit: int = 100
+        self, status: str | None = None, name: str | None = None, limit: int = 100, queue: str | None = None
     ) -> list[WorkflowRecord]:
-        _check_filters(status, name)
-        return self._reads.list_workflows(status=status, name=name, limit=limit)
+        _check_filters(status, name, queue=queue)
+        return self._reads.list_workflows(status=status, name=name, limit=limit, queue=queue)
 
     def summaries(self, **filters: Any) -> list[WorkflowSummary]:
-        _check_filters(filters.get("status"), filters.get("name"), filters.get("id_prefix"))
+        _check_filters(filters.get("status"), filters.get("name"), filters.get("id_prefix"), filters.get("queue"))
         return self._reads.summaries(**filters)
 
-    def count(self, status: str | None = None, name: str | None = None, id_prefix: str | None = None) -> int:
-        _check_filters(status, name, id_prefix)
-        return self._reads.count(status=status, name=name, id_prefix=id_prefix)
+    def count(
+        self, status: str | None = None, name: str | None = None, id_prefix: str | None = None, queue: str | None = None
+    ) -> int:
+        _check_filters(status, name, id_prefix, queue)
+        return self._reads.count(status=status, name=name, id_prefix=id_prefix, queue=queue)
 
     def status_counts(self) -> dict[str, int]:
         return self._reads.status_counts()
@@ -305,29 +307,34 @@ class Control:
 
     # bulk ------------------------------------------------------------------------------------
 
-    def _bulk(self, action: Any, operation: Operation, status: str | None, name: str | None) -> int:
+    def _bulk(
+        self, action: Any, operation: Operation, status: str | None, name: str | None, queue: str | None = None
+    ) -> int:
         """Apply `action` to every workflow matching the filter that `operation` applies to, a batch at a time."""
-        _check_filters(status, name)
+        _check_filters(status, name, queue=queue)
         total, seen = 0, set()
         sources = allowed_sources(operation)
         while True:
-            ids = [i for i in self._ops.ids_matching(sources, status, name, BATCH) if i not in seen]
+            ids = [i for i in self._ops.ids_matching(sources, status, name, BATCH, queue) if i not in seen]
             if not ids:
                 return total
             seen.update(ids)
             total += len(action(ids))
 
-    def cancel_many(self, status: str | None = None, name: str | None = None) -> int:
-        return self._bulk(self._ops.cancel, Operation.CANCEL, status, name)
+    def cancel_many(self, status: str | None = None, name: str | None = None, queue: str | None = None) -> int:
+        return self._bulk(self._ops.cancel, Operation.CANCEL, status, name, queue)
 
-    def resume_many(self, status: str | None = None, name: str | None = None) -> int:
-        return self._bulk(self._ops.resume, Operation.RESUME, status, name)
+    def resume_many(self, status: str | None = None, name: str | None = None, queue: str | None = None) -> int:
+        return self._bulk(self._ops.resume, Operation.RESUME, status, name, queue)
 
-    def recover_many(self, status: str | None = None, name: str | None = None) -> int:
-        return self._bulk(lambda ids: self._ops.requeue_dead(ids, self.lease_seconds), Operation.RECOVER, status, name)
+    def recover_many(self, status: str | None = None, name: str | None = None, queue: str | None = None) -> int:
+        def recover(ids: list[str]) -> list[str]:
+            return self._ops.requeue_dead(ids, self.lease_seconds)
 
-    def delete_many(self, status: str | None = None, name: str | None = None) -> int:
-        return self._bulk(self._ops.delete, Operation.DELETE, status, name)
+        return self._bulk(recover, Operation.RECOVER, status, name, queue)
+
+    def delete_many(self, status: str | None = None, name: str | None = None, queue: str | None = None) -> int:
+        return self._bulk(self._ops.delete, Operation.DELETE, status, name, queue)
 
     purge = delete_many
 
@@ -418,9 +425,12 @@ def _step_number(key: Any) -> int:
         raise InvalidState(f"step_outputs keys are step numbers, not {key!r}") from None
 
 
-def _check_filters(status: str | None, name: str | None, id_prefix: str | None = None) -> None:
+def _check_filters(
+    status: str | None, name: str | None, id_prefix: str | None = None, queue: str | None = None
+) -> None:
     """Filters come from people (CLI options, the dashboard's search): refuse what cannot match with one line."""
     if status and status not in list(WorkflowStatus):
         raise InvalidInput(f"status must be one of {', '.join(WorkflowStatus)}, not {status!r}")
     check_filter(name, "a name filter")
     check_filter(id_prefix, "an id search")
+    check_filter(queue, "a queue filter")

@@ -210,3 +210,6 @@ class QueueFigures:
     enqueued: int
     pending: int
     started_in_period: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -173,4 +174,43 @@ def test_list_queues_gives_definitions_and_live_figures(queue_workers, control, 
         return [w.wait_reason for w in control.list_workflows(status="ENQUEUED") if w.queue_name == "q.concurrent"]
 
     wait_for(lambda: reasons() == ["queue q.concurrent full (5/5)"] * 2)
+    (tmp_path / "hold").unlink()
+
+
+def test_the_cli_lists_queues_filters_by_queue_and_starts_into_one(queue_workers, control, tmp_path, capsys):
+    from tui.cli import main
+
+    (tmp_path / "hold").touch()
+    queue_workers("cli-queues")
+    url, schema = control.database_url, control.schema
+    common = ["--database-url", url, "--schema", schema]
+    for n in range(7):
+        control.enqueue_workflow("qa.record", 0.0, queue="q.concurrent", workflow_id=f"cq-{n}")
+    control.enqueue_workflow("qa.record", 0.0, queue="q.open", workflow_id="open-1")
+    wait_for(lambda: {q.name: q for q in control.list_queues()}["q.concurrent"].pending == 5)
+    capsys.readouterr()
+
+    assert main(["queues", *common]) == 0
+    table = capsys.readouterr().out
+    row = next(line for line in table.splitlines() if line.startswith("q.concurrent "))
+    assert row.split()[:4] == ["q.concurrent", "2", "5", "5"]
+    assert main(["queues", "--json", *common]) == 0
+    figures = {q["name"]: q for q in json.loads(capsys.readouterr().out)}
+    assert figures["q.limited"]["rate_limit"] == 5 and figures["q.concurrent"]["enqueued"] == 2
+
+    assert main(["workflows", "list", "--queue", "q.concurrent", "--json", *common]) == 0
+    listed = {w["workflow_id"] for w in json.loads(capsys.readouterr().out)}
+    assert listed == {f"cq-{n}" for n in range(7)}
+    assert main(["workflows", "cancel", "--queue", "q.concurrent", "--status", "ENQUEUED", *common]) == 0
+    assert capsys.readouterr().out.strip() == "cancelled 2 workflow(s)"
+    assert control.get_workflow("open-1").status != "CANCELLED"
+
+    assert (
+        main(["workflows", "start", "qa.record", "--args", "[0.0]", "--queue", "q.open", "--id", "started-q", *common])
+        == 0
+    )
+    assert capsys.readouterr().out.strip() == "started-q"
+    assert control.get_workflow("started-q").queue_name == "q.open"
+    assert main(["workflows", "start", "qa.record", "--queue", "q.nowhere", *common]) == 2
+    assert "no queue named 'q.nowhere'" in capsys.readouterr().err
     (tmp_path / "hold").unlink()

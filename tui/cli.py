@@ -128,7 +128,7 @@ def print_workflow(w: WorkflowRecord) -> None:
 
 
 def cmd_list(ctl: Control, args: argparse.Namespace) -> None:
-    rows = ctl.summaries(status=args.status, name=args.name, limit=args.limit)
+    rows = ctl.summaries(status=args.status, name=args.name, queue=args.queue, limit=args.limit)
     if args.json:
         print_json([r.to_dict() for r in rows])
         return
@@ -170,20 +170,22 @@ BULK: dict[str, tuple[str, str, str]] = {
 def cmd_bulkable(ctl: Control, args: argparse.Namespace) -> None:
     """One workflow by id (with its children), or every workflow matching --status/--name/--all."""
     one, many, done = BULK[args.command]
-    has_filter = bool(args.status or args.name or args.all)
+    has_filter = bool(args.status or args.name or args.queue or args.all)
     if args.workflow_id and has_filter:
-        raise UsageError(f"workflows {args.command}: give a workflow id or a filter (--status/--name/--all), not both")
+        raise UsageError(
+            f"workflows {args.command}: give a workflow id or a filter (--status/--name/--queue/--all), not both"
+        )
     if not args.workflow_id and not has_filter:
         raise UsageError(
-            f"workflows {args.command}: give a workflow id, or --status/--name (or --all) for a bulk operation"
+            f"workflows {args.command}: give a workflow id, or --status/--name/--queue (or --all) for a bulk operation"
         )
     if args.workflow_id:
         ids = getattr(ctl, one)(args.workflow_id)
         report: dict[str, Any] = {"action": args.command, "count": len(ids), "workflow_ids": ids}
         text = f"{done} {len(ids)} workflow(s): {', '.join(ids)}" if ids else f"{done} nothing"
     else:
-        count = getattr(ctl, many)(status=args.status, name=args.name)
-        report = {"action": args.command, "count": count, "status": args.status, "name": args.name}
+        count = getattr(ctl, many)(status=args.status, name=args.name, queue=args.queue)
+        report = {"action": args.command, "count": count, "status": args.status, "name": args.name, "queue": args.queue}
         text = f"{done} {count} workflow(s)"
     if args.json:
         print_json(report)
@@ -213,7 +215,7 @@ def cmd_start(ctl: Control, args: argparse.Namespace) -> None:
     from tui.start_workflow import parse_inputs, start_by_name
 
     positional, keywords = parse_inputs(args.args, args.kwargs)
-    started = start_by_name(ctl, args.name, positional, keywords, args.workflow_id)
+    started = start_by_name(ctl, args.name, positional, keywords, args.workflow_id, args.queue)
     if args.json:
         print_json(
             {
@@ -317,6 +319,30 @@ def cmd_workers(ctl: Control, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_queues(ctl: Control, args: argparse.Namespace) -> None:
+    queues = ctl.list_queues()
+    if args.json:
+        print_json([q.to_dict() for q in queues])
+        return
+    print_table(
+        ["QUEUE", "ENQUEUED", "RUNNING", "CONCURRENCY", "PER WORKER", "RATE LIMIT", "STARTED IN PERIOD", "ORDER"],
+        [
+            [
+                q.name,
+                q.enqueued,
+                q.pending,
+                q.concurrency,
+                q.worker_concurrency,
+                f"{q.rate_limit} per {q.rate_period:g}s" if q.rate_limit and q.rate_period else None,
+                q.started_in_period if q.rate_limit else None,
+                ("priority" if q.priority_enabled else "fifo") + (", partitioned" if q.partitioned else ""),
+            ]
+            for q in queues
+        ],
+        "no queues: a worker records the queues it defines when it launches",
+    )
+
+
 # parser ------------------------------------------------------------------------------------------
 
 
@@ -397,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = wf_sub.add_parser("list", parents=leaf, help="list workflows, newest first")
     p.add_argument("--status", type=str.upper, choices=list(WorkflowStatus))
     p.add_argument("--name", help="workflow function name")
+    p.add_argument("--queue", help="the workflows of one queue")
     p.add_argument("--limit", type=_positive, default=100)
     p.set_defaults(run=cmd_list)
     p = wf_sub.add_parser("show", parents=leaf, help="one workflow with its steps and attempts")
@@ -407,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("workflow_id", metavar="ID", nargs="?")
         p.add_argument("--status", type=str.upper, choices=list(WorkflowStatus), help="bulk: by status")
         p.add_argument("--name", help="bulk: by workflow function name")
+        p.add_argument("--queue", help="bulk: by queue")
         p.add_argument("--all", action="store_true", help=f"bulk: every workflow that can be {done}")
         p.set_defaults(run=cmd_bulkable)
     p = wf_sub.add_parser(
@@ -416,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--args", default="", metavar="JSON", help='positional arguments, a JSON array: [1, "a"]')
     p.add_argument("--kwargs", default="", metavar="JSON", help='keyword arguments, a JSON object: {"k": 2}')
     p.add_argument("--id", dest="workflow_id", metavar="ID", help="the workflow id (the idempotency key)")
+    p.add_argument("--queue", metavar="Q", help="wait its turn in this queue (defined by the workers that import it)")
     p.set_defaults(run=cmd_start)
     p = wf_sub.add_parser("retry-now", parents=leaf, help="skip the rest of a step's retry wait")
     p.add_argument("workflow_id", metavar="ID")
@@ -455,6 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("workers", parents=leaf, help="list executors, alive or dead")
     p.set_defaults(run=cmd_workers)
+
+    p = sub.add_parser("queues", parents=leaf, help="list queues: their limits and what they hold now")
+    p.set_defaults(run=cmd_queues)
 
     dev = sub.add_parser(
         "dev", parents=[common], help="your workflows: embedded Postgres, a worker that reloads on save, the dashboard"

@@ -62,7 +62,12 @@ def live_registrations(control: Control) -> dict[str, list[str]]:
 
 
 def start_by_name(
-    control: Control, name: str, args: list[Any], kwargs: dict[str, Any], workflow_id: str | None = None
+    control: Control,
+    name: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    workflow_id: str | None = None,
+    queue: str | None = None,
 ) -> Started:
     """Queue `name(*args, **kwargs)` for a live worker that registers it; an existing id is not started again."""
     registered = live_registrations(control)
@@ -76,5 +81,7 @@ def start_by_name(
             existing = None
         if existing is not None:
             return Started(workflow_id, existing.name, False, existing.status)
+    if queue is not None:
+        return Started(control.enqueue_queued(name, args, kwargs, queue, workflow_id=workflow_id), name, True)
     wid, created = control.enqueue_named(name, args, kwargs, workflow_id=workflow_id)
     return Started(wid, name, created)

@@ -51,9 +51,11 @@ class OpsStore:
             cur = c.cursor(row_factory=kwargs_row(WorkflowOwner.read))
             return cur.execute(self.sql["ops_state"], {"lease": lease, "wid": workflow_id}).fetchone()
 
-    def ids_matching(self, statuses: list[str], status: str | None, name: str | None, limit: int) -> list[str]:
+    def ids_matching(
+        self, statuses: list[str], status: str | None, name: str | None, limit: int, queue: str | None = None
+    ) -> list[str]:
         """Up to `limit` ids, oldest first, in `statuses` and matching the list filters."""
-        params = filter_params(status, name, None)
+        params = filter_params(status, name, None, queue)
         query = list_statement(self.sql, "ids_matching_head", params, "created_asc", "workflow_limit")
         with self.pool.connection() as c:
             return _ids(c, query, {**params, "sources": list(statuses), "limit": limit})

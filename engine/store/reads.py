@@ -18,7 +18,7 @@ from engine.records import AttemptRecord, ExecutorRecord, FaultRecord, StepRecor
 from engine.states import StepKind, StepStatus
 from engine.store.queries import Statements, for_schema
 
-FILTERS = ("status", "name", "id_prefix")
+FILTERS = ("status", "name", "queue", "id_prefix")
 SORTS = ("created", "created_asc", "updated", "name", "status", "id")
 DEFAULT_SORT = "created"
 
@@ -28,9 +28,12 @@ def like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def filter_params(status: str | None, name: str | None, id_prefix: str | None) -> dict[str, Any]:
+def filter_params(
+    status: str | None, name: str | None, id_prefix: str | None, queue: str | None = None
+) -> dict[str, Any]:
     """The list filters that are set, as statement parameters (an empty filter is no filter)."""
-    values = {"status": status, "name": name, "id_prefix": like_prefix(id_prefix) if id_prefix else None}
+    prefix = like_prefix(id_prefix) if id_prefix else None
+    values = {"status": status, "name": name, "queue": queue, "id_prefix": prefix}
     return {key: value for key, value in values.items() if value}
 
 
@@ -99,9 +102,9 @@ class ReadStore:
         return [records[i] for i in ids if i in records]
 
     def list_workflows(
-        self, status: str | None = None, name: str | None = None, limit: int = 100
+        self, status: str | None = None, name: str | None = None, limit: int = 100, queue: str | None = None
     ) -> list[WorkflowRecord]:
-        params = filter_params(status, name, None)
+        params = filter_params(status, name, None, queue)
         query = list_statement(self.sql, "workflow_ids_head", params, DEFAULT_SORT, "workflow_limit")
         with self.pool.connection() as c:
             ids = [r[0] for r in c.execute(query, {**params, "limit": limit}).fetchall()]
@@ -115,16 +118,19 @@ class ReadStore:
         sort: str = DEFAULT_SORT,
         limit: int = 100,
         offset: int = 0,
+        queue: str | None = None,
     ) -> list[WorkflowSummary]:
         """One page of the workflow list, with each workflow's latest step: no full values."""
-        params = filter_params(status, name, id_prefix)
+        params = filter_params(status, name, id_prefix, queue)
         query = list_statement(self.sql, "workflow_summaries_head", params, sort, "workflow_page")
         with self.pool.connection() as c:
             cur = c.cursor(row_factory=class_row(WorkflowSummary))
             return cur.execute(query, {**params, "limit": limit, "offset": offset}).fetchall()
 
-    def count(self, status: str | None = None, name: str | None = None, id_prefix: str | None = None) -> int:
-        params = filter_params(status, name, id_prefix)
+    def count(
+        self, status: str | None = None, name: str | None = None, id_prefix: str | None = None, queue: str | None = None
+    ) -> int:
+        params = filter_params(status, name, id_prefix, queue)
         with self.pool.connection() as c:
             row = c.execute(list_statement(self.sql, "workflow_count_head", params), params).fetchone()
         return int(row[0]) if row else 0

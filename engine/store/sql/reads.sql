@@ -62,6 +62,10 @@ AND w.status = %(status)s
 -- List filter: one workflow name.
 AND w.name = %(name)s
 
+-- name: workflow_filter_queue
+-- List filter: the workflows of one queue.
+AND w.queue_name = %(queue)s
+
 -- name: workflow_filter_id_prefix
 -- List filter: ids starting with a prefix (a LIKE pattern with its wildcards escaped; text_pattern_ops index).
 AND w.workflow_id LIKE %(id_prefix)s
