@@ -18,7 +18,7 @@ from engine.records import AttemptRecord, ExecutorRecord, FaultRecord, StepRecor
 from engine.states import StepKind, StepStatus
 from engine.store.queries import Statements, for_schema
 
-FILTERS = ("status", "name", "queue", "id_prefix")
+FILTERS = ("status", "name", "id_prefix", "queue")
 SORTS = ("created", "created_asc", "updated", "name", "status", "id")
 DEFAULT_SORT = "created"
 

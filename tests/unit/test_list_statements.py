@@ -19,7 +19,7 @@ def test_no_filter_is_no_condition() -> None:
     assert query == STATEMENTS["workflow_count_head"]
 
 
-@pytest.mark.parametrize("combo", [c for n in range(4) for c in itertools.combinations(FILTERS, n)])
+@pytest.mark.parametrize("combo", [c for n in range(len(FILTERS) + 1) for c in itertools.combinations(FILTERS, n)])
 @pytest.mark.parametrize("sort", SORTS)
 def test_each_filter_and_sort_adds_its_own_block(combo: tuple[str, ...], sort: str) -> None:
     params = filter_params(*(f"v_{key}" if key in combo else None for key in FILTERS))
