@@ -8,3 +8,4 @@ registers nothing; `demo_app.workflows` does.
 CHECKOUT = "checkout"
 SHIPPING = "ship-order"
 PIPELINE = "data-pipeline"
+NOTICE = "shipping-notice"

@@ -1,4 +1,5 @@
-"""Order checkout: price, tax, reserve stock, charge a flaky payment API, confirm, ship (a child workflow).
+"""Order checkout: price, tax, reserve stock, charge a flaky payment API, confirm, ship (a child workflow),
+then queue a shipping notice in the rate-limited `emails` queue.
 
 An order is a JSON object: {"id", "customer", "email", "country", "items": {sku: quantity}}.
 """
@@ -10,6 +11,7 @@ from typing import Any
 
 from demo_app import CHECKOUT, SHIPPING
 from demo_app.chaos import fails, jitter, work
+from demo_app.emails import queue_shipping_notice
 from demo_app.settings import knob
 from demo_app.shop import CATALOG, commit_stock, release_stock, reserve_stock
 from demo_app.tax import compute_tax
@@ -115,4 +117,5 @@ def checkout(order: dict[str, Any]) -> dict[str, Any]:
         raise
     send_confirmation(order_id, order["email"], payment["payment_id"])
     shipment = ship_order(order_id, items, order["country"])
+    queue_shipping_notice(order_id, order["email"], shipment["tracking"])
     return {"order": order_id, "total": payment["amount"], "payment": payment["payment_id"], **shipment}

@@ -1,6 +1,7 @@
 """Importing this module registers every demo workflow with the engine: what a worker does first."""
 
 from demo_app.checkout import checkout, ship_order
+from demo_app.emails import shipping_notice
 from demo_app.pipeline import data_pipeline
 
-__all__ = ["checkout", "data_pipeline", "ship_order"]
+__all__ = ["checkout", "data_pipeline", "ship_order", "shipping_notice"]

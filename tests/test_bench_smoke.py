@@ -34,6 +34,7 @@ def run(args: list[str], database_url: str, timeout: float = 120, **env: str) ->
         (["bench/steps.py", "--runs", "1", "--systems", "ours,raw"], "ratio ours / raw"),
         (["bench/recovery.py", "--workflows", "20", "--runs", "1", "--systems", "ours"], "target: ours <= 1 s"),
         (["bench/start.py", "--workflows", "20", "--systems", "ours,raw"], "ratio start call ours / raw"),
+        (["bench/queues.py", "--workflows", "20", "--workers", "1,2"], "ratio queue / direct throughput, 2 worker(s)"),
         (["bench/control_latency.py", "--trials", "2"], "target: median reaction"),
         (
             [

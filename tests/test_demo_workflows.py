@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from demo_app import CHECKOUT, PIPELINE
+from demo_app import CHECKOUT, NOTICE, PIPELINE
 from demo_app.load import generate, make_batch, make_order, parse_rate
 from engine import Control, Engine
 from tests.conftest import ROOT
@@ -23,6 +23,9 @@ FAST = {
     "DEMO_PAYMENT_BACKOFF": "1.5",
     "DEMO_PAYMENT_MAX_ATTEMPTS": "8",
     "DEMO_EMAIL_FAILURE_RATE": "0",
+    "DEMO_EMAIL_CONCURRENCY": "2",
+    "DEMO_EMAIL_RATE_LIMIT": "5",
+    "DEMO_EMAIL_RATE_PERIOD": "0.5",
     "DEMO_COURIER_INTERVAL": "0.01",
     "DEMO_TAX_INTERVAL": "0.01",
     "DEMO_TAX_MAX_ATTEMPTS": "3",
@@ -38,7 +41,7 @@ def demo() -> Iterator[SimpleNamespace]:
     with pytest.MonkeyPatch.context() as mp:
         for key, value in FAST.items():
             mp.setenv(key, value)
-        names = ("tax", "shop", "checkout", "pipeline")
+        names = ("tax", "shop", "emails", "checkout", "pipeline")
         mods = {n: importlib.reload(importlib.import_module(f"demo_app.{n}")) for n in names}
         yield SimpleNamespace(**mods)
 
@@ -70,7 +73,15 @@ def test_checkouts_retry_payments_and_finish(engine: Engine, demo, shop) -> None
     assert all(r["tracking"].startswith("TRK-") and r["payment"].startswith("PAY-") for r in results)
     records = [engine.get_workflow(o["id"]) for o in batch]
     names = [s.name for s in records[0].steps]
-    assert names == ["price-order", "compute-tax", "reserve-stock", "charge-payment", "send-confirmation", "ship-order"]
+    assert names == [
+        "price-order",
+        "compute-tax",
+        "reserve-stock",
+        "charge-payment",
+        "send-confirmation",
+        "ship-order",
+        "queue-shipping-notice",
+    ]
     payments = [next(s for s in r.steps if s.name == "charge-payment") for r in records]
     assert max(p.attempts for p in payments) > 1, "with a 40% failure rate some payment must have retried"
     shipping = engine.get_workflow(records[0].children[0])
@@ -91,6 +102,34 @@ def test_checkouts_retry_payments_and_finish(engine: Engine, demo, shop) -> None
     for sku, (on_hand, reserved) in after.items():
         assert reserved == 0
         assert on_hand == shop.before[sku][0] - shipped.get(sku, 0)
+
+
+def test_shipping_notices_wait_their_turn_in_the_emails_queue(
+    engine: Engine, demo, shop, control: Control, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each checkout queues its notice in `emails`, where at most 2 send at once and 5 start per 0.5 s."""
+    (emails,) = [q for q in control.list_queues() if q.name == "emails"]
+    assert (emails.concurrency, emails.rate_limit, emails.rate_period) == (2, 5, 0.5)
+    batch = orders(3)
+    for handle in [engine.start_workflow(demo.checkout.checkout, o, workflow_id=o["id"]) for o in batch]:
+        handle.result(timeout=30)
+    for o in batch:
+        notice = engine.retrieve_workflow(f"{o['id']}-notice")
+        assert notice.result(timeout=30).startswith(f"notice for {o['id']} to {o['email']}")
+        record = engine.get_workflow(notice.workflow_id)
+        assert (record.name, record.queue_name, record.status) == (NOTICE, "emails", "SUCCESS")
+
+    monkeypatch.setenv("DEMO_LATENCY", "0.1")  # each send takes 50-150 ms: enough to overlap without the queue
+    handles = [
+        demo.emails.EMAILS.enqueue(demo.emails.shipping_notice, f"burst-{n}", "a@example.com", "TRK-1")
+        for n in range(8)
+    ]
+    records = [engine.get_workflow(h.workflow_id) for h in handles if h.result(timeout=30)]
+    runs = sorted((r.started_at, r.finished_at) for r in records)
+    running_at_starts = [sum(s <= start < e for s, e in runs) for start, _ in runs]
+    assert max(running_at_starts) <= 2, f"emails ran over 2 at once: {runs}"
+    starts = [start for start, _ in runs]
+    assert (starts[5] - starts[0]).total_seconds() >= 0.45, "a sixth notice started within the 5-per-0.5 s limit"
 
 
 def test_unpaid_order_fails_and_gives_its_stock_back(
