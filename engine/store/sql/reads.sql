@@ -44,7 +44,8 @@ SELECT w.workflow_id FROM {schema}.workflows w WHERE true
 SELECT w.workflow_id, w.name, w.status, w.executor_id, w.created_at, w.started_at, w.finished_at,
        w.updated_at, left(w.inputs::text, 120) AS inputs_preview,
        st.step_id, st.name AS step_name, st.status AS step_status, st.attempts - st.attempt_base AS attempt,
-       st.max_attempts - st.attempt_base AS max_attempts, st.next_attempt_at, w.wait_reason
+       st.max_attempts - st.attempt_base AS max_attempts, st.next_attempt_at, w.wait_reason,
+       w.queue_name, w.not_before
 FROM {schema}.workflows w
 LEFT JOIN LATERAL (SELECT * FROM {schema}.steps s WHERE s.workflow_id = w.workflow_id
                    ORDER BY s.step_id DESC LIMIT 1) st ON true
