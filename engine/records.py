@@ -151,6 +151,8 @@ class WorkflowSummary:
     queue_name: str | None = None
     not_before: datetime | None = None
     """When a delayed (or debounced) queued workflow becomes due: the list counts down to it."""
+    next_slot_at: datetime | None = None
+    """For a queued workflow of a rate-limited queue: when the limiter lets one more start (past: it does now)."""
 
     def __post_init__(self) -> None:
         self.status = WorkflowStatus(self.status)

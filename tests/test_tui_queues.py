@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from engine import Control
+from engine.store.queues import QueueDefinition
 from tests.tui_data import T0, make_app, run, seed_queues, settle, until
 from tui.queues import QueuesScreen
 from tui.workflows import WorkflowsScreen
@@ -94,5 +95,40 @@ def test_a_delayed_workflow_says_when_it_starts_and_counts_down_with_the_clock(
             await until(pilot, lambda: info() == "starts in 10.3s")
             now[0] = T0 + timedelta(seconds=13)
             await until(pilot, lambda: info() == "due now")
+
+    run(scenario)
+
+
+def test_a_workflow_held_by_a_rate_limit_counts_down_to_the_next_slot(
+    database_url: str, schema: str, control: Control
+) -> None:
+    control._store.queues.record_definitions([QueueDefinition("sms", rate_limit=2, rate_period=10.0)])
+    for i in range(1, 4):
+        control.enqueue_workflow("snap.order", f"sms-{i}", i, workflow_id=f"sms-{i}", queue="sms")
+    reason = "queue sms: rate limit of 2 per 10 s reached"
+    with psycopg.connect(database_url, autocommit=True) as c:  # two started 7.9 s and 3 s before T0
+        for wid, ago in (("sms-1", 7.9), ("sms-2", 3.0)):
+            c.execute(
+                f"UPDATE {schema}.workflows SET status = 'SUCCESS', dequeued_at = %s WHERE workflow_id = %s",
+                (T0 - timedelta(seconds=ago), wid),
+            )
+        c.execute(f"UPDATE {schema}.workflows SET wait_reason = %s WHERE workflow_id = 'sms-3'", (reason,))
+    now: list[datetime] = [T0]
+
+    async def scenario() -> None:
+        app = make_app(control, clock=lambda: now[0])
+        async with app.run_test(size=(200, 24)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, WorkflowsScreen)
+
+            def info() -> str:
+                return str(screen.table.get_cell("sms-3", "info"))
+
+            await until(pilot, lambda: info() == "rate limit: next slot in 2.1s")
+            now[0] = T0 + timedelta(seconds=1)
+            await until(pilot, lambda: info() == "rate limit: next slot in 1.1s")
+            now[0] = T0 + timedelta(seconds=3)  # the slot opened: the stored reason until a worker claims
+            await until(pilot, lambda: info() == reason)
 
     run(scenario)

@@ -31,6 +31,7 @@ class Waiting(Protocol):
     next_attempt_at: datetime | None
     wait_reason: str | None
     not_before: datetime | None
+    next_slot_at: datetime | None
 
 
 def until(deadline: datetime, now: datetime) -> str:
@@ -58,7 +59,16 @@ def delayed_wait(row: Waiting, now: datetime) -> Text | None:
     if row.status != WorkflowStatus.ENQUEUED or row.not_before is None:
         return None
     left = (row.not_before - now).total_seconds()
+    if left < 0.05 and row.next_slot_at is not None and row.next_slot_at > now:
+        return None  # due, but the rate limit holds it: that wait says more
     return Text(f"starts in {seconds(left)}" if left >= 0.05 else "due now", style="italic yellow")
+
+
+def rate_wait(row: Waiting, now: datetime) -> Text | None:
+    """A queued workflow held back by its queue's rate limit: it counts down to the limiter's next slot."""
+    if row.status != WorkflowStatus.ENQUEUED or row.next_slot_at is None or row.next_slot_at <= now:
+        return None
+    return Text(f"rate limit: next slot in {seconds((row.next_slot_at - now).total_seconds())}", style="italic yellow")
 
 
 def reason_wait(row: Waiting, now: datetime) -> Text | None:
@@ -67,7 +77,8 @@ def reason_wait(row: Waiting, now: datetime) -> Text | None:
     return Text(row.wait_reason, style="italic yellow")
 
 
-WAIT_KINDS: list[Callable[[Waiting, datetime], Text | None]] = [retry_wait, sleep_wait, delayed_wait, reason_wait]
+WaitKind = Callable[[Waiting, datetime], Text | None]
+WAIT_KINDS: list[WaitKind] = [retry_wait, sleep_wait, delayed_wait, rate_wait, reason_wait]
 """The kinds of wait, most specific first. A new kind of wait slots in here."""
 
 

@@ -380,7 +380,7 @@ class WorkflowsScreen(WorkflowActions):
         """Countdowns every tick; durations and the dead-worker mark (a lease expiring) once a second."""
         table = self.table
         for r in self.page:
-            if r.status == WorkflowStatus.ENQUEUED and r.not_before is not None:
+            if r.status == WorkflowStatus.ENQUEUED and (r.not_before or r.next_slot_at) is not None:
                 self._set(table, r.workflow_id, "info", self._info(r, now))
             if r.status != WorkflowStatus.PENDING:
                 continue
