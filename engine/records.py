@@ -148,6 +148,11 @@ class WorkflowSummary:
     max_attempts: int | None
     next_attempt_at: datetime | None
     wait_reason: str | None
+    queue_name: str | None = None
+    not_before: datetime | None = None
+    """When a delayed (or debounced) queued workflow becomes due: the list counts down to it."""
+    next_slot_at: datetime | None = None
+    """For a queued workflow of a rate-limited queue: when the limiter lets one more start (past: it does now)."""
 
     def __post_init__(self) -> None:
         self.status = WorkflowStatus(self.status)
@@ -210,6 +215,10 @@ class QueueFigures:
     enqueued: int
     pending: int
     started_in_period: int
+    oldest_enqueued_at: datetime | None = None
+    """When the longest-waiting ENQUEUED workflow was enqueued (the dashboard shows its age, ticking)."""
+    starts: list[int] = field(default_factory=list)
+    """Workflows started per bucket over the last few minutes, oldest first (a sparkline's values)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

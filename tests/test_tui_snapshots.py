@@ -11,7 +11,7 @@ import pytest
 
 from engine import Control
 from engine.feed import EventFeed
-from tests.tui_data import make_app, seed_mixed, seed_timeline, settle
+from tests.tui_data import make_app, seed_mixed, seed_queues, seed_timeline, settle
 
 SIZE = (150, 32)
 
@@ -102,6 +102,17 @@ def test_faults(snap_compare, seeded: Control) -> None:
         await settle(pilot)
 
     assert snap_compare(make_app(seeded), terminal_size=SIZE, run_before=faults)
+
+
+def test_queues(snap_compare, database_url: str, schema: str, control: Control) -> None:
+    seed_queues(control, database_url, schema)
+
+    async def queues(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+
+    assert snap_compare(make_app(control), terminal_size=SIZE, run_before=queues)
 
 
 def test_confirmation_dialog(snap_compare, seeded: Control) -> None:

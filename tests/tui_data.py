@@ -17,6 +17,7 @@ import psycopg
 from textual.pilot import Pilot
 
 from engine import Control, Engine, sleep, step, step_context, workflow
+from engine.store.queues import QueueDefinition
 from tests.helpers import Worker, wait_for
 from tui.app import DashboardApp
 
@@ -301,3 +302,34 @@ def tick(i: int) -> int:
 @workflow(name="snap.long")
 def long_run(n: int) -> int:
     return sum(tick(i) for i in range(n))
+
+
+def seed_queues(control: Control, database_url: str, schema: str) -> None:
+    """Two recorded queues, as a worker records them, with work no worker takes (there is none):
+    `emails` full (2/2 running, 3 waiting, the oldest 42 s before T0, starts 4 s and 40 s ago in the
+    database's time) and `reports` rate-limited and empty. Times are pinned; the sparkline buckets are
+    relative to the database's clock, the starts placed mid-bucket so they land in the same cells each run."""
+    control._store.queues.record_definitions(
+        [
+            QueueDefinition("emails", concurrency=2, worker_concurrency=1),
+            QueueDefinition("reports", rate_limit=10, rate_period=60.0),
+        ]
+    )
+    for i in range(1, 6):
+        control.enqueue_workflow("snap.order", f"mail-{i}", i, workflow_id=f"mail-{i}", queue="emails")
+    with psycopg.connect(database_url, autocommit=True) as c:
+        c.execute(
+            f"UPDATE {schema}.workflows"
+            " SET created_at = %(t0)s - make_interval(secs => 66 - right(workflow_id, 1)::int * 8)",
+            {"t0": T0},
+        )
+        c.execute(
+            f"UPDATE {schema}.workflows SET status = 'PENDING', executor_id = 'worker-1', started_at = %(t0)s,"
+            " dequeued_at = clock_timestamp() - make_interval(secs => 4 + 36 * (right(workflow_id, 1)::int - 1))"
+            " WHERE workflow_id IN ('mail-1', 'mail-2')",
+            {"t0": T0},
+        )
+        c.execute(
+            f"UPDATE {schema}.workflows SET wait_reason = 'queue emails full (2/2)'"
+            " WHERE status = 'ENQUEUED' AND queue_name = 'emails'"
+        )

@@ -36,6 +36,7 @@ from tui.faults import FaultsScreen
 from tui.help import HelpScreen
 from tui.keys import key_label, long_description
 from tui.live import Changes, Refresher
+from tui.queues import QueuesScreen
 from tui.start_dialog import StartWorkflowScreen
 from tui.throughput import Throughput
 from tui.workers import WorkersScreen
@@ -56,12 +57,13 @@ class DashboardApp(App[int]):
         Binding("1", "show('workflows')", "Workflows", show=False, tooltip="Show the Workflows screen"),
         Binding("2", "show('workers')", "Workers", show=False, tooltip="Show the Workers screen"),
         Binding("3", "show('faults')", "Faults", show=False, tooltip="Show the Faults screen"),
+        Binding("4", "show('queues')", "Queues", show=False, tooltip="Show the Queues screen"),
         Binding("w", "start_workflow", "Start", show=False, tooltip="Start a workflow by name, with JSON arguments"),
         Binding("L", "worker_log", "Log", show=False, tooltip="The dev worker's log, live (durable-tui dev)"),
         Binding("question_mark", "help", "Help", tooltip="Help: every key of every screen"),
         Binding("q", "quit", "Quit", tooltip="Quit the dashboard"),
     ]
-    MODES = {"workflows": WorkflowsScreen, "workers": WorkersScreen, "faults": FaultsScreen}
+    MODES = {"workflows": WorkflowsScreen, "workers": WorkersScreen, "faults": FaultsScreen, "queues": QueuesScreen}
 
     def __init__(
         self,
@@ -226,6 +228,14 @@ class DashboardApp(App[int]):
         if self.current_mode != "workflows":
             self.switch_mode("workflows")
         self.push_screen(DetailScreen(workflow_id))
+
+    def list_queue(self, queue: str) -> None:
+        """The workflow list, filtered to the workflows of `queue` (a workflow opened over it is closed)."""
+        self.switch_mode("workflows")
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, WorkflowsScreen):
+            self.pop_screen()
+        if isinstance(self.screen, WorkflowsScreen):
+            self.screen.show_queue(queue)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette offers every action of the current screen (those allowed), by its full description

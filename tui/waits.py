@@ -1,8 +1,8 @@
 """The live wait of a workflow: what it is waiting for now, and for how long yet.
 
 One function per kind of wait, tried in order; the first that recognises the row answers. Today the
-engine has retry backoffs, durable sleeps and queued work that no worker can take (`wait_reason`);
-a new kind (a message wait, a queue's concurrency limit) is one more function in `WAIT_KINDS`.
+engine has retry backoffs, durable sleeps, delayed queued work (`not_before`) and the reasons a queue holds
+work back (`wait_reason`: a full queue, a reached rate limit); a new kind is one more function in `WAIT_KINDS`.
 Countdowns are computed from stored deadlines and the (injected) clock at every render.
 """
 
@@ -30,6 +30,8 @@ class Waiting(Protocol):
     max_attempts: int | None
     next_attempt_at: datetime | None
     wait_reason: str | None
+    not_before: datetime | None
+    next_slot_at: datetime | None
 
 
 def until(deadline: datetime, now: datetime) -> str:
@@ -52,13 +54,31 @@ def sleep_wait(row: Waiting, now: datetime) -> Text | None:
     return Text(f"sleeping · wakes {until(row.next_attempt_at, now)}", style=STATUS_STYLES[StepStatus.SLEEPING])
 
 
+def delayed_wait(row: Waiting, now: datetime) -> Text | None:
+    """A queued workflow started with a delay (or debounced): it counts down to its stored due time."""
+    if row.status != WorkflowStatus.ENQUEUED or row.not_before is None:
+        return None
+    left = (row.not_before - now).total_seconds()
+    if left < 0.05 and row.next_slot_at is not None and row.next_slot_at > now:
+        return None  # due, but the rate limit holds it: that wait says more
+    return Text(f"starts in {seconds(left)}" if left >= 0.05 else "due now", style="italic yellow")
+
+
+def rate_wait(row: Waiting, now: datetime) -> Text | None:
+    """A queued workflow held back by its queue's rate limit: it counts down to the limiter's next slot."""
+    if row.status != WorkflowStatus.ENQUEUED or row.next_slot_at is None or row.next_slot_at <= now:
+        return None
+    return Text(f"rate limit: next slot in {seconds((row.next_slot_at - now).total_seconds())}", style="italic yellow")
+
+
 def reason_wait(row: Waiting, now: datetime) -> Text | None:
     if not row.wait_reason:
         return None
     return Text(row.wait_reason, style="italic yellow")
 
 
-WAIT_KINDS: list[Callable[[Waiting, datetime], Text | None]] = [retry_wait, sleep_wait, reason_wait]
+WaitKind = Callable[[Waiting, datetime], Text | None]
+WAIT_KINDS: list[WaitKind] = [retry_wait, sleep_wait, delayed_wait, rate_wait, reason_wait]
 """The kinds of wait, most specific first. A new kind of wait slots in here."""
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -71,12 +71,18 @@ class Filters:
     status: str | None = None
     name: str | None = None
     id_prefix: str | None = None
+    queue: str | None = None
+
+    def query(self) -> dict[str, str | None]:
+        """The filter as `Control.summaries` / `Control.count` take it."""
+        return {"status": self.status, "name": self.name, "id_prefix": self.id_prefix, "queue": self.queue}
 
     def describe(self) -> str:
         parts = [
             f"status={self.status}" if self.status else "",
             f"name={self.name}" if self.name else "",
             f"id^={self.id_prefix}" if self.id_prefix else "",
+            f"queue={self.queue}" if self.queue else "",
         ]
         return " ".join(p for p in parts if p) or "all workflows"
 
@@ -111,6 +117,7 @@ class WorkflowsScreen(WorkflowActions):
         Binding("slash", "search", "Search", tooltip="Search workflows by id prefix"),
         Binding("s", "cycle_status", "Status", tooltip="Filter by status (each press: the next status)"),
         Binding("t", "pick_name", "Name", tooltip="Filter by workflow name (pick from the list)"),
+        Binding("u", "pick_queue", "Queue", show=False, tooltip="Filter by queue (pick from the list)"),
         Binding("o", "cycle_sort", "Sort", tooltip="Sort: newest, recently changed, name, status, id"),
         Binding(
             "K",
@@ -224,31 +231,26 @@ class WorkflowsScreen(WorkflowActions):
             self.counts_due = False
             self.counts_at = time.monotonic()
             counts = ctl.status_counts()
-            total = ctl.count(f.status, f.name, f.id_prefix) if f != Filters() else sum(counts.values())
+            total = ctl.count(**f.query()) if f != Filters() else sum(counts.values())
         held = self.held
         if held is not None:
             page = self._find_held(held, offset, size, self.table.cursor_row)
             if page is not None:
                 return Page(page[0], page[1], total, counts, held)
-        rows = ctl.summaries(status=f.status, name=f.name, id_prefix=f.id_prefix, sort=sort, limit=size, offset=offset)
+        rows = ctl.summaries(**f.query(), sort=sort, limit=size, offset=offset)
         if not rows and offset > 0:
             known = total if total is not None else self.total
             offset = max(0, min(offset, known) - size)
-            rows = ctl.summaries(
-                status=f.status, name=f.name, id_prefix=f.id_prefix, sort=sort, limit=size, offset=offset
-            )
+            rows = ctl.summaries(**f.query(), sort=sort, limit=size, offset=offset)
         return Page(offset, rows, total, counts)
 
     def _find_held(self, held: str, offset: int, size: int, cursor: int) -> tuple[int, list[WorkflowSummary]] | None:
         """The window that shows `held`: the current one if it is still in it (the cursor follows it), else
         the nearest one (scrolled just enough). Rows around the window are read, so a workflow pushed down
         by arrivals (or up by deletions) since the last read is found; one query."""
-        f = self.filters
         low = max(0, offset - size)
         rows = self.dash.control.summaries(
-            status=f.status,
-            name=f.name,
-            id_prefix=f.id_prefix,
+            **self.filters.query(),
             sort=self.sort,
             limit=2 * size + LOOK_AROUND,
             offset=low,
@@ -260,9 +262,7 @@ class WorkflowsScreen(WorkflowActions):
         start = offset if offset <= position < offset + size else max(0, position - min(cursor, size - 1))
         window = rows[start - low : start - low + size]
         if len(window) < size and len(rows) == 2 * size + LOOK_AROUND:  # pushed far: read its window itself
-            window = self.dash.control.summaries(
-                status=f.status, name=f.name, id_prefix=f.id_prefix, sort=self.sort, limit=size, offset=start
-            )
+            window = self.dash.control.summaries(**self.filters.query(), sort=self.sort, limit=size, offset=start)
         return start, window
 
     def _apply(self, page: Page) -> None:
@@ -380,6 +380,8 @@ class WorkflowsScreen(WorkflowActions):
         """Countdowns every tick; durations and the dead-worker mark (a lease expiring) once a second."""
         table = self.table
         for r in self.page:
+            if r.status == WorkflowStatus.ENQUEUED and (r.not_before or r.next_slot_at) is not None:
+                self._set(table, r.workflow_id, "info", self._info(r, now))
             if r.status != WorkflowStatus.PENDING:
                 continue
             if r.next_attempt_at is not None or every_second:
@@ -461,7 +463,7 @@ class WorkflowsScreen(WorkflowActions):
     def action_cycle_status(self) -> None:
         order: list[str | None] = [None, *list(WorkflowStatus)]
         status = order[(order.index(self.filters.status) + 1) % len(order)]
-        self._refilter(Filters(status, self.filters.name, self.filters.id_prefix))
+        self._refilter(replace(self.filters, status=status))
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
@@ -476,9 +478,26 @@ class WorkflowsScreen(WorkflowActions):
 
         def picked(name: str | None) -> None:
             if name is not None:
-                self._refilter(Filters(self.filters.status, name or None, self.filters.id_prefix))
+                self._refilter(replace(self.filters, name=name or None))
 
         self.app.push_screen(PickScreen("Show workflows named", options), picked)
+
+    def show_queue(self, queue: str | None) -> None:
+        """List only the workflows of `queue` (None: of every queue), the other filters kept."""
+        self._refilter(replace(self.filters, queue=queue))
+
+    def action_pick_queue(self) -> None:
+        self.run_worker(self._pick_queue(), group="pick", exit_on_error=False)
+
+    async def _pick_queue(self) -> None:
+        queues = await asyncio.to_thread(self.dash.control.list_queues)
+        options = [("(all queues)", ""), *((q.name, q.name) for q in queues)]
+
+        def picked(queue: str | None) -> None:
+            if queue is not None:
+                self.show_queue(queue or None)
+
+        self.app.push_screen(PickScreen("Show workflows of queue", options), picked)
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
@@ -493,7 +512,7 @@ class WorkflowsScreen(WorkflowActions):
         except InvalidInput as exc:  # e.g. a pasted NUL byte: say why, keep the list as it is
             self.notify(str(exc), title="Search", severity="error")
             return
-        self._refilter(Filters(self.filters.status, self.filters.name, term))
+        self._refilter(replace(self.filters, id_prefix=term))
 
     @on(Input.Submitted, "#search")
     def _search_done(self) -> None:
@@ -526,9 +545,7 @@ class WorkflowsScreen(WorkflowActions):
         for status in [s for s in statuses if f.status in (None, s)]:
             offset = 0
             while True:
-                page = ctl.summaries(
-                    status=status, name=f.name, id_prefix=f.id_prefix, sort="id", limit=CAPTURE_PAGE, offset=offset
-                )
+                page = ctl.summaries(**{**f.query(), "status": status}, sort="id", limit=CAPTURE_PAGE, offset=offset)
                 ids.extend(r.workflow_id for r in page)
                 if len(page) < CAPTURE_PAGE:
                     break

@@ -47,6 +47,11 @@ class Duplicate(Exception):
         self.workflow_id = workflow_id
 
 
+STARTS_CELLS = 20
+STARTS_BUCKET = 9.0
+"""A queue's starts are counted per 9 s over the last 3 minutes, like the dashboard's throughput."""
+
+
 class QueueStore:
     def __init__(self, pool: ConnectionPool, schema: str):
         self.pool = pool
@@ -64,8 +69,17 @@ class QueueStore:
             return cur.execute(self.sql["queue_definition"], (name,)).fetchone()
 
     def figures(self) -> list[dict[str, Any]]:
+        """Each queue's row of `queue_figures`, plus `starts`: how many of its workflows started in each of the
+        last STARTS_CELLS buckets of STARTS_BUCKET seconds, oldest first (the dashboard's sparkline)."""
         with self.pool.connection() as c:
-            return c.cursor(row_factory=dict_row).execute(self.sql["queue_figures"]).fetchall()
+            rows = c.cursor(row_factory=dict_row).execute(self.sql["queue_figures"]).fetchall()
+            span = STARTS_CELLS * STARTS_BUCKET
+            counts = c.execute(self.sql["queue_starts"], {"bucket": STARTS_BUCKET, "span": span}).fetchall()
+        starts: dict[str, list[int]] = {row["name"]: [0] * STARTS_CELLS for row in rows}
+        for queue, ago, n in counts:
+            if queue in starts and 0 <= ago < STARTS_CELLS:
+                starts[queue][STARTS_CELLS - 1 - ago] = n
+        return [{**row, "starts": starts[row["name"]]} for row in rows]
 
     def insert(
         self,

@@ -17,16 +17,24 @@ SELECT name, concurrency, worker_concurrency, rate_limit, rate_period, priority_
 FROM {schema}.queues WHERE name = %s
 
 -- name: queue_figures
--- Every recorded queue with its live figures: queued, queued and due, running, started in the limiter's period.
+-- Every recorded queue with its live figures: queued, running, started in the limiter's period, oldest queued.
 SELECT q.name, q.concurrency, q.worker_concurrency, q.rate_limit, q.rate_period, q.priority_enabled, q.partitioned,
        count(*) FILTER (WHERE w.status = 'ENQUEUED') AS enqueued,
        count(*) FILTER (WHERE w.status = 'PENDING') AS pending,
        count(*) FILTER (WHERE w.dequeued_at >= clock_timestamp() - make_interval(secs => coalesce(q.rate_period, 0)))
-           AS started_in_period
+           AS started_in_period,
+       min(w.created_at) FILTER (WHERE w.status = 'ENQUEUED') AS oldest_enqueued_at
 FROM {schema}.queues q
 LEFT JOIN {schema}.workflows w
        ON w.queue_name = q.name AND (w.status IN ('ENQUEUED', 'PENDING') OR w.dequeued_at IS NOT NULL)
 GROUP BY q.name ORDER BY q.name
+
+-- name: queue_starts
+-- How many workflows of each queue started in each bucket of %(bucket)s seconds back from now, over %(span)s seconds.
+SELECT queue_name, floor(extract(epoch FROM clock_timestamp() - dequeued_at) / %(bucket)s)::int AS ago, count(*)::int
+FROM {schema}.workflows
+WHERE queue_name IS NOT NULL AND dequeued_at >= clock_timestamp() - make_interval(secs => %(span)s::float8)
+GROUP BY 1, 2
 
 -- name: insert_queued
 -- A new ENQUEUED workflow in a queue; an existing id is left as it is. A live duplicate raises a unique violation.

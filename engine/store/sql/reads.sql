@@ -40,14 +40,22 @@ WHERE forked_from = ANY(%s) ORDER BY created_at
 SELECT w.workflow_id FROM {schema}.workflows w WHERE true
 
 -- name: workflow_summaries_head
--- Head of one page of the workflow list, each workflow with its latest step and no full values.
+-- Head of a page of the workflow list: each workflow's latest step, no full values, its queue's next rate slot.
 SELECT w.workflow_id, w.name, w.status, w.executor_id, w.created_at, w.started_at, w.finished_at,
        w.updated_at, left(w.inputs::text, 120) AS inputs_preview,
        st.step_id, st.name AS step_name, st.status AS step_status, st.attempts - st.attempt_base AS attempt,
-       st.max_attempts - st.attempt_base AS max_attempts, st.next_attempt_at, w.wait_reason
+       st.max_attempts - st.attempt_base AS max_attempts, st.next_attempt_at, w.wait_reason,
+       w.queue_name, w.not_before, rl.next_slot_at
 FROM {schema}.workflows w
 LEFT JOIN LATERAL (SELECT * FROM {schema}.steps s WHERE s.workflow_id = w.workflow_id
                    ORDER BY s.step_id DESC LIMIT 1) st ON true
+LEFT JOIN LATERAL (SELECT d.dequeued_at + make_interval(secs => q.rate_period) AS next_slot_at
+                   FROM {schema}.queues q
+                   CROSS JOIN LATERAL (SELECT x.dequeued_at FROM {schema}.workflows x
+                                       WHERE x.queue_name = q.name AND x.partition_key = w.partition_key
+                                         AND x.dequeued_at IS NOT NULL
+                                       ORDER BY x.dequeued_at DESC OFFSET q.rate_limit - 1 LIMIT 1) d
+                   WHERE w.status = 'ENQUEUED' AND q.name = w.queue_name AND q.rate_limit IS NOT NULL) rl ON true
 WHERE true
 
 -- name: workflow_count_head
