@@ -3,7 +3,7 @@
 from engine.api import db, step, step_context, transaction, workflow
 from engine.context import StepContext
 from engine.control import Control
-from engine.engine import Engine, WorkflowHandle
+from engine.engine import Engine
 from engine.errors import (
     AwaitedWorkflowCancelled,
     DatabaseUnavailable,
@@ -25,6 +25,7 @@ from engine.errors import (
     WorkflowTimeout,
 )
 from engine.execution import sleep, sleep_async
+from engine.handle import WorkflowHandle
 from engine.queues import Debouncer, Queue
 
 __all__ = [

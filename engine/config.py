@@ -1,4 +1,4 @@
-"""Where the database is, and how to name it to a person without leaking its password."""
+"""The settings read from the environment, and how to name a database to a person without leaking its password."""
 
 from __future__ import annotations
 
@@ -19,18 +19,6 @@ DEFAULT_SCHEMA = os.environ.get(ENV_SCHEMA) or "durable"
 def data_dir() -> Path:
     """The embedded database lives here: `$DURABLE_DATA_DIR`, else `./.durable` of the current directory."""
     return Path(os.environ.get(ENV_DATA_DIR) or Path.cwd() / ".durable").resolve()
-
-
-def resolve_database_url(database_url: str | None = None) -> str:
-    """An explicit URL wins, then `$DURABLE_DATABASE_URL`, then the embedded Postgres (started if needed)."""
-    if database_url:
-        return database_url
-    env = os.environ.get(ENV_URL)
-    if env:
-        return env
-    from engine.embedded import embedded_url
-
-    return embedded_url(data_dir())
 
 
 def resolve_executor_id(executor_id: str | None = None) -> str:

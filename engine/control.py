@@ -11,7 +11,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from engine.config import DEFAULT_SCHEMA, describe_url, resolve_database_url
+from engine.config import DEFAULT_SCHEMA, describe_url
+from engine.database import resolve_database_url
 from engine.errors import InvalidInput, InvalidState, QueueDeduplicated, WorkflowNotFound
 from engine.records import ExecutorRecord, FaultRecord, QueueFigures, WorkflowOwner, WorkflowRecord, WorkflowSummary
 from engine.serialization import dumps

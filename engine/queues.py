@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from engine.context import default_engine
 from engine.errors import DurableError, InvalidInput
+from engine.handle import WorkflowHandle
 from engine.serialization import dumps
 from engine.specs import spec_of
 from engine.store.queues import QueueDefinition
 from engine.validation import check_name, check_number
 
 if TYPE_CHECKING:
-    from engine.engine import Engine, WorkflowHandle
+    from engine.engine import Engine
 
 QUEUES: dict[str, Queue] = {}
 """The queues this process defines, by name: its workers claim from these."""
@@ -95,8 +96,6 @@ class Queue:
             partition_key=partition_key,
             **kwargs,
         )
-        from engine.engine import WorkflowHandle  # engine.engine's worker imports this module
-
         return WorkflowHandle(engine, wid)
 
     def __repr__(self) -> str:
@@ -125,8 +124,6 @@ class Debouncer:
         found = engine.store.queues.debounce(wid, self.name, key, inputs, period, self.timeout_seconds, queue)
         if found == wid:
             engine.store.ops.wake()
-        from engine.engine import WorkflowHandle  # engine.engine's worker imports this module
-
         return WorkflowHandle(engine, found)
 
 

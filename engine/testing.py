@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from engine.clock import VirtualClock
-from engine.config import resolve_database_url
+from engine.database import resolve_database_url
 from engine.engine import Engine
 from engine.execution import STUBS
 from engine.specs import STEPS, StepSpec

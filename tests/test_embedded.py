@@ -11,7 +11,8 @@ import psycopg
 import pytest
 
 from engine import DatabaseUnavailable, Engine, embedded, step, workflow
-from engine.config import describe_url, resolve_database_url
+from engine.config import describe_url
+from engine.database import resolve_database_url
 
 
 @step(name="emb.hello")

@@ -16,7 +16,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from engine.config import ENV_URL, data_dir, resolve_database_url
+from engine.config import ENV_URL, data_dir
+from engine.database import resolve_database_url
 from engine.embedded import EmbeddedStatus, embedded_status, stop_server
 from engine.errors import DurableError
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import Control
-from engine.config import ENV_URL, data_dir, describe_url, resolve_database_url
+from engine.config import ENV_URL, data_dir, describe_url
+from engine.database import resolve_database_url
 from engine.embedded import running_pid, stop_server
 from engine.errors import DurableError
 from tui.dev.config import DevConfig

@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 
 from engine import Engine
-from engine.config import resolve_database_url
+from engine.database import resolve_database_url
 from engine.errors import DurableError
 from tui.dev.config import DevConfig
 from tui.dev.status import DevStatus, error_status, write_status
