@@ -12,7 +12,9 @@ import base64
 import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -92,7 +94,8 @@ async def open_page(url: str, size: tuple[int, int] = (1280, 800)) -> AsyncItera
     """Chromium (headless, its own profile and debugging port) on `url`, stopped on exit."""
     assert CHROMIUM is not None
     port = free_port()
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes may still be writing to the profile as it is removed: never fail on that.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [
                 CHROMIUM,
@@ -108,6 +111,7 @@ async def open_page(url: str, size: tuple[int, int] = (1280, 800)) -> AsyncItera
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # the browser and its helpers: one process group, stopped together
         )
         try:
             wait_for_port(port)
@@ -120,11 +124,11 @@ async def open_page(url: str, size: tuple[int, int] = (1280, 800)) -> AsyncItera
                 await page.send("Page.navigate", url=url)
                 yield page
         finally:
-            proc.terminate()
+            os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
 
