@@ -49,3 +49,19 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[obje
     print("-" * len(line))
     for row in cells:
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+
+
+def launch_dbos(name: str, url: str, schema: str) -> str:
+    """DBOS (an optional dependency: the `bench` extra) on `schema` of the same Postgres, launched quietly after
+    a fresh schema; returns its version for the table."""
+    import logging
+    from importlib.metadata import version
+
+    from dbos import DBOS
+
+    drop_schemas(url, schema)
+    config = {"name": name, "system_database_url": url, "dbos_system_schema": schema}
+    DBOS(config={**config, "run_admin_server": False, "log_level": "WARNING"})  # type: ignore[typeddict-item]
+    DBOS.launch()
+    logging.getLogger("dbos").setLevel(logging.WARNING)
+    return version("dbos")

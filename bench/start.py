@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
-from benchlib import database_url, drop_schemas, median, percentile, print_table
+from benchlib import database_url, drop_schemas, launch_dbos, median, percentile, print_table
 
 from engine import Engine, step, workflow
 
@@ -78,7 +78,6 @@ def bench_dbos(url: str, workflows: int) -> Result:
         from dbos import DBOS
     except ImportError:
         return Result("DBOS", note="not installed (pip install 'durable-tui[bench]')")
-    import logging
 
     @DBOS.step()
     def dbos_noop(i: int) -> int:
@@ -88,15 +87,11 @@ def bench_dbos(url: str, workflows: int) -> Result:
     def dbos_three(i: int) -> int:
         return dbos_noop(i) + dbos_noop(i) + dbos_noop(i)
 
-    drop_schemas(url, DBOS_SCHEMA)
-    config = {"name": "bench-start", "system_database_url": url, "dbos_system_schema": DBOS_SCHEMA}
-    DBOS(config={**config, "run_admin_server": False, "log_level": "WARNING"})  # type: ignore[typeddict-item]
-    DBOS.launch()
-    logging.getLogger("dbos").setLevel(logging.WARNING)
+    version = launch_dbos("bench-start", url, DBOS_SCHEMA)
     try:
         DBOS.start_workflow(dbos_three, -1).get_result()
         return together(
-            Result("DBOS"), workflows, lambda i: DBOS.start_workflow(dbos_three, i), lambda h: h.get_result()
+            Result(f"DBOS {version}"), workflows, lambda i: DBOS.start_workflow(dbos_three, i), lambda h: h.get_result()
         )
     finally:
         DBOS.destroy()

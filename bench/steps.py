@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
-from benchlib import database_url, drop_schemas, median, percentile, print_table
+from benchlib import database_url, drop_schemas, launch_dbos, median, percentile, print_table
 
 from engine import Engine, step, workflow
 
@@ -93,7 +93,6 @@ def bench_dbos(url: str, runs: int) -> Result:
         from dbos import DBOS
     except ImportError:
         return Result("DBOS", note="not installed (pip install 'durable-tui[bench]')")
-    import logging
 
     @DBOS.step()
     def dbos_noop(i: int) -> int:
@@ -107,24 +106,7 @@ def bench_dbos(url: str, runs: int) -> Result:
             LATENCIES.append(time.perf_counter() - t0)
         return n
 
-    drop_schemas(url, DBOS_SCHEMA)
-    DBOS(
-        config={
-            "name": "bench-steps",
-            "system_database_url": url,
-            "dbos_system_schema": DBOS_SCHEMA,
-            "run_admin_server": False,
-            "log_level": "WARNING",
-        }
-    )
-    DBOS.launch()
-    logging.getLogger("dbos").setLevel(logging.WARNING)
-    try:
-        from dbos import __version__ as version  # type: ignore[attr-defined]
-    except ImportError:
-        from importlib.metadata import version as dist_version
-
-        version = dist_version("dbos")
+    version = launch_dbos("bench-steps", url, DBOS_SCHEMA)
     try:
         return timed_runs(Result(f"DBOS {version}"), runs, lambda: dbos_hundred_steps(STEPS))
     finally:
