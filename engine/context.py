@@ -41,6 +41,8 @@ class WorkflowContext:
     recorded: dict[int, RecordedStep]
     last_step: int = 0
     in_step: bool = False
+    lease_epoch: int = 0
+    """The `RunTable.lease_epoch` at which this run last knew it owned its workflow."""
     children: list[str] = field(default_factory=list)
 
     def next_step_id(self) -> int:

@@ -58,7 +58,7 @@ def execute(
     rt: Runtime, wid: str, spec: WorkflowSpec, inputs: dict[str, Any], recorded: dict[int, RecordedStep]
 ) -> Outcome:
     """Run one workflow to its end in this thread and hand its outcome over to be recorded."""
-    ctx = WorkflowContext(rt, wid, spec.name, recorded)
+    ctx = WorkflowContext(rt, wid, spec.name, recorded, lease_epoch=rt.runs.lease_epoch)
     token = CURRENT_WORKFLOW.set(ctx)
     outcome = PAUSED
     encoded: tuple[str | None, str | None] | None = None
@@ -144,7 +144,7 @@ class StepRun:
         if self.wait > 0:
             self.rt.runs.wait(self.workflow_id, self.wait)
         self.rt.runs.check(self.workflow_id)
-        self.rt.confirm_ownership(self.workflow_id, self.where)
+        self.rt.confirm_ownership(self.ctx, self.where)
         self.started = self.rt.runs.clock.now()
         if self.attempt > 1:
             self.mark(StepStatus.RUNNING)

@@ -42,6 +42,9 @@ class RunTable:
         self._stranded: set[str] = set()
         self.stopping = threading.Event()
         self.lease_until = float("inf")
+        self.lease_epoch = 0
+        """Counts the heartbeats that went through after a lapse: a run that started before the last one
+        confirms once that it still owns its workflow (another worker may have adopted it meanwhile)."""
         """Monotonic time until which no other worker can take this one for dead (half a lease after the
         start of its last heartbeat that went through); past it, a run confirms it still owns its workflow."""
 

@@ -22,6 +22,7 @@ from engine.store.connection import failure_reason
 from engine.store.runtime import RuntimeStore
 
 if TYPE_CHECKING:
+    from engine.context import WorkflowContext
     from engine.faults import FaultCache
     from engine.worker import Finisher, SlowStepMarker
 
@@ -92,16 +93,20 @@ class Runtime:
         with contextlib.suppress(Exception):
             self.pool.check()
 
-    def confirm_ownership(self, workflow_id: str, where: str) -> None:
+    def confirm_ownership(self, ctx: WorkflowContext, where: str) -> None:
         """Before a step, when this worker's heartbeat has not gone through for half a lease (an outage, a stall),
-        another worker may have taken it for dead and adopted the workflow: go on only if it is still ours."""
-        if time.monotonic() <= self.runs.lease_until:
+        or went through again after such a lapse since this run last checked, another worker may have taken it
+        for dead and adopted the workflow: go on only if it is still ours."""
+        epoch = self.runs.lease_epoch
+        if time.monotonic() <= self.runs.lease_until and ctx.lease_epoch == epoch:
             return
+        workflow_id = ctx.workflow_id
         with checkpointing():
             state = self.store.workflow_state(workflow_id)
         if state is None or state.executor_id != self.executor_id or state.status.final:
             owner = "deleted" if state is None else f"{state.status} on {state.executor_id}"
             raise Preempted(f"{where}: the workflow is {owner}")
+        ctx.lease_epoch = epoch
 
     def lost_write(self, workflow_id: str, where: str) -> None:
         """A checkpoint's guard matched nothing: the step already has a final outcome. Only the workflow's

@@ -152,6 +152,7 @@ class Heartbeat(Service):
         self._poke = threading.Event()
         self._beats = 0
         self._next_beat = 0.0
+        self._adopt_after = 0.0
 
     def interrupt(self) -> None:
         self._poke.set()
@@ -165,8 +166,14 @@ class Heartbeat(Service):
         while not self.stopping:
             now = time.monotonic()
             if now >= self._next_beat:
+                lapsed = now > engine.runs.lease_until
                 engine.runtime_store.heartbeat(engine.executor_id, engine.in_flight())
                 engine.runs.lease_until = now + engine.lease_seconds / 2
+                if lapsed:
+                    # Our beats stopped (an outage): other workers' stale beats are explained by the same lapse,
+                    # so wait a lease before taking them for dead; and our runs confirm they are still ours.
+                    engine.runs.lease_epoch += 1
+                    self._adopt_after = now + engine.lease_seconds
                 self.resume_stranded()
                 if engine.auto_recover:
                     self.adopt_dead()
@@ -199,6 +206,8 @@ class Heartbeat(Service):
 
     def adopt_dead(self) -> int:
         engine = self.engine
+        if time.monotonic() < self._adopt_after:
+            return 0
         claimed = engine.runtime_store.claim_dead(
             engine.executor_id, engine.recovery_limits(), engine.lease_seconds, self.capacity()
         )
