@@ -250,7 +250,7 @@ def test_a_controller_rides_out_a_database_restart(engine, control, database_url
     with psycopg.connect(database_url, autocommit=True) as conn:
         killed = conn.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = 'durable-control' AND pid <> pg_backend_pid()"
+            "WHERE application_name = 'durable-control' AND pid <> pg_backend_pid() AND datname = current_database()"
         ).fetchone()[0]
     assert killed >= 1
     assert control.get_workflow(wid).status == "ENQUEUED"  # no error from a connection that died meanwhile

@@ -273,7 +273,8 @@ def test_load_generator_rides_out_a_database_restart(control: Control, database_
                 killed.append(
                     conn.execute(
                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE application_name = 'durable-control' AND pid <> pg_backend_pid()"
+                        "WHERE application_name = 'durable-control' AND pid <> pg_backend_pid() "
+                        "AND datname = current_database()"
                     ).fetchone()[0]
                 )
 

@@ -36,7 +36,8 @@ def test_parse_accepts_trigger_payloads_and_rejects_garbage() -> None:
 def _terminate_listener(database_url: str, channel: str) -> int:
     with psycopg.connect(database_url, autocommit=True) as c:
         rows = c.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = %s AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE query = %s AND pid <> pg_backend_pid() AND datname = current_database()",
             (listen_statement(channel),),
         ).fetchall()
     return len(rows)

@@ -447,7 +447,7 @@ def kill_worker_sessions(database_url):
     with psycopg.connect(database_url, autocommit=True) as conn:
         return conn.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = 'durable-worker' AND pid <> pg_backend_pid()"
+            "WHERE application_name = 'durable-worker' AND pid <> pg_backend_pid() AND datname = current_database()"
         ).fetchone()[0]
 
 
