@@ -22,6 +22,7 @@ from engine.errors import (
     StepTimeout,
     WorkflowConflict,
     WorkflowNotFound,
+    WorkflowTimedOut,
     WorkflowTimeout,
 )
 from engine.execution import sleep, sleep_async
@@ -52,6 +53,7 @@ __all__ = [
     "WorkflowConflict",
     "WorkflowHandle",
     "WorkflowNotFound",
+    "WorkflowTimedOut",
     "WorkflowTimeout",
     "db",
     "sleep",

@@ -49,6 +49,10 @@ class WorkflowTimeout(DurableError):
     """`WorkflowHandle.result(timeout=...)` ran out of time."""
 
 
+class WorkflowTimedOut(DurableError):
+    """Why a workflow was cancelled when its deadline (`timeout_seconds`) passed: recorded as its error."""
+
+
 class MaxAttemptsExceeded(DurableError):
     """A step failed on every one of its attempts.
 

@@ -500,12 +500,22 @@ def run_child(ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...], k
     with checkpointing():
         run.mark(StepStatus.RUNNING, child=child_id)
         created = rt.store.insert_workflow(
-            child_id, spec.name, WorkflowStatus.PENDING, encoded, rt.executor_id, parent=(ctx.workflow_id, run.step_id)
+            child_id,
+            spec.name,
+            WorkflowStatus.PENDING,
+            encoded,
+            rt.executor_id,
+            parent=(ctx.workflow_id, run.step_id),
+            timeout=spec.timeout_seconds,
         )
     outcome = PAUSED
+    if created and spec.timeout_seconds is not None:
+        rt.deadlines.arm(child_id, spec.timeout_seconds)  # an earlier deadline of the parent is the parent's timer
     if created and rt.runs.claim(child_id) is not None:
         outcome = contextvars.Context().run(execute, rt, child_id, spec, inputs, {})
     rt.runs.check(ctx.workflow_id)
+    if outcome.status == WorkflowStatus.CANCELLED:
+        outcome = PAUSED  # why it was cancelled (a timeout) is in its row
     while not outcome.final:
         with checkpointing():
             row = rt.store.workflow_outcome(child_id)

@@ -117,6 +117,9 @@ class WorkflowRecord:
     deduplication_id: str | None = None
     partition_key: str = ""
     not_before: datetime | None = None
+    timeout_seconds: float | None = None
+    deadline_at: datetime | None = None
+    """When it is cancelled as timed out, if it is still running then (its own timeout, or its parent's deadline)."""
     steps: list[StepRecord] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
     forks: list[str] = field(default_factory=list)

@@ -23,6 +23,7 @@ from engine.store.runtime import RuntimeStore
 
 if TYPE_CHECKING:
     from engine.context import WorkflowContext
+    from engine.deadlines import Deadlines
     from engine.faults import FaultCache
     from engine.worker import Finisher, SlowStepMarker
 
@@ -62,6 +63,7 @@ class Runtime:
         slow_steps: SlowStepMarker,
         finisher: Finisher,
         rerun: Callable[[str, Any], None],
+        deadlines: Deadlines,
     ):
         self.executor_id = executor_id
         self.store = store
@@ -71,6 +73,7 @@ class Runtime:
         self.slow_steps = slow_steps
         self.finisher = finisher
         self._rerun = rerun
+        self.deadlines = deadlines
 
     def release(self, workflow_id: str, outcome: Outcome) -> None:
         """The run ended (its outcome recorded, or none to record): wake its waiters, start a pending rerun."""

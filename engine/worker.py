@@ -175,6 +175,7 @@ class Heartbeat(Service):
                     engine.runs.lease_epoch += 1
                     self._adopt_after = now + engine.lease_seconds
                 self.resume_stranded()
+                engine.deadlines.sweep()
                 if engine.auto_recover:
                     self.adopt_dead()
                 if self._beats % self.EXPLAIN_EVERY == 0:

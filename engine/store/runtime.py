@@ -53,6 +53,8 @@ class ClaimedWorkflow:
     name: str
     inputs: Any
     status: WorkflowStatus
+    deadline_in: float | None = None
+    """Seconds until its deadline when claimed (negative: it passed while nobody ran it; None: no timeout)."""
 
     def __post_init__(self) -> None:
         self.status = WorkflowStatus(self.status)
@@ -163,13 +165,14 @@ class RuntimeStore:
         inputs: str,
         executor_id: str | None,
         parent: tuple[str, int] | None = None,
+        timeout: float | None = None,
     ) -> bool:
         parent_id, parent_step = parent or (None, None)
         started = status == WorkflowStatus.PENDING
         with self.pool.connection() as c:
             row = c.execute(
                 self.sql["insert_workflow"],
-                (workflow_id, name, status, inputs, executor_id, parent_id, parent_step, started),
+                (workflow_id, name, status, inputs, executor_id, parent_id, parent_step, started, timeout),
             )
             return row.fetchone() is not None
 

@@ -59,10 +59,10 @@ WHERE st.status NOT IN ('SUCCESS', 'ERROR')
   AND (st.attempts < excluded.attempts OR (st.attempts = excluded.attempts AND st.status = 'RUNNING'))
 
 -- name: insert_workflow
--- A new workflow row; an existing id is left as it is (the id is the idempotency key).
+-- A new workflow row; an existing id is left as it is (the id is the idempotency key). A trigger sets its deadline.
 INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, parent_workflow_id,
-                                parent_step_id, started_at)
-VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END)
+                                parent_step_id, started_at, timeout_seconds)
+VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END, %s)
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING workflow_id
 
@@ -98,7 +98,7 @@ SELECT status, output, error FROM {schema}.workflows WHERE workflow_id = %s
 
 -- name: claim_columns
 -- Fragment: what a claim returns of each workflow it takes.
-RETURNING workflow_id, name, inputs, status
+RETURNING workflow_id, name, inputs, status, {deadline_in}
 
 -- name: executor_died
 -- Whether an executor's last run ended without a clean stop (it was killed): asked at launch, before its row is renewed.
@@ -130,7 +130,7 @@ WITH picked AS (
 UPDATE {schema}.workflows w SET recovery_count = w.recovery_count + CASE WHEN %(died)s THEN 1 ELSE 0 END,
        updated_at = clock_timestamp()
 FROM picked p WHERE w.workflow_id = p.workflow_id AND NOT (%(died)s AND p.recovery_count + 1 > p.most)
-RETURNING w.workflow_id, w.name, w.inputs, w.status
+RETURNING w.workflow_id, w.name, w.inputs, w.status, {deadline_in}
 
 -- name: claim_stranded
 -- These PENDING workflows of this executor that no thread runs any more (after an outage: not a recovery).
@@ -156,7 +156,7 @@ WITH picked AS (
 UPDATE {schema}.workflows w SET executor_id = %(me)s,
        recovery_count = w.recovery_count + CASE WHEN p.died THEN 1 ELSE 0 END, updated_at = clock_timestamp()
 FROM picked p WHERE w.workflow_id = p.workflow_id AND NOT (p.died AND p.recovery_count + 1 > p.most)
-RETURNING w.workflow_id, w.name, w.inputs, w.status
+RETURNING w.workflow_id, w.name, w.inputs, w.status, {deadline_in}
 
 -- name: claim_enqueued
 -- Take the oldest due ENQUEUED workflows of no queue, of names this worker has, skipping rows others claim.
