@@ -16,6 +16,7 @@ from engine.errors import (
     NonDeterministicWorkflowError,
     QueueDeduplicated,
     RecordedError,
+    ScheduleNotFound,
     SchemaNotReady,
     SchemaTooNew,
     SerializationError,
@@ -28,6 +29,7 @@ from engine.errors import (
 from engine.execution import sleep, sleep_async
 from engine.handle import WorkflowHandle
 from engine.queues import Debouncer, Queue
+from engine.schedules import scheduled
 
 __all__ = [
     "AwaitedWorkflowCancelled",
@@ -45,6 +47,7 @@ __all__ = [
     "Queue",
     "QueueDeduplicated",
     "RecordedError",
+    "ScheduleNotFound",
     "SchemaNotReady",
     "SchemaTooNew",
     "SerializationError",
@@ -56,6 +59,7 @@ __all__ = [
     "WorkflowTimedOut",
     "WorkflowTimeout",
     "db",
+    "scheduled",
     "sleep",
     "sleep_async",
     "step",

@@ -16,6 +16,7 @@ from engine.database import resolve_database_url
 from engine.deadlines import check_timeout
 from engine.errors import InvalidInput, InvalidState, QueueDeduplicated, WorkflowNotFound
 from engine.records import ExecutorRecord, FaultRecord, QueueFigures, WorkflowOwner, WorkflowRecord, WorkflowSummary
+from engine.schedule_control import ScheduleControl
 from engine.serialization import dumps
 from engine.states import TRANSITIONS, FaultKind, FaultPhase, Operation, WorkflowStatus, allowed_sources
 from engine.store import Store
@@ -29,7 +30,7 @@ MAX_DELAY_SECONDS = 365 * 24 * 3600.0
 """A queued workflow's delay is at most a year."""
 
 
-class Control:
+class Control(ScheduleControl):
     """Operations and reads for controllers. Use as a context manager, or call `close()`."""
 
     def __init__(

@@ -36,6 +36,7 @@ from engine.queues import QUEUES
 from engine.records import WorkflowRecord
 from engine.runtable import RunTable
 from engine.runtime import Runtime
+from engine.schedules import SCHEDULES, Scheduler
 from engine.serialization import dumps
 from engine.specs import REGISTRY, WorkflowSpec, name_and_timeout, spec_of
 from engine.states import WorkflowStatus
@@ -112,6 +113,7 @@ class Engine:
         self.heartbeat = Heartbeat(self)
         self.listener = ControlListener(self, conn)
         self.deadlines = Deadlines(self.store.deadlines, self._runs_here, self.runs.cancel)
+        self.scheduler = Scheduler(self)
         self.runtime = Runtime(
             self.executor_id,
             self.runtime_store,
@@ -130,11 +132,13 @@ class Engine:
         died = self.runtime_store.executor_died(self.executor_id)
         self.runtime_store.register_executor(self.executor_id, *_host_pid(), self.code_version, self.workflow_names)
         self.store.queues.record_definitions([queue.definition for queue in QUEUES.values()])
+        self.store.schedules.record(list(SCHEDULES.values()), self.runs.clock.now())
         self.launched = True
         self.slow_steps.start()
         self.finisher.start()
         self.deadlines.start()
         self.heartbeat.start()
+        self.scheduler.start()
         own = self.runtime_store.claim_own(self.executor_id, died, self.recovery_limits(), self.max_recovery_attempts)
         self.run_claimed(own)
         set_default_engine(self)
@@ -149,6 +153,7 @@ class Engine:
             return
         self.runs.stopping.set()
         self.runs.wake_all()
+        self.scheduler.stop()
         self.heartbeat.stop()
         self._threads.shutdown(wait=wait, cancel_futures=True)
         self.finisher.stop()

@@ -33,6 +33,10 @@ class WorkflowNotFound(DurableError):
     """No workflow has this id."""
 
 
+class ScheduleNotFound(DurableError, LookupError):
+    """No schedule has this name (a worker records the schedules its code defines at launch)."""
+
+
 class InvalidState(DurableError):
     """A control operation does not apply to the workflow in its present state."""
 

@@ -225,3 +225,26 @@ class QueueFigures:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class ScheduleRecord:
+    """A recorded schedule and its last run (`Control.list_schedules`)."""
+
+    name: str
+    workflow_name: str
+    cron: str
+    paused: bool
+    since_at: datetime | None
+    """Ticks after this moment run: the schedule's creation, or its last resume (None until a worker reads it)."""
+    last_tick_at: datetime | None
+    last_workflow_id: str | None
+    last_status: WorkflowStatus | None
+    next_at: datetime | None = None
+    """Its next tick from when it was read (None while paused)."""
+
+    def __post_init__(self) -> None:
+        self.last_status = None if self.last_status is None else WorkflowStatus(self.last_status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

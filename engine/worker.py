@@ -132,6 +132,8 @@ class ControlListener(Service):
             engine.heartbeat.poke()
         elif op == "faults":
             engine.faults.refresh()
+        elif op == "schedules":
+            engine.scheduler.poke()
         elif op == "crash" and msg.get("executor") == engine.executor_id:
             if engine.runtime_store.crash_requested(engine.executor_id):
                 crash_now()

@@ -15,6 +15,7 @@ from engine.store.ops import OpsStore
 from engine.store.queues import QueueStore
 from engine.store.reads import ReadStore
 from engine.store.runtime import RuntimeStore
+from engine.store.schedules import ScheduleStore
 
 
 class Store:
@@ -34,6 +35,7 @@ class Store:
         self.ops = OpsStore(self.pool, schema)
         self.queues = QueueStore(self.pool, schema)
         self.deadlines = DeadlineStore(self.pool, schema)
+        self.schedules = ScheduleStore(self.pool, schema)
         self.events_channel = events_channel(schema)
         self.control_channel = control_channel(schema)
 

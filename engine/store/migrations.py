@@ -211,7 +211,8 @@ MIGRATIONS: list[str] = [
     # set by a trigger when it becomes PENDING (at its start, or when a worker takes it from the queue), as
     # the earlier of its own and its parent's, and cleared by a resume (a recovery keeps it): the deadline is
     # the one record every worker enforces. `schedules` holds the schedules the workers define; ticks count
-    # from `since_at` (its creation, its last resume) and `last_tick_at`, so a paused schedule replays nothing.
+    # from `since_at` (its creation; NULL after a resume until a worker's scheduler sets it to its clock's now)
+    # and `last_tick_at`, so a paused schedule replays nothing.
     """
     ALTER TABLE {schema}.workflows
         ADD COLUMN timeout_seconds double precision,
@@ -239,7 +240,7 @@ MIGRATIONS: list[str] = [
         workflow_name    text NOT NULL,
         cron             text NOT NULL,
         paused           boolean NOT NULL DEFAULT false,
-        since_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+        since_at         timestamptz,
         last_tick_at     timestamptz,
         last_workflow_id text,
         updated_at       timestamptz NOT NULL DEFAULT clock_timestamp()
