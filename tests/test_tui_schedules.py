@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import psycopg
+from textual.widgets import Static
 
 from engine import Control
 from engine.store.schedules import ScheduleDefinition
@@ -118,3 +119,42 @@ def test_schedules_snapshot(snap_compare, database_url: str, schema: str, contro
         await settle(pilot)
 
     assert snap_compare(make_app(control), terminal_size=(150, 12), run_before=schedules)
+
+
+def test_the_detail_screen_counts_down_to_the_deadline_and_shows_the_timeout(
+    database_url: str, schema: str, control: Control
+) -> None:
+    control.enqueue_workflow("demo.long_job", workflow_id="bounded", timeout_seconds=60)
+    control.enqueue_workflow("demo.long_job", workflow_id="timed-out", timeout_seconds=0.3)
+    with psycopg.connect(database_url, autocommit=True) as c:
+        c.execute(
+            f"UPDATE {schema}.workflows SET status = 'PENDING', deadline_at = clock_timestamp() - interval '1 second'"
+            " WHERE workflow_id = 'timed-out'"
+        )
+        control._store.deadlines.time_out(None)  # as a worker's heartbeat does
+        c.execute(
+            f"UPDATE {schema}.workflows SET status = 'PENDING', started_at = %s, deadline_at = %s"
+            " WHERE workflow_id = 'bounded'",
+            (T0 - timedelta(seconds=5), T0 + timedelta(seconds=12.3)),
+        )
+    now: list[datetime] = [T0]
+
+    async def scenario() -> None:
+        app = make_app(control, clock=lambda: now[0])
+        async with app.run_test(size=(120, 24)) as pilot:
+            await settle(pilot)
+
+            def summary() -> str:
+                found = app.screen.query("#summary")
+                return str(found.first(Static).render()) if found else ""
+
+            app.open_workflow("bounded")
+            await until(pilot, lambda: "times out in 12.3s" in summary())
+            now[0] = T0 + timedelta(seconds=2)
+            await until(pilot, lambda: "times out in 10.3s" in summary())
+            await pilot.press("escape")
+            app.open_workflow("timed-out")
+            await until(pilot, lambda: isinstance(app.screen, DetailScreen) and "CANCELLED" in summary())
+            assert "error: WorkflowTimedOut: timed out after 0.3s" in summary() and "times out" not in summary()
+
+    run(scenario)

@@ -23,7 +23,7 @@ from engine.records import StepRecord, WorkflowRecord
 from engine.states import FINAL_STATUSES, WorkflowStatus
 from tui.dialogs import FaultForm, PickScreen, ValueScreen
 from tui.fork_form import ForkForm
-from tui.format import clip, clock_time, duration, pretty, preview, status_text
+from tui.format import clip, clock_time, duration, pretty, preview, seconds, status_text
 from tui.live import Changes, Refresher
 from tui.timeline import Lane, Timeline, lanes_of
 from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
@@ -191,6 +191,8 @@ class DetailScreen(WorkflowActions):
         t.append(executor + times)
         if r.recovery_count:
             t.append(f"  recovered {r.recovery_count}×", style="yellow")
+        if r.deadline_at is not None and r.status not in FINAL_STATUSES:
+            t.append(f"  times out in {seconds((r.deadline_at - now).total_seconds())}", style="bold yellow")
         if r.wait_reason:
             t.append(f"\n waiting: {r.wait_reason}", style="italic yellow")
         links = []
