@@ -99,7 +99,7 @@ def scheduled(cron: str, *, name: str | None = None) -> Callable[[F], F]:
         with_times = dataclasses.replace(spec, fn=_with_datetimes(spec.fn))
         REGISTRY[spec.name] = with_times
         fn.__durable_workflow__ = with_times  # type: ignore[attr-defined]
-        SCHEDULES[schedule] = ScheduleDefinition(schedule, spec.name, cron)
+        SCHEDULES[schedule] = ScheduleDefinition(schedule, spec.name, cron, spec.timeout_seconds)
         return fn
 
     return decorate

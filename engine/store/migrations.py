@@ -239,6 +239,7 @@ MIGRATIONS: list[str] = [
         name             text PRIMARY KEY,
         workflow_name    text NOT NULL,
         cron             text NOT NULL,
+        timeout_seconds  double precision,
         paused           boolean NOT NULL DEFAULT false,
         since_at         timestamptz,
         last_tick_at     timestamptz,

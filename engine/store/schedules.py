@@ -26,6 +26,8 @@ class ScheduleDefinition:
     name: str
     workflow_name: str
     cron: str
+    timeout_seconds: float | None = None
+    """The workflow's own timeout, so that a run a controller starts (trigger, backfill) has it too."""
 
 
 class ScheduleStore:
@@ -39,7 +41,13 @@ class ScheduleStore:
             for d in definitions:
                 c.execute(
                     self.sql["record_schedule"],
-                    {"name": d.name, "workflow": d.workflow_name, "cron": d.cron, "now": now},
+                    {
+                        "name": d.name,
+                        "workflow": d.workflow_name,
+                        "cron": d.cron,
+                        "timeout": d.timeout_seconds,
+                        "now": now,
+                    },
                 )
 
     def schedules(self, names: list[str] | None = None) -> list[ScheduleRecord]:
@@ -57,6 +65,7 @@ class ScheduleStore:
         that were new. `note`: the latest run becomes the schedule's last tick (`note_tick`), its last run
         only (`note_run`), or neither (a backfill: None)."""
         params = {
+            "schedule": name,
             "workflow": workflow_name,
             "actual": actual.astimezone(timezone.utc).isoformat(),
             "ids": [wid for wid, _ in runs],

@@ -3,11 +3,12 @@
 
 -- name: record_schedule
 -- A schedule a worker defines, recorded at its launch: a new one counts ticks from %(now)s; paused and the last tick are kept.
-INSERT INTO {schema}.schedules (name, workflow_name, cron, since_at)
-VALUES (%(name)s, %(workflow)s, %(cron)s, %(now)s)
+INSERT INTO {schema}.schedules (name, workflow_name, cron, timeout_seconds, since_at)
+VALUES (%(name)s, %(workflow)s, %(cron)s, %(timeout)s, %(now)s)
 ON CONFLICT (name) DO UPDATE SET workflow_name = excluded.workflow_name, cron = excluded.cron,
-    updated_at = clock_timestamp()
-WHERE (schedules.workflow_name, schedules.cron) IS DISTINCT FROM (excluded.workflow_name, excluded.cron)
+    timeout_seconds = excluded.timeout_seconds, updated_at = clock_timestamp()
+WHERE (schedules.workflow_name, schedules.cron, schedules.timeout_seconds)
+      IS DISTINCT FROM (excluded.workflow_name, excluded.cron, excluded.timeout_seconds)
 
 -- name: schedule_columns
 -- Fragment: a schedule's record, with the status of its last run (`s` the schedule).
@@ -23,10 +24,11 @@ SELECT {schedule_columns} FROM {schema}.schedules s ORDER BY s.name
 SELECT {schedule_columns} FROM {schema}.schedules s WHERE s.name = ANY(%s) ORDER BY s.name
 
 -- name: start_scheduled
--- Queue the runs of a schedule (ids, scheduled times, actual time), each id at most once: an existing id is left as it is.
-INSERT INTO {schema}.workflows (workflow_id, name, status, inputs)
+-- Queue the runs of a schedule (ids, scheduled times, actual time) with its workflow's timeout, each id at most once: an existing id is left as it is.
+INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, timeout_seconds)
 SELECT t.workflow_id, %(workflow)s, 'ENQUEUED',
-       jsonb_build_object('args', jsonb_build_array(t.scheduled_at, %(actual)s::text), 'kwargs', jsonb_build_object())
+       jsonb_build_object('args', jsonb_build_array(t.scheduled_at, %(actual)s::text), 'kwargs', jsonb_build_object()),
+       (SELECT s.timeout_seconds FROM {schema}.schedules s WHERE s.name = %(schedule)s)
 FROM unnest(%(ids)s::text[], %(times)s::text[]) AS t(workflow_id, scheduled_at)
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING workflow_id
