@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import psycopg
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from engine import Control
@@ -39,6 +40,16 @@ def seed_schedules(control: Control, database_url: str, schema: str) -> None:
         )
 
 
+async def open_schedules(pilot: Pilot) -> SchedulesScreen:
+    """Key 5, once the seeded schedules are listed."""
+    await settle(pilot)
+    await pilot.press("5")
+    await until(pilot, lambda: isinstance(pilot.app.screen, SchedulesScreen) and pilot.app.screen.table.row_count == 2)
+    screen = pilot.app.screen
+    assert isinstance(screen, SchedulesScreen)
+    return screen
+
+
 def cells(screen: SchedulesScreen, name: str) -> list[str]:
     return [str(cell) for cell in screen.table.get_row(name)]
 
@@ -52,11 +63,7 @@ def test_the_schedules_screen_counts_down_and_drives_schedules(
     async def scenario() -> None:
         app = make_app(control, clock=lambda: now[0])
         async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await pilot.press("5")
-            await until(pilot, lambda: isinstance(app.screen, SchedulesScreen) and app.screen.table.row_count == 2)
-            screen = app.screen
-            assert isinstance(screen, SchedulesScreen)
+            screen = await open_schedules(pilot)
             assert cells(screen, "nightly-report") == [
                 "nightly-report", "0 2 * * *", "running", "in 14h00m (11-27 02:00)", "02:00:00", "SUCCESS",
                 LAST_RUN,
@@ -96,11 +103,7 @@ def test_read_only_has_no_schedule_actions(database_url: str, schema: str, contr
     async def scenario() -> None:
         app = make_app(control, read_only=True)
         async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await pilot.press("5")
-            await until(pilot, lambda: isinstance(app.screen, SchedulesScreen) and app.screen.table.row_count == 2)
-            screen = app.screen
-            assert isinstance(screen, SchedulesScreen)
+            screen = await open_schedules(pilot)
             for action in ("pause_schedule", "resume_schedule", "trigger_schedule"):
                 assert not screen.check_action(action, ())
             await pilot.press("t")
