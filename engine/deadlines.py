@@ -25,6 +25,8 @@ log = logging.getLogger("durable.worker")
 
 LATE = 0.002
 """Seconds a timer fires after the local deadline, so the database clock has passed it too."""
+PRUNE_AT = 1024
+"""Timers held before those of ended workflows are dropped (then twice as many as are left)."""
 
 
 class Deadlines(Service):
@@ -37,12 +39,26 @@ class Deadlines(Service):
         self.cancel = cancel
         self._heap: list[tuple[float, str]] = []
         self._wake = threading.Condition()
+        self._prune_at = PRUNE_AT
 
     def arm(self, workflow_id: str, seconds: float) -> None:
-        """Time the workflow out `seconds` from now (measured on the database clock when it was read)."""
+        """Time the running workflow out `seconds` from now (measured on the database clock when it was read)."""
         with self._wake:
             heapq.heappush(self._heap, (time.monotonic() + max(0.0, seconds) + LATE, workflow_id))
+            if len(self._heap) > self._prune_at:
+                self._prune()
             self._wake.notify()
+
+    def _prune(self) -> None:
+        """Drop the timers of workflows that ended here: most end long before their deadline, and under load
+        their timers would pile up for as long as the timeout."""
+        self._heap = [entry for entry in self._heap if self.running(entry[1])]
+        heapq.heapify(self._heap)
+        self._prune_at = max(PRUNE_AT, 2 * len(self._heap))
+
+    def __len__(self) -> int:
+        """Timers held (some of workflows that ended since)."""
+        return len(self._heap)
 
     def interrupt(self) -> None:
         with self._wake:

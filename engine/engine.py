@@ -219,9 +219,9 @@ class Engine:
                     f"workflow id {wid!r} already exists for workflow {state.name!r}, not {spec.name!r}"
                 )
             return WorkflowHandle(self, wid)
+        self._submit(wid, spec, inputs, {})
         if timeout is not None:
             self.deadlines.arm(wid, timeout)
-        self._submit(wid, spec, inputs, {})
         return WorkflowHandle(self, wid)
 
     def enqueue_workflow(
@@ -288,9 +288,9 @@ class Engine:
             return 0
         recorded = self.runtime_store.recorded_steps([c.workflow_id for c in runnable])
         for c in runnable:
+            self._submit(c.workflow_id, REGISTRY[c.name], c.inputs, recorded[c.workflow_id])
             if c.deadline_in is not None:
                 self.deadlines.arm(c.workflow_id, c.deadline_in)
-            self._submit(c.workflow_id, REGISTRY[c.name], c.inputs, recorded[c.workflow_id])
         return len(runnable)
 
     def _runs_here(self, workflow_id: str) -> bool:

@@ -509,9 +509,9 @@ def run_child(ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...], k
             timeout=spec.timeout_seconds,
         )
     outcome = PAUSED
-    if created and spec.timeout_seconds is not None:
-        rt.deadlines.arm(child_id, spec.timeout_seconds)  # an earlier deadline of the parent is the parent's timer
     if created and rt.runs.claim(child_id) is not None:
+        if spec.timeout_seconds is not None:  # an earlier deadline of the parent is the parent's timer
+            rt.deadlines.arm(child_id, spec.timeout_seconds)
         outcome = contextvars.Context().run(execute, rt, child_id, spec, inputs, {})
     rt.runs.check(ctx.workflow_id)
     if outcome.status == WorkflowStatus.CANCELLED:

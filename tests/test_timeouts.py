@@ -7,6 +7,7 @@ import time
 import pytest
 
 from engine import AwaitedWorkflowCancelled, InvalidInput, sleep, step, workflow
+from engine.deadlines import PRUNE_AT
 from tests.helpers import runs, wait_for
 
 
@@ -151,3 +152,9 @@ def test_the_heartbeat_times_out_what_no_live_worker_can_run(workers, make_engin
     make_engine()  # this process does not register w.sleepy, so it never adopts it; its heartbeat sweeps
     wait_for(lambda: control.get_workflow(wid).status == "CANCELLED", timeout=3)
     assert _error_message(control, wid) == ("CANCELLED", "timed out after 0.3s")
+
+
+def test_timers_of_ended_workflows_do_not_pile_up(engine):
+    for i in range(5 * PRUNE_AT):
+        engine.deadlines.arm(f"ended-{i}", 3600)  # none of them runs here (any more)
+    assert len(engine.deadlines) <= PRUNE_AT + 1

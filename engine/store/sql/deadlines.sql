@@ -6,8 +6,9 @@
 extract(epoch FROM deadline_at - clock_timestamp())::float8 AS deadline_in
 
 -- name: timeout_reason
--- Fragment: why workflow `w` (its parent `p`) was cancelled by a deadline: its own timeout, or its parent's earlier one.
-CASE WHEN w.timeout_seconds IS NOT NULL AND (p.deadline_at IS NULL OR w.deadline_at < p.deadline_at)
+-- Fragment: why workflow `w` was cancelled by a deadline: its own timeout, or its parent's earlier deadline.
+CASE WHEN w.timeout_seconds IS NOT NULL AND w.deadline_at < coalesce(
+         (SELECT p.deadline_at FROM {schema}.workflows p WHERE p.workflow_id = w.parent_workflow_id), 'infinity')
      THEN 'timed out after ' || w.timeout_seconds || 's'
      ELSE 'timed out with its parent ' || coalesce(w.parent_workflow_id, '') END
 
@@ -15,7 +16,7 @@ CASE WHEN w.timeout_seconds IS NOT NULL AND (p.deadline_at IS NULL OR w.deadline
 -- Cancel the workflows whose deadline has passed (these ids, or all with NULL; up to a limit) and their descendants, recording why as the error.
 WITH RECURSIVE due AS (
     SELECT d.workflow_id FROM {schema}.workflows d
-    WHERE d.deadline_at <= clock_timestamp() AND d.status IN ('PENDING', 'ENQUEUED')
+    WHERE d.deadline_at <= statement_timestamp() AND d.status IN ('PENDING', 'ENQUEUED')
       AND (%(ids)s::text[] IS NULL OR d.workflow_id = ANY(%(ids)s::text[]))
     LIMIT %(limit)s
 ), tree AS (
@@ -26,8 +27,7 @@ WITH RECURSIVE due AS (
 UPDATE {schema}.workflows w SET status = 'CANCELLED', updated_at = clock_timestamp(), finished_at = clock_timestamp(),
        error = jsonb_build_object('type', 'engine.errors.WorkflowTimedOut', 'message', {timeout_reason},
                                   'args', jsonb_build_array({timeout_reason}))
-FROM tree t JOIN {schema}.workflows x ON x.workflow_id = t.workflow_id
-     LEFT JOIN {schema}.workflows p ON p.workflow_id = x.parent_workflow_id
+FROM tree t
 WHERE w.workflow_id = t.workflow_id AND w.status = ANY(%(sources)s)
 RETURNING w.workflow_id
 
