@@ -325,7 +325,7 @@ def _host_pid() -> tuple[str, int]:
 def _code_version() -> str:
     """A short hash of the source files that define the registered workflows: changes when their code does."""
     digest = hashlib.sha1()
-    for path in sorted({inspect.getsourcefile(spec.fn) or "" for spec in REGISTRY.values()}):
+    for path in sorted({inspect.getsourcefile(inspect.unwrap(spec.fn)) or "" for spec in REGISTRY.values()}):
         with contextlib.suppress(OSError):
             digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:12]

@@ -150,6 +150,8 @@ class Scheduler(Service):
 
     def fire_due(self, now: datetime) -> datetime | None:
         """Queue the latest due tick of each running schedule; returns the next tick of any of them."""
+        if not SCHEDULES:
+            return None
         store = self.engine.store.schedules
         upcoming: list[datetime] = []
         for record in store.schedules(sorted(SCHEDULES)):

@@ -170,7 +170,7 @@ def test_two_workers_run_each_tick_once(database_url, schema, control, tmp_path:
     workers = [Worker(database_url, schema, f"sched-{i}", tmp_path, module="tests.schedule_app") for i in range(2)]
     try:
         ticks = tmp_path / "ticks"
-        wait_for(lambda: ticks.exists() and len(ticks.read_text().split("\n")) > 3, timeout=6)
+        wait_for(lambda: ticks.exists() and len(ticks.read_text().splitlines()) >= 2, timeout=6)  # two ticks
     finally:
         for worker in workers:
             worker.stop()
