@@ -180,3 +180,15 @@ def test_two_workers_run_each_tick_once(database_url, schema, control, tmp_path:
     runs = control.list_workflows(name="sa.tick", limit=100)
     assert len(runs) == len({r.workflow_id for r in runs}) >= len(counts)
     assert all(r.workflow_id.startswith("sched:every-second:") for r in runs)
+
+
+@pytest.fixture
+def plugin_nightly(define):
+    define("plugin-nightly")  # before `durable_engine` launches, which records it
+
+
+def test_the_pytest_plugin_clock_skips_to_the_next_tick(plugin_nightly, durable_engine, durable_clock):
+    tick = skip_to_next_tick(durable_clock)  # a running virtual clock: the scheduler waits for it all the same
+    wid = tick_workflow_id("plugin-nightly", tick)
+    wait_for(lambda: [w.workflow_id for w in durable_engine.list_workflows(name="sc.plugin-nightly")] == [wid])
+    assert durable_engine.retrieve_workflow(wid).result(timeout=5)[0] == tick.isoformat()
