@@ -137,10 +137,8 @@ def test_a_deadline_that_passed_while_the_worker_was_dead_is_enforced_at_launch(
     deadline = control.get_workflow(wid).deadline_at
     wait_for(lambda: control.db_now() > deadline, timeout=2)
     assert control.get_workflow(wid).status == "PENDING"  # nobody was alive to enforce it
-    started = time.monotonic()
-    workers("to-exec")  # the same executor: its launch claims its own workflows, and times this one out
+    workers("to-exec")  # the same executor: its launch claims its own workflows and times this one out, before "ready"
     assert _error_message(control, wid) == ("CANCELLED", "timed out after 0.4s")
-    assert time.monotonic() - started < 2
     assert runs(tmp_path, "one") == []  # it did not run on after its deadline
 
 
