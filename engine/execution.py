@@ -140,14 +140,15 @@ class StepRun:
         return f"workflow {self.workflow_id!r} step {self.step_id} ({self.spec.name})"
 
     def wait_turn(self) -> None:
-        """Wait out what is left of a backoff, honour cancellation, and mark a retry as running."""
+        """Wait out what is left of a backoff, honour cancellation, mark a retry as running, and confirm
+        ownership last: the mark may wait out an outage, during which the workflow may have been adopted."""
         if self.wait > 0:
             self.rt.runs.wait(self.workflow_id, self.wait)
         self.rt.runs.check(self.workflow_id)
-        self.rt.confirm_ownership(self.ctx, self.where)
         self.started = self.rt.runs.clock.now()
         if self.attempt > 1:
             self.mark(StepStatus.RUNNING)
+        self.rt.confirm_ownership(self.ctx, self.where)
 
     def mark(self, status: StepStatus, child: str | None = None) -> None:
         with checkpointing():
@@ -235,6 +236,7 @@ class StepRun:
                 with_attempt=with_attempt,
                 end_reason=end_reason,
                 policy=None if status == StepStatus.SUCCESS else self.policy_words,
+                owner=self.rt.executor_id,
             )
         if not ok:
             self.rt.lost_write(self.workflow_id, self.where)
@@ -448,6 +450,8 @@ def _transaction_once(
         held.append(conn)
         with conn.transaction():
             set_isolation(conn, spec.isolation_level or "serializable")
+            if run is not None:
+                run.rt.hold(conn, run.workflow_id, run.where)
             db_token = CURRENT_DB.set(conn)
             try:
                 result = spec.fn(*args, **kwargs)
