@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
-from psycopg import errors as pg_errors
 
 from engine.context import (
     CURRENT_DB,
@@ -40,7 +39,7 @@ from engine.specs import StepSpec, WorkflowSpec
 from engine.states import StepKind, StepStatus, WorkflowStatus
 from engine.store.connection import failure_reason
 from engine.store.runtime import RecordedStep
-from engine.store.session import set_isolation
+from engine.store.session import RETRYABLE_TRANSACTION_ERRORS, set_isolation
 
 log = logging.getLogger("durable")
 
@@ -216,7 +215,7 @@ class StepRun:
         with_attempt: bool = True,
         end_reason: str | None = None,
     ) -> None:
-        with checkpointing():
+        with checkpointing(in_transaction=conn is not None):
             ok = self.rt.store.record_step(
                 workflow_id=self.workflow_id,
                 step_id=self.step_id,
@@ -406,8 +405,6 @@ async def sleep_async(seconds: float) -> None:
 
 
 # transactions -------------------------------------------------------------------------------------
-
-RETRYABLE_TRANSACTION_ERRORS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
 
 def serialization_failure(exc: BaseException) -> bool:

@@ -20,6 +20,7 @@ from engine.runtable import RunTable
 from engine.states import WorkflowStatus
 from engine.store.connection import failure_reason
 from engine.store.runtime import RuntimeStore
+from engine.store.session import RETRYABLE_TRANSACTION_ERRORS
 
 if TYPE_CHECKING:
     from engine.context import WorkflowContext
@@ -44,10 +45,14 @@ class StoreUnreachable(BaseException):
 
 
 @contextlib.contextmanager
-def checkpointing() -> Iterator[None]:
+def checkpointing(in_transaction: bool = False) -> Iterator[None]:
+    """A lost connection is an outage, not an outcome: StoreUnreachable. Inside a `@transaction`, though, a
+    serialization failure or a deadlock (OperationalErrors too) certainly rolled it back: its retries decide."""
     try:
         yield
     except psycopg.OperationalError as exc:
+        if in_transaction and isinstance(exc, RETRYABLE_TRANSACTION_ERRORS):
+            raise
         raise StoreUnreachable(failure_reason(exc)) from exc
 
 

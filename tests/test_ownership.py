@@ -60,13 +60,24 @@ def fresh_gates() -> Iterator[None]:
         gate.set()
 
 
+@pytest.fixture
+def elsewhere(engine, database_url: str, schema: str) -> Iterator[None]:
+    """Another live executor, as the rows see one: its row, and its process's lock held (so no one adopts
+    back what it takes)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"INSERT INTO {schema}.executors (executor_id, host, pid) VALUES ('elsewhere', 'h', 1)")
+    holder = _lock_executor(database_url, schema, "elsewhere")
+    yield
+    holder.close()
+
+
 def _give_away(database_url: str, schema: str, wid: str) -> None:
-    """What an adoption by another worker does to the row."""
+    """What an adoption by the other executor does to the row."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f"UPDATE {schema}.workflows SET executor_id = 'elsewhere' WHERE workflow_id = %s", (wid,))
 
 
-def test_a_step_of_a_run_that_lost_its_workflow_is_not_recorded(engine, control, database_url, schema):
+def test_a_step_of_a_run_that_lost_its_workflow_is_not_recorded(engine, control, database_url, schema, elsewhere):
     engine.start_workflow(flow, 1, workflow_id="lost")
     assert entered["step"].wait(5)
     _give_away(database_url, schema, "lost")
@@ -95,7 +106,7 @@ def _count(database_url: str, table: str) -> int:
 
 
 def test_a_transaction_of_a_run_that_lost_its_workflow_has_no_effect(
-    engine, control, database_url, schema, effects_table
+    engine, control, database_url, schema, effects_table, elsewhere
 ):
     engine.start_workflow(effects, effects_table, workflow_id="lost-tx")
     assert entered["body"].wait(5)
@@ -107,7 +118,9 @@ def test_a_transaction_of_a_run_that_lost_its_workflow_has_no_effect(
     assert control.get_workflow("lost-tx").steps == []
 
 
-def test_no_one_takes_a_workflow_while_its_transaction_runs(engine, control, database_url, schema, effects_table):
+def test_no_one_takes_a_workflow_while_its_transaction_runs(
+    engine, control, database_url, schema, effects_table, elsewhere
+):
     """The transaction's snapshot is taken before an adoption could happen: the row is held until it commits."""
     gates["body"].set()
     engine.start_workflow(effects, effects_table, workflow_id="held")
@@ -168,3 +181,24 @@ def test_a_worker_whose_heartbeat_is_late_but_whose_process_lives_is_not_adopted
     gates["step"].set()
     wait_for(lambda: control.get_workflow(wid).status == "SUCCESS")
     assert control.get_workflow(wid).executor_id == "adopter"
+
+
+def test_a_serialization_failure_at_a_transactions_checkpoint_is_retried_not_taken_for_an_outage(
+    engine, control, database_url, schema, effects_table
+):
+    """A row written meanwhile under the transaction's snapshot makes its checkpoint fail to serialize: the
+    transaction certainly rolled back, so its retry policy runs it again (no pause, no replay)."""
+    gates["body"].set()
+    engine.start_workflow(effects, effects_table, workflow_id="ser")
+    assert entered["transaction"].wait(5)  # its first statement ran: the snapshot is taken
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            f"INSERT INTO {schema}.steps (workflow_id, step_id, name, kind, status, attempts) "
+            "VALUES ('ser', 1, 'own.effect', 'transaction', 'RUNNING', 1)"
+        )
+    gates["transaction"].set()
+    wait_for(lambda: control.get_workflow("ser").status == "SUCCESS")
+    assert _count(database_url, effects_table) == 1
+    [step_row] = control.get_workflow("ser").steps
+    first = step_row.attempt_records[0]
+    assert first.error_type is not None and first.error_type.endswith("SerializationFailure")
