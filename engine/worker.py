@@ -159,6 +159,11 @@ class Heartbeat(Service):
     def interrupt(self) -> None:
         self._poke.set()
 
+    @property
+    def beats(self) -> int:
+        """How many heartbeats went through: a test waits for some to pass rather than for a time."""
+        return self._beats
+
     def poke(self) -> None:
         """Claim queued work now rather than at the next beat."""
         self._poke.set()
