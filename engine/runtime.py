@@ -7,6 +7,7 @@ hand-over of a finished run; nothing of the engine's lifecycle or scheduling.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from engine.outcome import PAUSED, Outcome
 from engine.runtable import RunTable
 from engine.states import WorkflowStatus
 from engine.store.connection import failure_reason
+from engine.store.messages import MessageStore
 from engine.store.runtime import RuntimeStore
 
 if TYPE_CHECKING:
@@ -71,6 +73,11 @@ class Runtime:
         self.slow_steps = slow_steps
         self.finisher = finisher
         self._rerun = rerun
+
+    @functools.cached_property
+    def messages(self) -> MessageStore:
+        """The statements of `recv`, `send`, events and streams, on the same pool and recorded clock."""
+        return MessageStore(self.pool, self.store.sql.schema, lambda: self.store.skew())
 
     def release(self, workflow_id: str, outcome: Outcome) -> None:
         """The run ended (its outcome recorded, or none to record): wake its waiters, start a pending rerun."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from psycopg_pool import ConnectionPool
 
 from engine.store.connection import connect, open_pool
+from engine.store.messages import MessageStore
 from engine.store.migrations import ensure_current
 from engine.store.names import check_schema_name, control_channel, events_channel
 from engine.store.ops import OpsStore
@@ -32,6 +33,7 @@ class Store:
         self.reads = ReadStore(self.pool, schema)
         self.ops = OpsStore(self.pool, schema)
         self.queues = QueueStore(self.pool, schema)
+        self.messages = MessageStore(self.pool, schema)
         self.events_channel = events_channel(schema)
         self.control_channel = control_channel(schema)
 
