@@ -151,6 +151,10 @@ class Control:
     def messages_waiting(self, workflow_id: str) -> dict[str, int]:
         return self._messaging.messages_waiting(workflow_id)
 
+    def stream_values(self, workflow_id: str, key: str) -> list[Any]:
+        """The values of a stream written so far, without waiting for more."""
+        return self._messaging.stream_values(workflow_id, key)
+
     def read_stream(self, workflow_id: str, key: str) -> Iterator[Any]:
         """Each value of a workflow's stream, in order, as it is written, until it is closed or the workflow ends."""
         return self._messaging.read_stream(workflow_id, key)

@@ -109,6 +109,11 @@ class Messaging:
         wid, name = self._exists(workflow_id), check_name(key, "a stream key")
         return self._follow(wid, name)
 
+    def stream_values(self, workflow_id: str, key: str) -> list[Any]:
+        """The values of a stream written so far, in order (up to its close), without waiting."""
+        page = self._messages.stream_after(self._exists(workflow_id), check_name(key, "a stream key"), 0)
+        return [value for _, value in page.values]
+
     def _follow(self, workflow_id: str, key: str) -> Iterator[Any]:
         watch = Watch(self._store)
         after = 0

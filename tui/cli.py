@@ -27,6 +27,7 @@ from engine.store.connection import failure_reason
 from engine.store.migrations import check_schema_name
 from tui.db_commands import add_db_parser
 from tui.dev.config import DEFAULT_STOP_GRACE, DEV_EXECUTOR_ID
+from tui.message_commands import add_message_parsers
 
 PROG = "durable-tui"
 USAGE_ERROR = 2
@@ -513,6 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a reload waits for running steps before it restarts anyway (default %(default)s)",
     )
     add_db_parser(sub, leaf)
+    add_message_parsers(sub, leaf)
     return parser
 
 
