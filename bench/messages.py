@@ -126,22 +126,30 @@ def send_to(send: Callable[..., object], workflow_id: str) -> Callable[[], objec
     return lambda: send(workflow_id, "ping", topic="ping")
 
 
+def measure(
+    result: Result, n: int, idle: float, start: Callable[[int, str | None], Any], send: Callable[..., object]
+) -> Result:
+    """Warm up, time `n` messages to one workflow, then count the statements of a workflow left waiting. `start(n,
+    workflow_id)` starts a ping loop and returns its handle; `send(workflow_id, message, topic=)` sends."""
+    for _ in range(2):
+        READY.clear()
+        drive(Result("warm-up"), 5, send_to(send, start(5, None).workflow_id))
+    READY.clear()
+    drive(result, n, send_to(send, start(n, None).workflow_id))
+    idle_id = f"idle-{uuid.uuid4().hex[:6]}"
+    result.idle_own, result.idle_all = idle_cost(idle, lambda: start(1, idle_id), send_to(send, idle_id))
+    return result
+
+
 def bench_ours(url: str, n: int, idle: float) -> Result:
     drop_schemas(url, SCHEMA)
-    result = Result("durable-tui (ours)")
     with Engine(url, f"bench-{uuid.uuid4().hex[:6]}", schema=SCHEMA) as eng:
-        for _ in range(2):  # warm-up
-            READY.clear()
-            wid = eng.start_workflow(ours_ping, 5).workflow_id
-            drive(Result("warm-up"), 5, send_to(eng.send, wid))
-        READY.clear()
-        wid = eng.start_workflow(ours_ping, n).workflow_id
-        drive(result, n, lambda: eng.send(wid, "ping", topic="ping"))
-        idle_id = f"idle-{uuid.uuid4().hex[:6]}"
-        result.idle_own, result.idle_all = idle_cost(
+        result = measure(
+            Result("durable-tui (ours)"),
+            n,
             idle,
-            lambda: eng.start_workflow(ours_ping, 1, workflow_id=idle_id),
-            lambda: eng.send(idle_id, "ping", topic="ping"),
+            lambda k, wid: eng.start_workflow(ours_ping, k, workflow_id=wid),
+            eng.send,
         )
     drop_schemas(url, SCHEMA)
     return result
@@ -149,7 +157,7 @@ def bench_ours(url: str, n: int, idle: float) -> Result:
 
 def bench_dbos(url: str, n: int, idle: float) -> Result:
     try:
-        from dbos import DBOS
+        from dbos import DBOS, SetWorkflowID
     except ImportError:
         return Result("DBOS", note="not installed (pip install 'durable-tui[bench]')")
 
@@ -157,26 +165,13 @@ def bench_dbos(url: str, n: int, idle: float) -> Result:
     def dbos_ping(count: int) -> int:
         return ping_loop(lambda: DBOS.recv("ping", 30), count)
 
+    def start(count: int, workflow_id: str | None) -> Any:
+        with SetWorkflowID(workflow_id or str(uuid.uuid4())):
+            return DBOS.start_workflow(dbos_ping, count)
+
     version = launch_dbos("bench-messages", url, DBOS_SCHEMA)
-    result = Result(f"DBOS {version}")
     try:
-        for _ in range(2):
-            READY.clear()
-            wid = DBOS.start_workflow(dbos_ping, 5).workflow_id
-            drive(Result("warm-up"), 5, send_to(DBOS.send, wid))
-        READY.clear()
-        wid = DBOS.start_workflow(dbos_ping, n).workflow_id
-        drive(result, n, lambda: DBOS.send(wid, "ping", topic="ping"))
-        idle_id = f"idle-{uuid.uuid4().hex[:6]}"
-
-        def start_idle() -> Any:
-            from dbos import SetWorkflowID
-
-            with SetWorkflowID(idle_id):
-                return DBOS.start_workflow(dbos_ping, 1)
-
-        result.idle_own, result.idle_all = idle_cost(idle, start_idle, lambda: DBOS.send(idle_id, "ping", topic="ping"))
-        return result
+        return measure(Result(f"DBOS {version}"), n, idle, start, DBOS.send)
     finally:
         DBOS.destroy()
         drop_schemas(url, DBOS_SCHEMA)

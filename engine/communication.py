@@ -24,7 +24,7 @@ from engine.runtime import checkpointing
 from engine.serialization import dumps, error_from_dict
 from engine.specs import StepSpec
 from engine.states import StepKind, StepStatus
-from engine.store.messages import StepWrite, WaitOutcome
+from engine.store.messages import MessageStore, StepWrite, WaitOutcome
 from engine.validation import check_name, check_number, check_workflow_id
 
 ONCE = RetryPolicy(max_attempts=1, retries_allowed=False)
@@ -159,37 +159,34 @@ def send(workflow_id: str, message: Any, topic: str | None = None) -> None:
 
 def set_event(key: str, value: Any) -> None:
     """Publish `value` as event `key` of this workflow, readable from anywhere; a later set_event overwrites it."""
-    ctx = _inside("set_event")
-    name = check_name(key, "an event key")
-    run, write = _start(ctx, StepKind.SET_EVENT, name)
+    _publish(StepKind.SET_EVENT, check_name(key, "an event key"), value, lambda s, w, k, v: s.set_event_step(w, k, v))
+
+
+def write_stream(key: str, value: Any) -> None:
+    """Append `value` to this workflow's stream `key`: readers see each value once, in order, as it is written."""
+    key = check_name(key, "a stream key")
+    _publish(StepKind.WRITE_STREAM, key, value, lambda s, w, k, v: s.stream_step(w, k, v, closed=False))
+
+
+def close_stream(key: str) -> None:
+    """End this workflow's stream `key`: its readers stop once they have read every value."""
+    key = check_name(key, "a stream key")
+    _publish(StepKind.CLOSE_STREAM, key, None, lambda s, w, k, _: s.stream_step(w, k, None, closed=True))
+
+
+Publish = Callable[[MessageStore, StepWrite, str, str], bool]
+
+
+def _publish(kind: StepKind, key: str, value: Any, write: Publish) -> None:
+    """A step that writes a row of its own (an event, a stream value or close) with its record, unless replayed."""
+    ctx = _inside(str(kind))
+    run, step = _start(ctx, kind, key)
     if _recorded(run)[0]:
         return
     encoded = dumps(value, lambda: f"{run.where} value")
     run.rt.runs.check(ctx.workflow_id)
     with checkpointing():
-        _done(run, run.rt.messages.set_event_step(write, name, encoded))
-
-
-def write_stream(key: str, value: Any) -> None:
-    """Append `value` to this workflow's stream `key`: readers see each value once, in order, as it is written."""
-    _stream("write_stream", StepKind.WRITE_STREAM, key, value, closed=False)
-
-
-def close_stream(key: str) -> None:
-    """End this workflow's stream `key`: its readers stop once they have read every value."""
-    _stream("close_stream", StepKind.CLOSE_STREAM, key, None, closed=True)
-
-
-def _stream(what: str, kind: StepKind, key: str, value: Any, closed: bool) -> None:
-    ctx = _inside(what)
-    name = check_name(key, "a stream key")
-    run, write = _start(ctx, kind, name)
-    if _recorded(run)[0]:
-        return
-    encoded = None if closed else dumps(value, lambda: f"{run.where} value")
-    run.rt.runs.check(ctx.workflow_id)
-    with checkpointing():
-        _done(run, run.rt.messages.stream_step(write, name, encoded, closed))
+        _done(run, write(run.rt.messages, step, key, encoded))
 
 
 def sleep_until(when: datetime) -> None:

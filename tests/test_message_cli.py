@@ -7,25 +7,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
-
-import pytest
 
 from engine import Engine
 from tests import messages_app as app
 from tests.conftest import ROOT
 from tests.helpers import wait_for
-from tui.cli import main
-
-
-@pytest.fixture
-def cli(database_url: str, schema: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main([*args, "--database-url", database_url, "--schema", schema])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+from tests.test_cli import cli  # noqa: F401  (fixture)
 
 
 def waiting(engine: Engine, wid: str) -> bool:
@@ -33,7 +20,7 @@ def waiting(engine: Engine, wid: str) -> bool:
     return bool(steps) and steps[-1].status == "WAITING"
 
 
-def test_send_delivers_json_to_the_recv(engine: Engine, cli) -> None:
+def test_send_delivers_json_to_the_recv(engine: Engine, cli) -> None:  # noqa: F811
     handle = engine.start_workflow(app.receive, "payment", 10.0, workflow_id="pay-1")
     wait_for(lambda: waiting(engine, "pay-1"))
     assert cli("send", "pay-1", '{"paid": 42}', "--topic", "payment") == (
@@ -48,7 +35,7 @@ def test_send_delivers_json_to_the_recv(engine: Engine, cli) -> None:
     assert code == 0 and out.startswith("not sent again")
 
 
-def test_bad_json_and_unknown_ids_are_one_line_exit_2(engine: Engine, cli) -> None:
+def test_bad_json_and_unknown_ids_are_one_line_exit_2(engine: Engine, cli) -> None:  # noqa: F811
     engine.run_workflow(app.receive, None, 0, workflow_id="w")
     for args in (("send", "w", "{oops"), ("send", "ghost", "1"), ("events", "ghost"), ("stream", "ghost", "k")):
         code, out, err = cli(*args)
@@ -58,7 +45,7 @@ def test_bad_json_and_unknown_ids_are_one_line_exit_2(engine: Engine, cli) -> No
     assert "no workflow with id 'ghost'" in cli("events", "ghost")[2]
 
 
-def test_events_and_stream_print_what_was_recorded(engine: Engine, cli) -> None:
+def test_events_and_stream_print_what_was_recorded(engine: Engine, cli) -> None:  # noqa: F811
     handle = engine.start_workflow(app.publisher, ["a", {"n": 2}], workflow_id="pub")
     for topic in ("go", "next", "next"):
         engine.send("pub", None, topic=topic)

@@ -4,9 +4,8 @@ a replayed recovery that repeats nothing (issue 9)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -14,17 +13,8 @@ from tests.helpers import Worker, wait_for
 
 
 @pytest.fixture
-def start(database_url: str, schema: str, tmp_path: Path) -> Iterator:
-    started: list[Worker] = []
-
-    def run(executor_id: str) -> Worker:
-        worker = Worker(database_url, schema, executor_id, tmp_path, module="tests.messages_app")
-        started.append(worker)
-        return worker
-
-    yield run
-    for worker in started:
-        worker.stop()
+def start(workers: Callable[..., Worker]) -> Callable[[str], Worker]:
+    return lambda executor_id: workers(executor_id, module="tests.messages_app")
 
 
 def waiting_step(control, wid: str):
@@ -34,7 +24,7 @@ def waiting_step(control, wid: str):
 
 def test_a_recovered_recv_waits_only_what_is_left_of_its_timeout(start, control):
     worker = start("mq")
-    control.enqueue_workflow("m.receive", "pay", 2.0, workflow_id="r1")
+    control.enqueue_workflow("m.receive", "pay", 3.0, workflow_id="r1")
     deadline = wait_for(lambda: waiting_step(control, "r1")).next_attempt_at
     time.sleep(0.7)
     worker.kill()
@@ -45,8 +35,10 @@ def test_a_recovered_recv_waits_only_what_is_left_of_its_timeout(start, control)
     assert record.output is None and record.recovery_count == 1
     finished = record.steps[0].finished_at
     assert finished is not None
-    assert -0.05 <= (finished - deadline).total_seconds() < 0.5  # at the deadline recorded before the crash
-    assert (finished - restarted).total_seconds() < 2.0 - 0.4  # not a fresh 2 s from the restart
+    # at the deadline recorded before the crash (or at once, if the restart took longer than what was left)
+    assert (finished - deadline).total_seconds() >= -0.05
+    assert (finished - max(deadline, restarted)).total_seconds() < 0.5
+    assert (finished - restarted).total_seconds() < 3.0 - 0.6  # not a fresh 3 s from the restart
 
 
 def test_a_message_sent_while_the_worker_is_dead_is_delivered_once_after_recovery(start, control):
