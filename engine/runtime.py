@@ -11,7 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -115,7 +115,7 @@ class Runtime:
             raise Preempted(f"{where}: the workflow is {owner}")
         ctx.lease_epoch = epoch
 
-    def lost_write(self, workflow_id: str, where: str) -> None:
+    def lost_write(self, workflow_id: str, where: str) -> NoReturn:
         """A checkpoint's guard matched nothing: the step already has a final outcome. Only the workflow's
         owner says why. Another executor: it was taken over (Preempted). Still ours: our own earlier write
         committed though its reply was lost, so replay from the checkpoints (StoreUnreachable)."""
