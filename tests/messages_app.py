@@ -48,6 +48,11 @@ def await_event(target: str, key: str, timeout: float) -> Any:
     return get_event(target, key, timeout)
 
 
+@workflow(name="m.async_receive")
+async def async_receive(topic: str) -> Any:
+    return recv(topic, 10)
+
+
 @workflow(name="m.sender")
 def sender(target: str, message: Any) -> str:
     send(target, message, topic="hello")

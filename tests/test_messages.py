@@ -151,6 +151,24 @@ def test_get_event_inside_a_workflow_waits_for_another_workflow(engine, control)
     assert waiter.result(timeout=10) == "hi"
 
 
+def test_cancel_and_retry_now_interrupt_a_get_event(engine, control):
+    engine.start_workflow(app.await_event, "nobody", "k", 60.0, workflow_id="ge-cancel")
+    handle = engine.start_workflow(app.await_event, "nobody", "k", 60.0, workflow_id="ge-cut")
+    wait_for(lambda: waiting(control, "ge-cancel") and waiting(control, "ge-cut"))
+    control.cancel("ge-cancel")
+    control.retry_now("ge-cut")
+    assert handle.result(timeout=5) is None
+    wait_for(lambda: engine.in_flight() == 0, timeout=5)
+    assert control.get_workflow("ge-cancel").status == "CANCELLED"
+
+
+def test_an_async_workflow_receives(engine, control):
+    handle = engine.start_workflow(app.async_receive, "t", workflow_id="async-1")
+    wait_for(lambda: waiting(control, "async-1"))
+    control.send("async-1", [1, 2], topic="t")
+    assert handle.result(timeout=10) == [1, 2]
+
+
 def test_get_event_inside_a_workflow_times_out_with_none(engine):
     assert engine.run_workflow(app.await_event, "nobody", "k", 0.2, workflow_id="no-event") is None
 

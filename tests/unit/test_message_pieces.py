@@ -22,6 +22,9 @@ def test_a_recv_wait_counts_down_to_its_timeout() -> None:
     assert live_wait(row, T0, 60).plain == "waiting for 'payment' · timeout in 23.4s"
     assert live_wait(row, T0 + timedelta(seconds=30), 60).plain == "waiting for 'payment' · timing out"
     assert live_wait(row, T0, 20).plain == "waiting for 'paymen…"
+    event = summary(step_status=StepStatus.WAITING, step_name="get_event:ready", next_attempt_at=at(5),
+                    wait_reason="waiting for event 'ready' of order-7")  # fmt: skip
+    assert live_wait(event, T0, 60).plain == "waiting for event 'ready' of order-7 · timeout in 5.0s"
 
 
 def test_the_subject_is_in_the_step_name() -> None:
