@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine import DurableError, InvalidInput, WorkflowNotFound, recv, sleep_until
+from engine import DurableError, InvalidInput, SerializationError, WorkflowNotFound, recv, sleep_until
 from tests import messages_app as app
 from tests.helpers import wait_for
 
@@ -95,6 +95,9 @@ def test_send_to_an_unknown_workflow_is_workflow_not_found(engine, control):
         engine.send("ghost", 1)
     with pytest.raises(InvalidInput):
         control.send("", 1)
+    engine.run_workflow(app.receive, None, 0, workflow_id="exists")
+    with pytest.raises(SerializationError, match="message to workflow 'exists'"):
+        control.send("exists", {1, 2})  # values are JSON: a set is not
 
 
 def test_a_repeated_idempotency_key_delivers_once(engine, control):
