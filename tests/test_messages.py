@@ -227,3 +227,14 @@ def test_outside_a_workflow(engine):
     with pytest.raises(InvalidInput, match="aware datetime"):
         sleep_until(datetime.now())
     sleep_until(datetime.now(timezone.utc) + timedelta(seconds=0.01))
+
+
+def test_deleting_a_workflow_deletes_its_messages_events_and_streams(engine, control):
+    handle = engine.start_workflow(app.publisher, ["x"], workflow_id="gone")
+    for topic in ("go", "next", "unread"):
+        control.send("gone", None, topic=topic)
+    handle.result(timeout=10)
+    assert control.delete("gone") == ["gone"]
+    engine.run_workflow(app.receive, "unread", 0, workflow_id="gone")  # the id again: nothing of the old one
+    assert control.get_events("gone") == {} and control.stream_values("gone", "progress") == []
+    assert control.get_workflow("gone").output is None and control.messages_waiting("gone") == {}
