@@ -3,5 +3,6 @@
 from demo_app.checkout import checkout, ship_order
 from demo_app.emails import shipping_notice
 from demo_app.pipeline import data_pipeline
+from demo_app.refunds import refund_request
 
-__all__ = ["checkout", "data_pipeline", "ship_order", "shipping_notice"]
+__all__ = ["checkout", "data_pipeline", "refund_request", "ship_order", "shipping_notice"]
