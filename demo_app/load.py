@@ -17,7 +17,8 @@ from typing import Any
 
 import psycopg
 
-from demo_app import CHECKOUT, PIPELINE
+from demo_app import CHECKOUT, PIPELINE, REFUND
+from demo_app.settings import knob
 from demo_app.shop import CATALOG
 from engine import Control, WorkflowNotFound
 from engine.store.connection import failure_reason
@@ -26,6 +27,8 @@ log = logging.getLogger("demo.load")
 
 KINDS = ("mix", "order", "pipeline")
 PIPELINE_EVERY = 6
+REFUND_EVERY = 10
+APPROVERS = ["Ada", "Grace", "Barbara", "Margaret"]
 UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0}
 RATE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:/\s*([a-z]+))?\s*$")
 
@@ -77,6 +80,35 @@ def make_batch(n: int) -> dict[str, Any]:
     }
 
 
+def make_refund(n: int) -> dict[str, Any]:
+    rng = random.Random(f"refund-{n}")
+    return {
+        "id": f"refund-{n:04d}",
+        "order": f"order-{rng.randint(1, 10 * n):04d}",
+        "amount": rng.randint(500, 12000) / 100,
+    }
+
+
+def answer_later(control: Control, workflow_id: str) -> threading.Timer | None:
+    """A person answers the refund request after a while (a message to its `recv`), or never: the request then
+    times out. Reproducible per id; the idempotency key makes a repeated answer a no-op."""
+    rng = random.Random(f"answer-{workflow_id}")
+    if rng.random() < knob("DEMO_APPROVAL_SILENCE"):
+        return None
+    answer = {"approved": rng.random() > 0.15, "by": rng.choice(APPROVERS)}
+
+    def send() -> None:
+        try:
+            control.send(workflow_id, answer, topic="approval", idempotency_key=f"{workflow_id}-answer")
+        except Exception as exc:  # the demo stopped, the database restarts: this answer is lost
+            log.warning("could not answer %s: %s", workflow_id, exc)
+
+    timer = threading.Timer(rng.uniform(1.0, max(1.0, knob("DEMO_APPROVAL_DELAY"))), send)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 class Numbers:
     """Next free numbers for ids `<prefix>-NNNN`, continuing after earlier runs against the same database."""
 
@@ -112,13 +144,18 @@ class Numbers:
 
 
 def plan(control: Control, kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """Endless (workflow name, id, input): orders, pipelines, or one pipeline every PIPELINE_EVERY."""
+    """Endless (workflow name, id, input): orders, pipelines, or a mix (a pipeline every PIPELINE_EVERY, a refund
+    request every REFUND_EVERY)."""
     orders = Numbers(control, "order") if kind != "pipeline" else None
     batches = Numbers(control, "pipeline") if kind != "order" else None
+    refunds = Numbers(control, "refund") if kind == "mix" else None
     i = 0
     while True:
         i += 1
-        if batches and (orders is None or i % PIPELINE_EVERY == 0):
+        if refunds and i % REFUND_EVERY == 0:
+            refund = make_refund(refunds.take())
+            yield REFUND, refund["id"], refund
+        elif batches and (orders is None or i % PIPELINE_EVERY == 0):
             batch = make_batch(batches.take())
             yield PIPELINE, batch["id"], batch
         elif orders:
@@ -160,6 +197,8 @@ def generate(
         while not _enqueue(control, name, value, wid):
             if stop.wait(RETRY_PAUSE):
                 return started
+        if name == REFUND:
+            answer_later(control, wid)
         started += 1
         if on_start:
             on_start(name, wid)

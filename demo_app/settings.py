@@ -43,6 +43,9 @@ KNOBS: dict[str, Knob] = {
         Knob("DEMO_PIPELINE_FAILURE_RATE", 0.15, "share of flaky pipeline extracts that fail"),
         Knob("DEMO_PIPELINE_INTERVAL", 1.0, "seconds before a pipeline step is retried"),
         Knob("DEMO_SLOW_SECONDS", 8.0, "duration of the pipeline's slow step (not scaled by latency)"),
+        Knob("DEMO_APPROVAL_TIMEOUT", 30.0, "seconds a refund request waits for its approval (recv)"),
+        Knob("DEMO_APPROVAL_DELAY", 20.0, "most seconds before the load generator answers a refund request"),
+        Knob("DEMO_APPROVAL_SILENCE", 0.3, "share of refund requests the load generator never answers"),
         Knob("DEMO_STOP_GRACE", 0.5, "seconds a stopping worker waits for its steps before it exits anyway"),
         Knob("DEMO_SEED", -1, "seed for reproducible failures (-1: random)"),
     )

@@ -1,6 +1,7 @@
 """durable-tui's engine: durable workflows whose every step is checkpointed in Postgres."""
 
 from engine.api import db, step, step_context, transaction, workflow
+from engine.communication import close_stream, get_event, recv, send, set_event, sleep_until, write_stream
 from engine.context import StepContext
 from engine.control import Control
 from engine.engine import Engine
@@ -58,12 +59,19 @@ __all__ = [
     "WorkflowNotFound",
     "WorkflowTimedOut",
     "WorkflowTimeout",
+    "close_stream",
     "db",
+    "get_event",
+    "recv",
     "scheduled",
+    "send",
+    "set_event",
     "sleep",
     "sleep_async",
+    "sleep_until",
     "step",
     "step_context",
     "transaction",
     "workflow",
+    "write_stream",
 ]

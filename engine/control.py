@@ -8,6 +8,7 @@ operation checks the workflow's state first and answers a wrong one with `Invali
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,17 @@ from engine.config import DEFAULT_SCHEMA, describe_url
 from engine.database import resolve_database_url
 from engine.deadlines import check_timeout
 from engine.errors import InvalidInput, InvalidState, QueueDeduplicated, WorkflowNotFound
-from engine.records import ExecutorRecord, FaultRecord, QueueFigures, WorkflowOwner, WorkflowRecord, WorkflowSummary
+from engine.messaging import Messaging
+from engine.records import (
+    EventRecord,
+    ExecutorRecord,
+    FaultRecord,
+    QueueFigures,
+    StreamValue,
+    WorkflowOwner,
+    WorkflowRecord,
+    WorkflowSummary,
+)
 from engine.schedule_control import ScheduleControl
 from engine.serialization import dumps
 from engine.states import TRANSITIONS, FaultKind, FaultPhase, Operation, WorkflowStatus, allowed_sources
@@ -49,6 +60,7 @@ class Control(ScheduleControl):
         self._owns_store = store is None
         self._reads = self._store.reads
         self._ops = self._store.ops
+        self._messaging = Messaging(self._store)
 
     @property
     def where(self) -> str:
@@ -115,6 +127,39 @@ class Control(ScheduleControl):
 
     def faults(self) -> list[FaultRecord]:
         return self._reads.faults()
+
+    # messages, events and streams (engine/messaging.py) ------------------------------------------
+
+    def send(
+        self, workflow_id: str, message: Any, topic: str | None = None, idempotency_key: str | None = None
+    ) -> bool:
+        """Send a JSON message to a workflow's `recv`; False when `idempotency_key` already sent one."""
+        return self._messaging.send(workflow_id, message, topic, idempotency_key)
+
+    def get_event(self, workflow_id: str, key: str, timeout_seconds: float = 60.0) -> Any:
+        """A workflow's event `key`, waiting up to `timeout_seconds` for it to be set (None then)."""
+        return self._messaging.get_event(workflow_id, key, timeout_seconds)
+
+    def get_events(self, workflow_id: str) -> dict[str, Any]:
+        return self._messaging.get_events(workflow_id)
+
+    def events(self, workflow_id: str) -> list[EventRecord]:
+        """A workflow's events with when each was last set (the dashboard's and the CLI's view)."""
+        return self._messaging.events(workflow_id)
+
+    def streams(self, workflow_id: str) -> list[StreamValue]:
+        return self._messaging.streams(workflow_id)
+
+    def messages_waiting(self, workflow_id: str) -> dict[str, int]:
+        return self._messaging.messages_waiting(workflow_id)
+
+    def stream_values(self, workflow_id: str, key: str) -> list[Any]:
+        """The values of a stream written so far, without waiting for more."""
+        return self._messaging.stream_values(workflow_id, key)
+
+    def read_stream(self, workflow_id: str, key: str) -> Iterator[Any]:
+        """Each value of a workflow's stream, in order, as it is written, until it is closed or the workflow ends."""
+        return self._messaging.read_stream(workflow_id, key)
 
     # one workflow ----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -267,6 +267,26 @@ class Engine:
     ) -> list[WorkflowRecord]:
         self._require_launched()
         return self.control.list_workflows(status=status, name=name, limit=limit)
+
+    # messages, events and streams: the same as Control's (engine/messaging.py) ----------------
+
+    def send(
+        self, workflow_id: str, message: Any, topic: str | None = None, idempotency_key: str | None = None
+    ) -> bool:
+        self._require_launched()
+        return self.control.send(workflow_id, message, topic, idempotency_key)
+
+    def get_event(self, workflow_id: str, key: str, timeout_seconds: float = 60.0) -> Any:
+        self._require_launched()
+        return self.control.get_event(workflow_id, key, timeout_seconds)
+
+    def get_events(self, workflow_id: str) -> dict[str, Any]:
+        self._require_launched()
+        return self.control.get_events(workflow_id)
+
+    def read_stream(self, workflow_id: str, key: str) -> Iterator[Any]:
+        self._require_launched()
+        return self.control.read_stream(workflow_id, key)
 
     def _require_launched(self) -> None:
         if not self.launched:

@@ -166,6 +166,32 @@ class WorkflowSummary:
 
 
 @dataclass
+class EventRecord:
+    """An event of a workflow (`set_event`): its latest value, and when and at which step it was set."""
+
+    key: str
+    value: Any
+    set_at: datetime
+    step_id: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class StreamValue:
+    """One row of a workflow's stream (`write_stream`; `closed` for the `close_stream` row, which has no value);
+    `total` is how many values the stream holds in all."""
+
+    key: str
+    step_id: int
+    value: Any
+    closed: bool
+    written_at: datetime
+    total: int = 0
+
+
+@dataclass
 class ExecutorRecord:
     executor_id: str
     host: str

@@ -40,6 +40,7 @@ class RunTable:
         self._runs: dict[str, _Run] = {}
         self._recent: OrderedDict[str, Outcome] = OrderedDict()
         self._stranded: set[str] = set()
+        self._watching: dict[tuple[str, str], set[str]] = {}
         self.stopping = threading.Event()
         self.lease_until = float("inf")
         self.lease_epoch = 0
@@ -134,6 +135,26 @@ class RunTable:
         if run is not None:
             run.wakeup.clear()
         self.check(workflow_id)
+
+    def watch(self, workflow_id: str, what: tuple[str, str]) -> None:
+        """The run waits for `what` (("message", its own id), ("event", another workflow's id)): `wake_watchers`
+        wakes it. Only such runs: a wake-up cuts a sleep or a backoff short, so nobody else may get one."""
+        with self._lock:
+            self._watching.setdefault(what, set()).add(workflow_id)
+
+    def unwatch(self, workflow_id: str, what: tuple[str, str]) -> None:
+        with self._lock:
+            watchers = self._watching.get(what)
+            if watchers is not None:
+                watchers.discard(workflow_id)
+                if not watchers:
+                    del self._watching[what]
+
+    def wake_watchers(self, what: tuple[str, str]) -> None:
+        with self._lock:
+            watchers = list(self._watching.get(what, ()))
+        for workflow_id in watchers:
+            self.wake(workflow_id)
 
     def pause(self, workflow_id: str, seconds: float) -> None:
         """A real-time pause (between two looks at a row, an injected delay); cancel and shutdown cut it short."""

@@ -7,10 +7,11 @@ hand-over of a finished run; nothing of the engine's lifecycle or scheduling.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -19,6 +20,7 @@ from engine.outcome import PAUSED, Outcome
 from engine.runtable import RunTable
 from engine.states import WorkflowStatus
 from engine.store.connection import failure_reason
+from engine.store.messages import MessageStore
 from engine.store.runtime import RuntimeStore
 from engine.store.session import RETRYABLE_TRANSACTION_ERRORS
 
@@ -80,6 +82,11 @@ class Runtime:
         self._rerun = rerun
         self.deadlines = deadlines
 
+    @functools.cached_property
+    def messages(self) -> MessageStore:
+        """The statements of `recv`, `send`, events and streams, on the same pool and recorded clock."""
+        return MessageStore(self.pool, self.store.sql.schema, lambda: self.store.skew())
+
     def release(self, workflow_id: str, outcome: Outcome) -> None:
         """The run ended (its outcome recorded, or none to record): wake its waiters, start a pending rerun."""
         rerun = self.runs.release(workflow_id, outcome)
@@ -111,7 +118,7 @@ class Runtime:
         self._require_owner(ctx.workflow_id, where)
         ctx.lease_epoch = epoch
 
-    def lost_write(self, workflow_id: str, where: str) -> None:
+    def lost_write(self, workflow_id: str, where: str) -> NoReturn:
         """A checkpoint wrote nothing: its fence found another owner, or the step already had a final outcome.
         Another owner: it was taken over (Preempted). Still ours: our own earlier write committed though its
         reply was lost, so replay from the checkpoints (StoreUnreachable)."""

@@ -44,6 +44,8 @@ class StepStatus(Word):
     RUNNING = "RUNNING"
     WAITING_RETRY = "WAITING_RETRY"
     SLEEPING = "SLEEPING"
+    WAITING = "WAITING"
+    """A `recv` or `get_event` waiting for a message or an event; `next_attempt_at` is its timeout."""
     SUCCESS = "SUCCESS"
     ERROR = "ERROR"
 
@@ -53,8 +55,8 @@ class StepStatus(Word):
 
     @property
     def waiting(self) -> bool:
-        """A wait that retry-now cuts short: a backoff or a durable sleep."""
-        return self in (StepStatus.WAITING_RETRY, StepStatus.SLEEPING)
+        """A wait that retry-now cuts short: a backoff, a durable sleep, a `recv` or `get_event` (it times out)."""
+        return self in (StepStatus.WAITING_RETRY, StepStatus.SLEEPING, StepStatus.WAITING)
 
 
 class StepKind(Word):
@@ -62,6 +64,17 @@ class StepKind(Word):
     TRANSACTION = "transaction"
     CHILD = "child"
     SLEEP = "sleep"
+    RECV = "recv"
+    GET_EVENT = "get_event"
+    SEND = "send"
+    SET_EVENT = "set_event"
+    WRITE_STREAM = "write_stream"
+    CLOSE_STREAM = "close_stream"
+
+    @property
+    def waits(self) -> bool:
+        """A step that waits for something from outside (a message, an event) up to a recorded timeout."""
+        return self in (StepKind.RECV, StepKind.GET_EVENT)
 
 
 class FaultKind(Word):

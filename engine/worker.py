@@ -130,6 +130,9 @@ class ControlListener(Service):
                 engine.runs.wake(wid)
         elif op == "wake":
             engine.heartbeat.poke()
+        elif op in ("message", "event"):
+            for wid in msg.get("ids", []):
+                engine.runs.wake_watchers((op, wid))
         elif op == "faults":
             engine.faults.refresh()
         elif op == "schedules":

@@ -72,13 +72,14 @@ def control(database_url: str, schema: str) -> Iterator[Control]:
 
 @pytest.fixture
 def workers(database_url: str, schema: str, tmp_path: Path) -> Iterator:
-    """Start `tests.worker_app` worker processes (stopped at the end); each counts its steps in tmp_path."""
+    """Start `tests.worker_app` (or `module`) worker processes, stopped at the end; each counts its steps in
+    tmp_path."""
     from tests.helpers import Worker
 
     started: list[Worker] = []
 
-    def start(executor_id: str, **env: str) -> Worker:
-        worker = Worker(database_url, schema, executor_id, tmp_path, **env)
+    def start(executor_id: str, module: str = "tests.worker_app", **env: str) -> Worker:
+        worker = Worker(database_url, schema, executor_id, tmp_path, module=module, **env)
         started.append(worker)
         return worker
 

@@ -36,6 +36,7 @@ def run(args: list[str], database_url: str, timeout: float = 120, **env: str) ->
         (["bench/start.py", "--workflows", "20", "--systems", "ours,raw"], "ratio start call ours / raw"),
         (["bench/queues.py", "--workflows", "20", "--workers", "1,2"], "ratio queue / direct throughput, 2 worker(s)"),
         (["bench/control_latency.py", "--trials", "2"], "target: median reaction"),
+        (["bench/messages.py", "--messages", "5", "--systems", "ours", "--idle", "0.3"], "target: no query while"),
         (
             [
                 "bench/tui_latency.py",

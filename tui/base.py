@@ -29,6 +29,7 @@ MUTATING = frozenset(
         "cancel",
         "resume",
         "retry_now",
+        "send_message",
         "fork",
         "fork_step",
         "inject_fault",

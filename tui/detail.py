@@ -7,7 +7,7 @@ children, reloads it: one read, plus one per child workflow opened on the timeli
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,14 +18,17 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from engine.communication import waiting_topic
 from engine.errors import WorkflowNotFound
 from engine.records import StepRecord, WorkflowRecord
-from engine.states import FINAL_STATUSES, WorkflowStatus
+from engine.states import FINAL_STATUSES, StepStatus, WorkflowStatus
 from tui.dialogs import FaultForm, PickScreen, ValueScreen
 from tui.fork_form import ForkForm
 from tui.format import clip, clock_time, duration, pretty, preview, seconds, status_text
 from tui.live import Changes, Refresher
+from tui.messages_pane import Communication, MessagesPane, read_communication
 from tui.timeline import Lane, Timeline, lanes_of
+from tui.waits import waiting_for
 from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
 
 
@@ -33,6 +36,7 @@ from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, Workf
 class Loaded:
     record: WorkflowRecord | None
     children: dict[str, WorkflowRecord]
+    comms: Communication = field(default_factory=Communication)
 
 
 def fork_changes_line(changes: dict[str, Any]) -> str:
@@ -84,7 +88,7 @@ class DetailScreen(WorkflowActions):
         ),
         Binding("l", "links", "Links", tooltip="Open a linked workflow: parent, children, forks"),
     ]
-    FOOTER_DROP = ("quit", "links", "view", "delete", "fork", "back")
+    FOOTER_DROP = ("send_message", "quit", "links", "view", "delete", "fork", "back")
 
     def __init__(self, workflow_id: str):
         super().__init__()
@@ -101,6 +105,7 @@ class DetailScreen(WorkflowActions):
         yield Timeline(id="timeline")
         with VerticalScroll(id="step-pane"):
             yield Static("", id="step-detail")
+        yield MessagesPane(id="comms")
 
     @property
     def timeline(self) -> Timeline:
@@ -140,7 +145,7 @@ class DetailScreen(WorkflowActions):
                     except WorkflowNotFound:
                         continue
                     todo.append(children[child])
-        return Loaded(record, children)
+        return Loaded(record, children, read_communication(ctl, self.workflow_id, record.steps))
 
     def _apply(self, loaded: Loaded) -> None:
         record = loaded.record
@@ -165,6 +170,7 @@ class DetailScreen(WorkflowActions):
             None,
         )
         self._show_step()
+        self.query_one(MessagesPane).show(loaded.comms, now)
         self.sync_bindings()
 
     @on(Timeline.Toggle)
@@ -193,7 +199,11 @@ class DetailScreen(WorkflowActions):
             t.append(f"  recovered {r.recovery_count}×", style="yellow")
         if r.deadline_at is not None and r.status not in FINAL_STATUSES:
             t.append(f"  times out in {seconds((r.deadline_at - now).total_seconds())}", style="bold yellow")
-        if r.wait_reason:
+        last = r.steps[-1] if r.steps else None
+        if r.status == WorkflowStatus.PENDING and last is not None and last.status == StepStatus.WAITING:
+            t.append("\n ")
+            t.append_text(waiting_for(r.wait_reason, last.next_attempt_at or now, now))
+        elif r.wait_reason and r.status not in FINAL_STATUSES:
             t.append(f"\n waiting: {r.wait_reason}", style="italic yellow")
         links = []
         if r.parent_workflow_id:
@@ -244,7 +254,10 @@ class DetailScreen(WorkflowActions):
         dead = r.status == WorkflowStatus.PENDING and worker_dead(
             r.executor_id, self.dash.heartbeats, self.dash.clock(), self.dash.control.lease_seconds
         )
-        return Target(r.workflow_id, r.status, waiting=any(s.status in WAITING_STEPS for s in r.steps), orphaned=dead)
+        last = r.steps[-1] if r.steps else None
+        topic = waiting_topic(last.name) if last is not None and last.status == StepStatus.WAITING else None
+        waiting = any(s.status in WAITING_STEPS for s in r.steps)
+        return Target(r.workflow_id, r.status, waiting=waiting, orphaned=dead, topic=topic)
 
     def selected_lane(self) -> Lane | None:
         return self.timeline.selected if self.record is not None else None

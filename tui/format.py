@@ -24,6 +24,7 @@ STATUS_STYLES = {
     "RUNNING": "yellow",
     StepStatus.WAITING_RETRY: "bold #ff8700",
     StepStatus.SLEEPING: "cyan",
+    StepStatus.WAITING: "bold #5fafff",
 }
 
 

@@ -2,9 +2,10 @@
 
 Each attempt is a segment (green when it succeeded, red when it failed, yellow while it runs), a backoff
 between two attempts is a gap drawn `╌` with its length, a pending retry is a gap that ends in its
-countdown, a durable sleep is drawn `░`, and a child workflow `▒` opens (`→`/space) into its own steps
-on the same axis. The axis spans the run (up to now, or to the end of a pending wait) and picks its
-ticks from milliseconds to days. Everything is a pure function of the records and the injected clock.
+countdown, a durable sleep is drawn `░`, a `recv` or `get_event` wait `┄` (up to its timeout while it
+waits), and a child workflow `▒` opens (`→`/space) into its own steps on the same axis. The axis spans the
+run (up to now, or to the end of a pending wait) and picks its ticks from milliseconds to days. Everything
+is a pure function of the records and the injected clock.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ STATE_LABELS = {
     StepStatus.RUNNING: ("running", "yellow"),
     StepStatus.WAITING_RETRY: ("retrying", "bold #ff8700"),
     StepStatus.SLEEPING: ("sleeping", "cyan"),
+    StepStatus.WAITING: ("waiting", "bold #5fafff"),
 }
 DRAW = {
     "ok": ("█", "green"),
@@ -44,6 +46,7 @@ DRAW = {
     "backoff": ("╌", "#ff8700"),
     "pending": ("╌", "bold #ff8700"),
     "sleep": ("░", "cyan"),
+    "wait": ("┄", "#5fafff"),
     "child": ("▒", "#5f87ff"),
 }
 
@@ -94,6 +97,9 @@ def spans(step: StepRecord, now: datetime) -> list[Span]:
         return [Span(step.started_at, max(end, step.started_at), "sleep")]
     if step.kind == StepKind.CHILD:
         return [Span(step.started_at, step.finished_at or now, "child")]
+    if step.kind.waits:  # a recv or get_event: the wait, up to its timeout while it lasts
+        end = step.finished_at or step.next_attempt_at or now
+        return [Span(step.started_at, max(end, step.started_at), "wait")]
     out: list[Span] = []
     previous_end: datetime | None = None
     attempts = step.attempt_records
@@ -119,6 +125,8 @@ def note(step: StepRecord, now: datetime) -> Text:
         return Text(f"retry {tries + 1}/{budget} {until(step.next_attempt_at, now)}", style="bold #ff8700")
     if step.status == StepStatus.SLEEPING and step.next_attempt_at is not None:
         return Text(f"wakes {until(step.next_attempt_at, now)}", style="cyan")
+    if step.status == StepStatus.WAITING and step.next_attempt_at is not None:
+        return Text(f"timeout {until(step.next_attempt_at, now)}", style="#5fafff")
     if step.error:  # the cause (the last attempt's error) says more than MaxAttemptsExceeded
         cause = next((a.error_type for a in reversed(step.attempt_records) if a.error_type), None)
         return Text(str(cause or step.error.get("type", "Error")).rpartition(".")[2], style="red")

@@ -1,8 +1,9 @@
 """The live wait of a workflow: what it is waiting for now, and for how long yet.
 
 One function per kind of wait, tried in order; the first that recognises the row answers. Today the
-engine has retry backoffs, durable sleeps, delayed queued work (`not_before`) and the reasons a queue holds
-work back (`wait_reason`: a full queue, a reached rate limit); a new kind is one more function in `WAIT_KINDS`.
+engine has retry backoffs, durable sleeps, `recv` and `get_event` waits (to their timeout), delayed queued
+work (`not_before`) and the reasons a queue holds work back (`wait_reason`: a full queue, a reached rate
+limit); a new kind is one more function in `WAIT_KINDS`.
 Countdowns are computed from stored deadlines and the (injected) clock at every render.
 """
 
@@ -54,6 +55,20 @@ def sleep_wait(row: Waiting, now: datetime) -> Text | None:
     return Text(f"sleeping · wakes {until(row.next_attempt_at, now)}", style=STATUS_STYLES[StepStatus.SLEEPING])
 
 
+def waiting_for(reason: str | None, deadline: datetime, now: datetime) -> Text:
+    """`waiting for 'payment' · timeout in 23.4s`: a `recv` or `get_event` counting down to its timeout."""
+    left = (deadline - now).total_seconds()
+    timeout = f"timeout in {seconds(left)}" if left >= 0.05 else "timing out"
+    return Text(f"{reason or 'waiting'} · {timeout}", style=STATUS_STYLES[StepStatus.WAITING])
+
+
+def message_wait(row: Waiting, now: datetime) -> Text | None:
+    """A `recv` or `get_event` waiting (what for is the workflow's wait_reason)."""
+    if row.step_status != StepStatus.WAITING or row.next_attempt_at is None:
+        return None
+    return waiting_for(row.wait_reason, row.next_attempt_at, now)
+
+
 def delayed_wait(row: Waiting, now: datetime) -> Text | None:
     """A queued workflow started with a delay (or debounced): it counts down to its stored due time."""
     if row.status != WorkflowStatus.ENQUEUED or row.not_before is None:
@@ -78,7 +93,7 @@ def reason_wait(row: Waiting, now: datetime) -> Text | None:
 
 
 WaitKind = Callable[[Waiting, datetime], Text | None]
-WAIT_KINDS: list[WaitKind] = [retry_wait, sleep_wait, delayed_wait, rate_wait, reason_wait]
+WAIT_KINDS: list[WaitKind] = [retry_wait, sleep_wait, message_wait, delayed_wait, rate_wait, reason_wait]
 """The kinds of wait, most specific first. A new kind of wait slots in here."""
 
 

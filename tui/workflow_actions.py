@@ -13,8 +13,9 @@ from datetime import datetime
 
 from textual.binding import Binding
 
-from engine.states import TRANSITIONS, Operation, StepStatus, WorkflowStatus
+from engine.states import ACTIVE_STATUSES, TRANSITIONS, Operation, StepStatus, WorkflowStatus
 from tui.base import DashScreen
+from tui.message_form import SendMessageForm
 
 WORKFLOW_BINDINGS = [
     Binding(
@@ -30,6 +31,12 @@ WORKFLOW_BINDINGS = [
     Binding("n", "retry_now", "Retry now", tooltip="Retry now: a step waiting to retry runs at once"),
     Binding("f", "fork", "Fork", tooltip="Fork: a new workflow that re-runs this one from the start"),
     Binding("d", "delete", "Delete", tooltip="Delete the workflow, its steps and attempts (asks first)"),
+    Binding(
+        "m",
+        "send_message",
+        "Message",
+        tooltip="Send the workflow a JSON message (the topic its recv waits on filled in)",
+    ),
 ]
 OPERATIONS = {
     "cancel": Operation.CANCEL,
@@ -40,8 +47,8 @@ OPERATIONS = {
     "delete": Operation.DELETE,
 }
 """Each targeted action and the engine operation it performs: `Target.allows` decides by TRANSITIONS."""
-TARGETED = frozenset(OPERATIONS)
-WAITING_STEPS = (StepStatus.WAITING_RETRY, StepStatus.SLEEPING)
+TARGETED = frozenset({*OPERATIONS, "send_message"})
+WAITING_STEPS = (StepStatus.WAITING_RETRY, StepStatus.SLEEPING, StepStatus.WAITING)
 
 
 def worker_dead(
@@ -58,16 +65,19 @@ def worker_dead(
 @dataclass(frozen=True)
 class Target:
     """The workflow the keys act on, as last shown: `waiting` when a step waits to retry (or sleeps),
-    `orphaned` when it is PENDING on a worker that is dead."""
+    `orphaned` when it is PENDING on a worker that is dead, `topic` the topic its `recv` waits on ('' for none)."""
 
     workflow_id: str
     status: str
     waiting: bool = False
     orphaned: bool = False
+    topic: str | None = None
 
     def allows(self, action: str) -> bool:
         """The engine's state check for `action`, on what the screen shows: the legal source statuses come
         from `TRANSITIONS` (the table Control checks), the second conditions from the live data."""
+        if action == "send_message":  # a message to a finished workflow could never be received
+            return self.status in ACTIVE_STATUSES
         operation = OPERATIONS.get(action)
         if operation is None:
             return True
@@ -154,6 +164,11 @@ class WorkflowActions(DashScreen):
             return
         wid = target.workflow_id
         self.fork(wid, 1, lambda new: f"forked {wid} from the start as {new}")
+
+    def action_send_message(self) -> None:
+        if (target := self._target()) is None:
+            return
+        self.app.push_screen(SendMessageForm(self.dash.control, target.workflow_id, target.topic))
 
     def action_delete(self) -> None:
         if (target := self._target()) is None:

@@ -22,9 +22,10 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellDoesNotExist
 
+from engine.communication import waiting_topic
 from engine.errors import InvalidInput
 from engine.records import WorkflowSummary
-from engine.states import FINAL_STATUSES, WorkflowStatus
+from engine.states import FINAL_STATUSES, StepStatus, WorkflowStatus
 from engine.validation import check_filter
 from tui.columns import Column, Placed, fit, middle
 from tui.dialogs import PickScreen
@@ -136,6 +137,7 @@ class WorkflowsScreen(WorkflowActions):
         ),
     ]
     FOOTER_DROP = (
+        "send_message",
         "bulk_delete",
         "bulk_resume",
         "bulk_cancel",
@@ -410,6 +412,7 @@ class WorkflowsScreen(WorkflowActions):
             row.status,
             waiting=row.step_status in WAITING_STEPS,
             orphaned=self.orphaned(row, self.dash.clock()),
+            topic=waiting_topic(row.step_name) if row.step_status == StepStatus.WAITING else None,
         )
 
     def bindings_state(self) -> Hashable:

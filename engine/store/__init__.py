@@ -9,6 +9,7 @@ from psycopg_pool import ConnectionPool
 
 from engine.store.connection import connect, open_pool
 from engine.store.deadlines import DeadlineStore
+from engine.store.messages import MessageStore
 from engine.store.migrations import ensure_current
 from engine.store.names import check_schema_name, control_channel, events_channel
 from engine.store.ops import OpsStore
@@ -36,6 +37,7 @@ class Store:
         self.queues = QueueStore(self.pool, schema)
         self.deadlines = DeadlineStore(self.pool, schema)
         self.schedules = ScheduleStore(self.pool, schema)
+        self.messages = MessageStore(self.pool, schema)
         self.events_channel = events_channel(schema)
         self.control_channel = control_channel(schema)
 

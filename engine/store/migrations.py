@@ -255,6 +255,69 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER schedules_notify AFTER INSERT OR UPDATE OR DELETE ON {schema}.schedules
         FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_schedule();
     """,
+    # 5: messages, events and streams (issue 9). A message waits in `messages` until a `recv` of its workflow
+    # consumes it (`consumed_step`, set by the statement that records that recv); `events` and `streams` keep
+    # one row per `set_event` / `write_stream` / `close_stream` step, so a fork from step N keeps what the steps
+    # before N wrote (the fork trigger copies them). A new message or event NOTIFYs the control channel with the
+    # workflow id: the worker wakes the run waiting for it. Rows go with their workflow (ON DELETE CASCADE).
+    """
+    CREATE TABLE {schema}.messages (
+        message_id      bigserial PRIMARY KEY,
+        workflow_id     text NOT NULL REFERENCES {schema}.workflows (workflow_id) ON DELETE CASCADE,
+        topic           text NOT NULL DEFAULT '',
+        value           jsonb,
+        idempotency_key text,
+        created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+        consumed_step   integer,
+        consumed_at     timestamptz
+    );
+    CREATE INDEX messages_waiting ON {schema}.messages (workflow_id, topic, message_id) WHERE consumed_step IS NULL;
+    CREATE UNIQUE INDEX messages_idempotency ON {schema}.messages (workflow_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+
+    CREATE TABLE {schema}.events (
+        workflow_id text NOT NULL REFERENCES {schema}.workflows (workflow_id) ON DELETE CASCADE,
+        key         text NOT NULL,
+        step_id     integer NOT NULL,
+        value       jsonb,
+        created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+        PRIMARY KEY (workflow_id, key, step_id)
+    );
+
+    CREATE TABLE {schema}.streams (
+        workflow_id text NOT NULL REFERENCES {schema}.workflows (workflow_id) ON DELETE CASCADE,
+        key         text NOT NULL,
+        step_id     integer NOT NULL,
+        value       jsonb,
+        closed      boolean NOT NULL DEFAULT false,
+        created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+        PRIMARY KEY (workflow_id, key, step_id)
+    );
+
+    CREATE FUNCTION {schema}.notify_message() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('{channel_control}', json_build_object(
+            'op', TG_ARGV[0], 'ids', json_build_array(NEW.workflow_id))::text);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER messages_notify AFTER INSERT ON {schema}.messages
+        FOR EACH ROW EXECUTE FUNCTION {schema}.notify_message('message');
+    CREATE TRIGGER events_notify AFTER INSERT ON {schema}.events
+        FOR EACH ROW EXECUTE FUNCTION {schema}.notify_message('event');
+
+    CREATE FUNCTION {schema}.fork_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO {schema}.events (workflow_id, key, step_id, value, created_at)
+        SELECT NEW.workflow_id, key, step_id, value, created_at FROM {schema}.events
+        WHERE workflow_id = NEW.forked_from AND step_id < NEW.forked_from_step;
+        INSERT INTO {schema}.streams (workflow_id, key, step_id, value, closed, created_at)
+        SELECT NEW.workflow_id, key, step_id, value, closed, created_at FROM {schema}.streams
+        WHERE workflow_id = NEW.forked_from AND step_id < NEW.forked_from_step;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER workflows_fork_messages AFTER INSERT ON {schema}.workflows
+        FOR EACH ROW WHEN (NEW.forked_from IS NOT NULL) EXECUTE FUNCTION {schema}.fork_messages();
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

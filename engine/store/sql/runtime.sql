@@ -236,7 +236,7 @@ SELECT workflow_id FROM {schema}.workflows WHERE workflow_id = ANY(%s) AND statu
 -- name: due_among
 -- Which of these workflows have a wait that is really due now (a worker checks before it obeys a retry-now).
 SELECT DISTINCT workflow_id FROM {schema}.steps
-WHERE workflow_id = ANY(%s) AND status IN ('WAITING_RETRY', 'SLEEPING') AND next_attempt_at <= clock_timestamp()
+WHERE workflow_id = ANY(%s) AND status IN ('WAITING_RETRY', 'SLEEPING', 'WAITING') AND next_attempt_at <= clock_timestamp()
 
 -- name: crash_requested
 -- Whether a controller asked this executor to crash since it started.
