@@ -27,7 +27,7 @@ class ConnectionBar(Static):
         self._shown = (where, connected, reason, read_only, mode)
         ro = "  [read-only]" if read_only else ""
         tabs = Text()
-        for key, name in (("1", "workflows"), ("2", "workers"), ("3", "faults"), ("4", "queues")):
+        for key, name in (("1", "workflows"), ("2", "workers"), ("3", "faults"), ("4", "queues"), ("5", "schedules")):
             tabs.append(f" {key} {name.capitalize()} ", style="reverse bold" if name == mode else "dim")
         if connected is None:
             self.set_classes("connecting")
