@@ -17,17 +17,20 @@ from engine.errors import (
     NonDeterministicWorkflowError,
     QueueDeduplicated,
     RecordedError,
+    ScheduleNotFound,
     SchemaNotReady,
     SchemaTooNew,
     SerializationError,
     StepTimeout,
     WorkflowConflict,
     WorkflowNotFound,
+    WorkflowTimedOut,
     WorkflowTimeout,
 )
 from engine.execution import sleep, sleep_async
 from engine.handle import WorkflowHandle
 from engine.queues import Debouncer, Queue
+from engine.schedules import scheduled
 
 __all__ = [
     "AwaitedWorkflowCancelled",
@@ -45,6 +48,7 @@ __all__ = [
     "Queue",
     "QueueDeduplicated",
     "RecordedError",
+    "ScheduleNotFound",
     "SchemaNotReady",
     "SchemaTooNew",
     "SerializationError",
@@ -53,11 +57,13 @@ __all__ = [
     "WorkflowConflict",
     "WorkflowHandle",
     "WorkflowNotFound",
+    "WorkflowTimedOut",
     "WorkflowTimeout",
     "close_stream",
     "db",
     "get_event",
     "recv",
+    "scheduled",
     "send",
     "set_event",
     "sleep",

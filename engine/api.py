@@ -15,6 +15,7 @@ import psycopg
 
 from engine import execution
 from engine.context import CURRENT_DB, CURRENT_STEP, StepContext
+from engine.deadlines import check_timeout
 from engine.errors import DurableError
 from engine.retry import RetryPolicy
 from engine.specs import ISOLATION_LEVELS, STEPS, StepSpec, WorkflowSpec, register, register_step_workflow
@@ -159,20 +160,28 @@ def transaction(
 @overload
 def workflow(fn: F) -> F: ...
 @overload
-def workflow(*, name: str | None = None, max_recovery_attempts: int | None = None) -> Callable[[F], F]: ...
 def workflow(
-    fn: Callable[..., Any] | None = None, *, name: str | None = None, max_recovery_attempts: int | None = None
+    *, name: str | None = None, max_recovery_attempts: int | None = None, timeout_seconds: float | None = None
+) -> Callable[[F], F]: ...
+def workflow(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    max_recovery_attempts: int | None = None,
+    timeout_seconds: float | None = None,
 ) -> Any:
     """Mark a function as a durable workflow and register it under `name` (default: its qualname).
 
     `max_recovery_attempts`: how many times its worker may die while running it before it ends ERROR as a
-    poison workflow (default: the Engine's, 10).
+    poison workflow (default: the Engine's, 10). `timeout_seconds`: past this much time from its start, it
+    and its children are cancelled as timed out (a child never outlives its parent's deadline anyway).
     """
     if max_recovery_attempts is not None and max_recovery_attempts < 0:
         raise ValueError("max_recovery_attempts must be >= 0")
+    timeout = check_timeout(timeout_seconds)
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
-        spec = WorkflowSpec(name or f.__qualname__, f, max_recovery_attempts)
+        spec = WorkflowSpec(name or f.__qualname__, f, max_recovery_attempts, timeout)
         register(spec)
         wrapper = _wrap(f, spec, execution.call_workflow, execution.call_workflow_async)
         wrapper.__durable_workflow__ = spec  # type: ignore[attr-defined]

@@ -25,6 +25,11 @@ class Clock:
         """Wait `seconds` or until `wakeup` is set (True then)."""
         return wakeup.wait(seconds)
 
+    def wait_until(self, wakeup: threading.Event, when: datetime | None) -> bool:
+        """Wait until the clock reads `when` (None: until woken) or `wakeup` is set (True then). Unlike `wait`,
+        this is not a workflow's durable wait: a virtual clock never moves forward for it."""
+        return wakeup.wait(None if when is None else max(0.0, (when - self.now()).total_seconds()))
+
 
 class VirtualClock(Clock):
     """Virtual time for tests: `skew()` seconds ahead of the real clock.
@@ -63,6 +68,13 @@ class VirtualClock(Clock):
         with self._lock:
             self._offset += seconds
             self._lock.notify_all()
+
+    def wait_until(self, wakeup: threading.Event, when: datetime | None) -> bool:
+        with self._lock:
+            while not wakeup.is_set() and (when is None or self.now() < when):
+                left = 0.05 if when is None else (when - self.now()).total_seconds()
+                self._lock.wait(min(max(left, 0.0), 0.05))  # a wake-up sets the event without knowing of this lock
+        return wakeup.is_set()
 
     def wait(self, wakeup: threading.Event, seconds: float) -> bool:
         with self._lock:

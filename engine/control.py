@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.config import DEFAULT_SCHEMA, describe_url
 from engine.database import resolve_database_url
+from engine.deadlines import check_timeout
 from engine.errors import InvalidInput, InvalidState, QueueDeduplicated, WorkflowNotFound
 from engine.messaging import Messaging
 from engine.records import (
@@ -26,6 +27,7 @@ from engine.records import (
     WorkflowRecord,
     WorkflowSummary,
 )
+from engine.schedule_control import ScheduleControl
 from engine.serialization import dumps
 from engine.states import TRANSITIONS, FaultKind, FaultPhase, Operation, WorkflowStatus, allowed_sources
 from engine.store import Store
@@ -39,7 +41,7 @@ MAX_DELAY_SECONDS = 365 * 24 * 3600.0
 """A queued workflow's delay is at most a year."""
 
 
-class Control:
+class Control(ScheduleControl):
     """Operations and reads for controllers. Use as a context manager, or call `close()`."""
 
     def __init__(
@@ -171,17 +173,21 @@ class Control:
         deduplication_id: str | None = None,
         delay_seconds: float | None = None,
         partition_key: str | None = None,
+        timeout_seconds: float | None = None,
         **kwargs: Any,
     ) -> str:
         """Queue a workflow by its registered name for any live worker that has it; returns its id.
 
         An id that exists already is returned as it is (the id is the idempotency key). With `queue`, it
         waits its turn in that queue (defined by the workers that import it) and the other keywords apply.
+        `timeout_seconds` counts from when a worker starts it.
         """
         if queue is None:
             if (priority, deduplication_id, delay_seconds, partition_key) != (None, None, None, None):
                 raise InvalidInput("priority, deduplication_id, delay_seconds and partition_key need a queue")
-            return self.enqueue_named(name, list(args), kwargs, workflow_id=workflow_id)[0]
+            return self.enqueue_named(
+                name, list(args), kwargs, workflow_id=workflow_id, timeout_seconds=timeout_seconds
+            )[0]
         return self.enqueue_queued(
             name,
             list(args),
@@ -192,6 +198,7 @@ class Control:
             deduplication_id=deduplication_id,
             delay_seconds=delay_seconds,
             partition_key=partition_key,
+            timeout_seconds=timeout_seconds,
         )
 
     def enqueue_queued(
@@ -206,6 +213,7 @@ class Control:
         deduplication_id: str | None = None,
         delay_seconds: float | None = None,
         partition_key: str | None = None,
+        timeout_seconds: float | None = None,
     ) -> str:
         """Queue a workflow in a recorded queue; raises `QueueDeduplicated` for a live de-duplication id."""
         check_name(name, "a workflow name")
@@ -233,6 +241,7 @@ class Control:
                 deduplication_id=dedup,
                 partition_key=check_name(partition_key, "a partition key") if partition_key else "",
                 delay_seconds=delay_seconds,
+                timeout_seconds=check_timeout(timeout_seconds),
             )
         except Duplicate as exc:
             raise QueueDeduplicated(queue, dedup or "", exc.workflow_id) from None
@@ -245,14 +254,23 @@ class Control:
         return [QueueFigures(**row) for row in self._store.queues.figures()]
 
     def enqueue_named(
-        self, name: str, args: list[Any], kwargs: dict[str, Any], *, workflow_id: str | None = None
+        self,
+        name: str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        *,
+        workflow_id: str | None = None,
+        timeout_seconds: float | None = None,
     ) -> tuple[str, bool]:
         """`enqueue_workflow` with the inputs as values (so no keyword of the workflow can clash with
         `workflow_id`): returns the id and whether a new workflow was queued (False: the id existed)."""
         check_name(name, "a workflow name")
         wid = check_workflow_id(workflow_id) if workflow_id is not None else str(uuid.uuid4())
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
-        created = bool(self._store.runtime.insert_workflow(wid, name, WorkflowStatus.ENQUEUED, inputs, None))
+        timeout = check_timeout(timeout_seconds)
+        created = bool(
+            self._store.runtime.insert_workflow(wid, name, WorkflowStatus.ENQUEUED, inputs, None, timeout=timeout)
+        )
         if created:
             self._ops.wake()
         return wid, created

@@ -26,6 +26,7 @@ from engine.config import DEFAULT_EXECUTOR_ID, DEFAULT_SCHEMA, resolve_executor_
 from engine.context import set_default_engine
 from engine.control import Control
 from engine.database import resolve_database_url
+from engine.deadlines import Deadlines, check_timeout
 from engine.errors import DurableError, WorkflowConflict, WorkflowNotFound
 from engine.execution import execute
 from engine.faults import FaultCache
@@ -35,8 +36,9 @@ from engine.queues import QUEUES
 from engine.records import WorkflowRecord
 from engine.runtable import RunTable
 from engine.runtime import Runtime
+from engine.schedules import SCHEDULES, Scheduler
 from engine.serialization import dumps
-from engine.specs import REGISTRY, WorkflowSpec, spec_of
+from engine.specs import REGISTRY, WorkflowSpec, name_and_timeout, spec_of
 from engine.states import WorkflowStatus
 from engine.store import Store
 from engine.store.runtime import ClaimedWorkflow, RecordedStep, RuntimeStore
@@ -110,6 +112,8 @@ class Engine:
         self.finisher = Finisher(self.runtime_store, self.executor_id, self.runs.strand)
         self.heartbeat = Heartbeat(self)
         self.listener = ControlListener(self, conn)
+        self.deadlines = Deadlines(self.store.deadlines, self._runs_here, self.runs.cancel)
+        self.scheduler = Scheduler(self)
         self.runtime = Runtime(
             self.executor_id,
             self.runtime_store,
@@ -119,6 +123,7 @@ class Engine:
             self.slow_steps,
             self.finisher,
             self._rerun,
+            self.deadlines,
         )
         self._threads = ThreadPoolExecutor(self.max_workers, thread_name_prefix="durable-workflow")
         self.listener.start()
@@ -127,10 +132,13 @@ class Engine:
         died = self.runtime_store.executor_died(self.executor_id)
         self.runtime_store.register_executor(self.executor_id, *_host_pid(), self.code_version, self.workflow_names)
         self.store.queues.record_definitions([queue.definition for queue in QUEUES.values()])
+        self.store.schedules.record(list(SCHEDULES.values()), self.runs.clock.now())
         self.launched = True
         self.slow_steps.start()
         self.finisher.start()
+        self.deadlines.start()
         self.heartbeat.start()
+        self.scheduler.start()
         own = self.runtime_store.claim_own(self.executor_id, died, self.recovery_limits(), self.max_recovery_attempts)
         self.run_claimed(own)
         set_default_engine(self)
@@ -145,9 +153,11 @@ class Engine:
             return
         self.runs.stopping.set()
         self.runs.wake_all()
+        self.scheduler.stop()
         self.heartbeat.stop()
         self._threads.shutdown(wait=wait, cancel_futures=True)
         self.finisher.stop()
+        self.deadlines.stop()
         self.runs.release_all()
         self.slow_steps.stop()
         self.listener.stop()
@@ -182,15 +192,27 @@ class Engine:
     # starting and reading workflows ------------------------------------------------------------
 
     def start_workflow(
-        self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None, **kwargs: Any
+        self,
+        fn: Callable[..., Any] | str,
+        *args: Any,
+        workflow_id: str | None = None,
+        timeout_seconds: float | None = None,
+        **kwargs: Any,
     ) -> WorkflowHandle:
-        """Start a workflow in this process and return at once; an existing id is not run again."""
+        """Start a workflow in this process and return at once; an existing id is not run again.
+
+        `timeout_seconds` (default: its `@workflow`'s): past it, the workflow and its children are cancelled.
+        """
         self._require_launched()
         spec = spec_of(fn)
         wid = check_workflow_id(workflow_id) if workflow_id is not None else str(uuid.uuid4())
+        timeout = check_timeout(timeout_seconds) if timeout_seconds is not None else spec.timeout_seconds
         inputs = {"args": list(args), "kwargs": kwargs}
         encoded = dumps(inputs, f"workflow {wid!r} ({spec.name}) inputs")
-        if not self.runtime_store.insert_workflow(wid, spec.name, WorkflowStatus.PENDING, encoded, self.executor_id):
+        created = self.runtime_store.insert_workflow(
+            wid, spec.name, WorkflowStatus.PENDING, encoded, self.executor_id, timeout=timeout
+        )
+        if not created:
             state = self.runtime_store.workflow_state(wid)
             if state is not None and state.name != spec.name:
                 raise WorkflowConflict(
@@ -198,20 +220,36 @@ class Engine:
                 )
             return WorkflowHandle(self, wid)
         self._submit(wid, spec, inputs, {})
+        if timeout is not None:
+            self.deadlines.arm(wid, timeout)
         return WorkflowHandle(self, wid)
 
     def enqueue_workflow(
-        self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None, **kwargs: Any
+        self,
+        fn: Callable[..., Any] | str,
+        *args: Any,
+        workflow_id: str | None = None,
+        timeout_seconds: float | None = None,
+        **kwargs: Any,
     ) -> WorkflowHandle:
-        """Queue a workflow for any live worker that registers its function (this one included)."""
+        """Queue a workflow for any live worker that registers its function (this one included); its timeout
+        counts from when a worker starts it."""
         self._require_launched()
-        name = fn if isinstance(fn, str) else spec_of(fn).name
-        return WorkflowHandle(self, self.control.enqueue_workflow(name, *args, workflow_id=workflow_id, **kwargs))
+        name, timeout = name_and_timeout(fn, timeout_seconds)
+        wid = self.control.enqueue_workflow(name, *args, workflow_id=workflow_id, timeout_seconds=timeout, **kwargs)
+        return WorkflowHandle(self, wid)
 
     def run_workflow(
-        self, fn: Callable[..., Any] | str, *args: Any, workflow_id: str | None = None, **kwargs: Any
+        self,
+        fn: Callable[..., Any] | str,
+        *args: Any,
+        workflow_id: str | None = None,
+        timeout_seconds: float | None = None,
+        **kwargs: Any,
     ) -> Any:
-        return self.start_workflow(fn, *args, workflow_id=workflow_id, **kwargs).result()
+        return self.start_workflow(
+            fn, *args, workflow_id=workflow_id, timeout_seconds=timeout_seconds, **kwargs
+        ).result()
 
     def retrieve_workflow(self, workflow_id: str) -> WorkflowHandle:
         self._require_launched()
@@ -257,8 +295,12 @@ class Engine:
     # scheduling --------------------------------------------------------------------------------
 
     def run_claimed(self, claimed: list[ClaimedWorkflow]) -> int:
-        """Run workflows this executor just claimed, replaying their recorded steps."""
-        runnable = [c for c in claimed if c.name in REGISTRY]
+        """Run workflows this executor just claimed, replaying their recorded steps; one whose deadline passed
+        while nobody ran it is timed out instead."""
+        overdue = [c.workflow_id for c in claimed if c.deadline_in is not None and c.deadline_in <= 0]
+        if overdue:
+            self.store.deadlines.time_out(overdue)
+        runnable = [c for c in claimed if c.name in REGISTRY and c.workflow_id not in overdue]
         for c in claimed:
             if c.name not in REGISTRY:
                 log.error("workflow %s: no function registered as %r here", c.workflow_id, c.name)
@@ -267,7 +309,12 @@ class Engine:
         recorded = self.runtime_store.recorded_steps([c.workflow_id for c in runnable])
         for c in runnable:
             self._submit(c.workflow_id, REGISTRY[c.name], c.inputs, recorded[c.workflow_id])
+            if c.deadline_in is not None:
+                self.deadlines.arm(c.workflow_id, c.deadline_in)
         return len(runnable)
+
+    def _runs_here(self, workflow_id: str) -> bool:
+        return self.runs.future(workflow_id) is not None
 
     def _submit(self, wid: str, spec: WorkflowSpec, inputs: dict[str, Any], recorded: dict[int, RecordedStep]) -> None:
         if self.runs.claim(wid) is None:
@@ -298,7 +345,7 @@ def _host_pid() -> tuple[str, int]:
 def _code_version() -> str:
     """A short hash of the source files that define the registered workflows: changes when their code does."""
     digest = hashlib.sha1()
-    for path in sorted({inspect.getsourcefile(spec.fn) or "" for spec in REGISTRY.values()}):
+    for path in sorted({inspect.getsourcefile(inspect.unwrap(spec.fn)) or "" for spec in REGISTRY.values()}):
         with contextlib.suppress(OSError):
             digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:12]

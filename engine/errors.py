@@ -33,6 +33,10 @@ class WorkflowNotFound(DurableError):
     """No workflow has this id."""
 
 
+class ScheduleNotFound(DurableError, LookupError):
+    """No schedule has this name (a worker records the schedules its code defines at launch)."""
+
+
 class InvalidState(DurableError):
     """A control operation does not apply to the workflow in its present state."""
 
@@ -47,6 +51,10 @@ class NonDeterministicWorkflowError(DurableError):
 
 class WorkflowTimeout(DurableError):
     """`WorkflowHandle.result(timeout=...)` ran out of time."""
+
+
+class WorkflowTimedOut(DurableError):
+    """Why a workflow was cancelled when its deadline (`timeout_seconds`) passed: recorded as its error."""
 
 
 class MaxAttemptsExceeded(DurableError):

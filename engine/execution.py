@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
-from psycopg import errors as pg_errors
 
 from engine.context import (
     CURRENT_DB,
@@ -40,7 +39,7 @@ from engine.specs import StepSpec, WorkflowSpec
 from engine.states import StepKind, StepStatus, WorkflowStatus
 from engine.store.connection import failure_reason
 from engine.store.runtime import RecordedStep
-from engine.store.session import set_isolation
+from engine.store.session import RETRYABLE_TRANSACTION_ERRORS, set_isolation
 
 log = logging.getLogger("durable")
 
@@ -140,14 +139,15 @@ class StepRun:
         return f"workflow {self.workflow_id!r} step {self.step_id} ({self.spec.name})"
 
     def wait_turn(self) -> None:
-        """Wait out what is left of a backoff, honour cancellation, and mark a retry as running."""
+        """Wait out what is left of a backoff, honour cancellation, mark a retry as running, and confirm
+        ownership last: the mark may wait out an outage, during which the workflow may have been adopted."""
         if self.wait > 0:
             self.rt.runs.wait(self.workflow_id, self.wait)
         self.rt.runs.check(self.workflow_id)
-        self.rt.confirm_ownership(self.ctx, self.where)
         self.started = self.rt.runs.clock.now()
         if self.attempt > 1:
             self.mark(StepStatus.RUNNING)
+        self.rt.confirm_ownership(self.ctx, self.where)
 
     def mark(self, status: StepStatus, child: str | None = None) -> None:
         with checkpointing():
@@ -215,7 +215,7 @@ class StepRun:
         with_attempt: bool = True,
         end_reason: str | None = None,
     ) -> None:
-        with checkpointing():
+        with checkpointing(in_transaction=conn is not None):
             ok = self.rt.store.record_step(
                 workflow_id=self.workflow_id,
                 step_id=self.step_id,
@@ -235,6 +235,7 @@ class StepRun:
                 with_attempt=with_attempt,
                 end_reason=end_reason,
                 policy=None if status == StepStatus.SUCCESS else self.policy_words,
+                owner=self.rt.executor_id,
             )
         if not ok:
             self.rt.lost_write(self.workflow_id, self.where)
@@ -405,8 +406,6 @@ async def sleep_async(seconds: float) -> None:
 
 # transactions -------------------------------------------------------------------------------------
 
-RETRYABLE_TRANSACTION_ERRORS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
-
 
 def serialization_failure(exc: BaseException) -> bool:
     return isinstance(exc, RETRYABLE_TRANSACTION_ERRORS)
@@ -448,6 +447,8 @@ def _transaction_once(
         held.append(conn)
         with conn.transaction():
             set_isolation(conn, spec.isolation_level or "serializable")
+            if run is not None:
+                run.rt.hold(conn, run.workflow_id, run.where)
             db_token = CURRENT_DB.set(conn)
             try:
                 result = spec.fn(*args, **kwargs)
@@ -500,12 +501,22 @@ def run_child(ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...], k
     with checkpointing():
         run.mark(StepStatus.RUNNING, child=child_id)
         created = rt.store.insert_workflow(
-            child_id, spec.name, WorkflowStatus.PENDING, encoded, rt.executor_id, parent=(ctx.workflow_id, run.step_id)
+            child_id,
+            spec.name,
+            WorkflowStatus.PENDING,
+            encoded,
+            rt.executor_id,
+            parent=(ctx.workflow_id, run.step_id),
+            timeout=spec.timeout_seconds,
         )
     outcome = PAUSED
     if created and rt.runs.claim(child_id) is not None:
+        if spec.timeout_seconds is not None:  # an earlier deadline of the parent is the parent's timer
+            rt.deadlines.arm(child_id, spec.timeout_seconds)
         outcome = contextvars.Context().run(execute, rt, child_id, spec, inputs, {})
     rt.runs.check(ctx.workflow_id)
+    if outcome.status == WorkflowStatus.CANCELLED:
+        outcome = PAUSED  # why it was cancelled (a timeout) is in its row
     while not outcome.final:
         with checkpointing():
             row = rt.store.workflow_outcome(child_id)

@@ -21,12 +21,13 @@ from engine.store.session import listen_async, ping_async
 
 log = logging.getLogger("durable.feed")
 
-KINDS = ("w", "s", "e", "f")
+KINDS = ("w", "s", "e", "f", "c")
+WITHOUT_ID = ("f", "c")
 
 
 @dataclass(frozen=True)
 class Event:
-    """One row change: kind `w` workflow, `s` step (with its attempt count), `e` executor, `f` faults."""
+    """One row change: kind `w` workflow, `s` step (with its attempt count), `e` executor, `f` faults, `c` schedules."""
 
     kind: str
     id: str | None = None
@@ -53,7 +54,7 @@ def parse(payload: str) -> Event | None:
     if not isinstance(data, dict) or data.get("t") not in KINDS:
         return None
     wid, status, step, n = data.get("id"), data.get("s"), data.get("step"), data.get("n")
-    if data["t"] != "f" and not isinstance(wid, str):
+    if data["t"] not in WITHOUT_ID and not isinstance(wid, str):
         return None
     if not (status is None or isinstance(status, str)) or not all(
         v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in (step, n)

@@ -42,7 +42,8 @@ class Outcome:
         if self.status == WorkflowStatus.SUCCESS:
             return self.output
         if self.status == WorkflowStatus.CANCELLED:
-            raise AwaitedWorkflowCancelled(f"workflow {workflow_id!r} was cancelled")
+            why = f": {self.error}" if self.error is not None else ""
+            raise AwaitedWorkflowCancelled(f"workflow {workflow_id!r} was cancelled{why}")
         if self.error is not None:
             raise self.error
         raise RuntimeError(f"workflow {workflow_id!r} has not finished")
@@ -54,5 +55,6 @@ PAUSED = Outcome(WorkflowStatus.PENDING)
 
 def recorded_outcome(row: WorkflowOutcome) -> Outcome:
     """An outcome as read from the workflow's row (by any process)."""
-    failure = error_from_dict(row.error or {}) if row.status == WorkflowStatus.ERROR else None
+    failed = row.status == WorkflowStatus.ERROR or (row.status == WorkflowStatus.CANCELLED and row.error)
+    failure = error_from_dict(row.error or {}) if failed else None
     return Outcome(row.status, row.output if row.status == WorkflowStatus.SUCCESS else None, failure)

@@ -16,7 +16,7 @@ from engine.context import default_engine
 from engine.errors import DurableError, InvalidInput
 from engine.handle import WorkflowHandle
 from engine.serialization import dumps
-from engine.specs import spec_of
+from engine.specs import name_and_timeout, spec_of
 from engine.store.queues import QueueDefinition
 from engine.validation import check_name, check_number
 
@@ -79,12 +79,13 @@ class Queue:
         deduplication_id: str | None = None,
         delay_seconds: float | None = None,
         partition_key: str | None = None,
+        timeout_seconds: float | None = None,
         **kwargs: Any,
     ) -> WorkflowHandle:
         """Queue a workflow here through the launched engine of this process; raises `QueueDeduplicated`
         while a workflow with the same `deduplication_id` is queued or running in this queue."""
         engine = _engine()
-        name = fn if isinstance(fn, str) else spec_of(fn).name
+        name, timeout = name_and_timeout(fn, timeout_seconds)
         wid = engine.control.enqueue_workflow(
             name,
             *args,
@@ -94,6 +95,7 @@ class Queue:
             deduplication_id=deduplication_id,
             delay_seconds=delay_seconds,
             partition_key=partition_key,
+            timeout_seconds=timeout,
             **kwargs,
         )
         return WorkflowHandle(engine, wid)

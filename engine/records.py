@@ -117,6 +117,9 @@ class WorkflowRecord:
     deduplication_id: str | None = None
     partition_key: str = ""
     not_before: datetime | None = None
+    timeout_seconds: float | None = None
+    deadline_at: datetime | None = None
+    """When it is cancelled as timed out, if it is still running then (its own timeout, or its parent's deadline)."""
     steps: list[StepRecord] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
     forks: list[str] = field(default_factory=list)
@@ -245,6 +248,29 @@ class QueueFigures:
     """When the longest-waiting ENQUEUED workflow was enqueued (the dashboard shows its age, ticking)."""
     starts: list[int] = field(default_factory=list)
     """Workflows started per bucket over the last few minutes, oldest first (a sparkline's values)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ScheduleRecord:
+    """A recorded schedule and its last run (`Control.list_schedules`)."""
+
+    name: str
+    workflow_name: str
+    cron: str
+    paused: bool
+    since_at: datetime | None
+    """Ticks after this moment run: the schedule's creation, or its last resume (None until a worker reads it)."""
+    last_tick_at: datetime | None
+    last_workflow_id: str | None
+    last_status: WorkflowStatus | None
+    next_at: datetime | None = None
+    """Its next tick from when it was read (None while paused)."""
+
+    def __post_init__(self) -> None:
+        self.last_status = None if self.last_status is None else WorkflowStatus(self.last_status)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -22,9 +22,11 @@ from engine.states import WorkflowStatus
 from engine.store.connection import failure_reason
 from engine.store.messages import MessageStore
 from engine.store.runtime import RuntimeStore
+from engine.store.session import RETRYABLE_TRANSACTION_ERRORS
 
 if TYPE_CHECKING:
     from engine.context import WorkflowContext
+    from engine.deadlines import Deadlines
     from engine.faults import FaultCache
     from engine.worker import Finisher, SlowStepMarker
 
@@ -46,10 +48,14 @@ class StoreUnreachable(BaseException):
 
 
 @contextlib.contextmanager
-def checkpointing() -> Iterator[None]:
+def checkpointing(in_transaction: bool = False) -> Iterator[None]:
+    """A lost connection is an outage, not an outcome: StoreUnreachable. Inside a `@transaction`, though, a
+    serialization failure or a deadlock (OperationalErrors too) certainly rolled it back: its retries decide."""
     try:
         yield
     except psycopg.OperationalError as exc:
+        if in_transaction and isinstance(exc, RETRYABLE_TRANSACTION_ERRORS):
+            raise
         raise StoreUnreachable(failure_reason(exc)) from exc
 
 
@@ -64,6 +70,7 @@ class Runtime:
         slow_steps: SlowStepMarker,
         finisher: Finisher,
         rerun: Callable[[str, Any], None],
+        deadlines: Deadlines,
     ):
         self.executor_id = executor_id
         self.store = store
@@ -73,6 +80,7 @@ class Runtime:
         self.slow_steps = slow_steps
         self.finisher = finisher
         self._rerun = rerun
+        self.deadlines = deadlines
 
     @functools.cached_property
     def messages(self) -> MessageStore:
@@ -101,27 +109,32 @@ class Runtime:
             self.pool.check()
 
     def confirm_ownership(self, ctx: WorkflowContext, where: str) -> None:
-        """Before a step, when this worker's heartbeat has not gone through for half a lease (an outage, a stall),
-        or went through again after such a lapse since this run last checked, another worker may have taken it
-        for dead and adopted the workflow: go on only if it is still ours."""
+        """Right before a step's body, when this worker's heartbeat has not gone through for half a lease (an
+        outage, a stall), or went through again after such a lapse since this run last checked, another worker
+        may have taken it for dead and adopted the workflow: go on only if it is still ours."""
         epoch = self.runs.lease_epoch
         if time.monotonic() <= self.runs.lease_until and ctx.lease_epoch == epoch:
             return
-        workflow_id = ctx.workflow_id
-        with checkpointing():
-            state = self.store.workflow_state(workflow_id)
-        if state is None or state.executor_id != self.executor_id or state.status.final:
-            owner = "deleted" if state is None else f"{state.status} on {state.executor_id}"
-            raise Preempted(f"{where}: the workflow is {owner}")
+        self._require_owner(ctx.workflow_id, where)
         ctx.lease_epoch = epoch
 
     def lost_write(self, workflow_id: str, where: str) -> NoReturn:
-        """A checkpoint's guard matched nothing: the step already has a final outcome. Only the workflow's
-        owner says why. Another executor: it was taken over (Preempted). Still ours: our own earlier write
-        committed though its reply was lost, so replay from the checkpoints (StoreUnreachable)."""
+        """A checkpoint wrote nothing: its fence found another owner, or the step already had a final outcome.
+        Another owner: it was taken over (Preempted). Still ours: our own earlier write committed though its
+        reply was lost, so replay from the checkpoints (StoreUnreachable)."""
+        self._require_owner(workflow_id, where)
+        raise StoreUnreachable(f"{where} was already recorded by an earlier write of ours; replaying")
+
+    def hold(self, conn: psycopg.Connection[Any], workflow_id: str, where: str) -> None:
+        """First in a `@transaction`: lock the workflow's row until it commits, so the transaction's effect and
+        checkpoint commit only while the workflow is ours (its snapshot may be older than an adoption)."""
+        if not self.store.hold_workflow(conn, workflow_id, self.executor_id):
+            raise Preempted(f"{where}: the workflow is no longer this executor's")
+
+    def _require_owner(self, workflow_id: str, where: str) -> None:
+        """Only the row says who owns a workflow: raise Preempted unless it is this executor's and unfinished."""
         with checkpointing():
             state = self.store.workflow_state(workflow_id)
         if state is None or state.executor_id != self.executor_id or state.status.final:
             owner = "deleted" if state is None else f"{state.status} on {state.executor_id}"
             raise Preempted(f"{where}: the workflow is {owner}")
-        raise StoreUnreachable(f"{where} was already recorded by an earlier write of ours; replaying")

@@ -36,6 +36,8 @@ class WorkflowSpec:
     name: str
     fn: Callable[..., Any]
     max_recovery_attempts: int | None = None
+    timeout_seconds: float | None = None
+    """Its default timeout: past it, the workflow and its children are cancelled (`start_workflow` may override it)."""
 
     @property
     def is_async(self) -> bool:
@@ -62,6 +64,15 @@ def register_step_workflow(spec: WorkflowSpec) -> None:
     if existing is None or getattr(existing.fn, "__durable_one_step__", False):
         spec.fn.__durable_one_step__ = True  # type: ignore[attr-defined]
         REGISTRY[spec.name] = spec
+
+
+def name_and_timeout(fn: Callable[..., Any] | str, timeout_seconds: float | None) -> tuple[str, float | None]:
+    """What a workflow is queued as: its name (a name need not be registered here) and its timeout (the given one,
+    else its `@workflow`'s when this process knows it)."""
+    name = fn if isinstance(fn, str) else spec_of(fn).name
+    if timeout_seconds is None and name in REGISTRY:
+        timeout_seconds = REGISTRY[name].timeout_seconds
+    return name, timeout_seconds
 
 
 def spec_of(fn: Callable[..., Any] | str) -> WorkflowSpec:

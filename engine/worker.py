@@ -135,6 +135,8 @@ class ControlListener(Service):
                 engine.runs.wake_watchers((op, wid))
         elif op == "faults":
             engine.faults.refresh()
+        elif op == "schedules":
+            engine.scheduler.poke()
         elif op == "crash" and msg.get("executor") == engine.executor_id:
             if engine.runtime_store.crash_requested(engine.executor_id):
                 crash_now()
@@ -160,6 +162,11 @@ class Heartbeat(Service):
     def interrupt(self) -> None:
         self._poke.set()
 
+    @property
+    def beats(self) -> int:
+        """How many heartbeats went through: a test waits for some to pass rather than for a time."""
+        return self._beats
+
     def poke(self) -> None:
         """Claim queued work now rather than at the next beat."""
         self._poke.set()
@@ -178,6 +185,7 @@ class Heartbeat(Service):
                     engine.runs.lease_epoch += 1
                     self._adopt_after = now + engine.lease_seconds
                 self.resume_stranded()
+                engine.deadlines.sweep()
                 if engine.auto_recover:
                     self.adopt_dead()
                 if self._beats % self.EXPLAIN_EVERY == 0:

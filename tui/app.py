@@ -37,6 +37,7 @@ from tui.help import HelpScreen
 from tui.keys import key_label, long_description
 from tui.live import Changes, Refresher
 from tui.queues import QueuesScreen
+from tui.schedules import SchedulesScreen
 from tui.start_dialog import StartWorkflowScreen
 from tui.throughput import Throughput
 from tui.workers import WorkersScreen
@@ -58,12 +59,19 @@ class DashboardApp(App[int]):
         Binding("2", "show('workers')", "Workers", show=False, tooltip="Show the Workers screen"),
         Binding("3", "show('faults')", "Faults", show=False, tooltip="Show the Faults screen"),
         Binding("4", "show('queues')", "Queues", show=False, tooltip="Show the Queues screen"),
+        Binding("5", "show('schedules')", "Schedules", show=False, tooltip="Show the Schedules screen"),
         Binding("w", "start_workflow", "Start", show=False, tooltip="Start a workflow by name, with JSON arguments"),
         Binding("L", "worker_log", "Log", show=False, tooltip="The dev worker's log, live (durable-tui dev)"),
         Binding("question_mark", "help", "Help", tooltip="Help: every key of every screen"),
         Binding("q", "quit", "Quit", tooltip="Quit the dashboard"),
     ]
-    MODES = {"workflows": WorkflowsScreen, "workers": WorkersScreen, "faults": FaultsScreen, "queues": QueuesScreen}
+    MODES = {
+        "workflows": WorkflowsScreen,
+        "workers": WorkersScreen,
+        "faults": FaultsScreen,
+        "queues": QueuesScreen,
+        "schedules": SchedulesScreen,
+    }
 
     def __init__(
         self,

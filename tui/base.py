@@ -42,6 +42,9 @@ MUTATING = frozenset(
         "clear_fault",
         "clear_faults",
         "start_workflow",
+        "pause_schedule",
+        "resume_schedule",
+        "trigger_schedule",
     }
 )
 

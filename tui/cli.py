@@ -25,6 +25,7 @@ from engine.records import WorkflowRecord
 from engine.states import FaultKind, WorkflowStatus
 from engine.store.connection import failure_reason
 from engine.store.migrations import check_schema_name
+from tui.cli_schedules import add_schedules_parser
 from tui.db_commands import add_db_parser
 from tui.dev.config import DEFAULT_STOP_GRACE, DEV_EXECUTOR_ID
 from tui.message_commands import add_message_parsers
@@ -515,6 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_db_parser(sub, leaf)
     add_message_parsers(sub, leaf)
+    add_schedules_parser(sub, leaf)
     return parser
 
 

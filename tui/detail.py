@@ -24,7 +24,7 @@ from engine.records import StepRecord, WorkflowRecord
 from engine.states import FINAL_STATUSES, StepStatus, WorkflowStatus
 from tui.dialogs import FaultForm, PickScreen, ValueScreen
 from tui.fork_form import ForkForm
-from tui.format import clip, clock_time, duration, pretty, preview, status_text
+from tui.format import clip, clock_time, duration, pretty, preview, seconds, status_text
 from tui.live import Changes, Refresher
 from tui.messages_pane import Communication, MessagesPane, read_communication
 from tui.timeline import Lane, Timeline, lanes_of
@@ -197,11 +197,13 @@ class DetailScreen(WorkflowActions):
         t.append(executor + times)
         if r.recovery_count:
             t.append(f"  recovered {r.recovery_count}×", style="yellow")
+        if r.deadline_at is not None and r.status not in FINAL_STATUSES:
+            t.append(f"  times out in {seconds((r.deadline_at - now).total_seconds())}", style="bold yellow")
         last = r.steps[-1] if r.steps else None
         if r.status == WorkflowStatus.PENDING and last is not None and last.status == StepStatus.WAITING:
             t.append("\n ")
             t.append_text(waiting_for(r.wait_reason, last.next_attempt_at or now, now))
-        elif r.wait_reason and r.status not in FINAL_STATUSES:
+        elif r.wait_reason:
             t.append(f"\n waiting: {r.wait_reason}", style="italic yellow")
         links = []
         if r.parent_workflow_id:

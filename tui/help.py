@@ -14,6 +14,7 @@ from textual.widgets import Static
 from tui.detail import DetailScreen
 from tui.faults import FaultsScreen
 from tui.keys import described
+from tui.schedules import SchedulesScreen
 from tui.workers import WorkersScreen
 from tui.workflows import WorkflowsScreen
 
@@ -37,6 +38,7 @@ class HelpScreen(ModalScreen[None]):
             ("Workflow detail", described(DetailScreen.BINDINGS)),
             ("Workers", described(WorkersScreen.BINDINGS)),
             ("Faults", described(FaultsScreen.BINDINGS)),
+            ("Schedules", described(SchedulesScreen.BINDINGS)),
         ]
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)

@@ -30,6 +30,7 @@ class Changes:
     workflow_status: bool = False
     executors: bool = False
     faults: bool = False
+    schedules: bool = False
     everything: bool = False
     events: int = 0
 
@@ -42,13 +43,15 @@ class Changes:
             self.executors = True
         elif event.kind == "f":
             self.faults = True
+        elif event.kind == "c":
+            self.schedules = True
 
     def __bool__(self) -> bool:
-        return bool(self.workflows or self.executors or self.faults or self.everything)
+        return bool(self.workflows or self.executors or self.faults or self.schedules or self.everything)
 
     @classmethod
     def all(cls) -> Changes:
-        return cls(everything=True, workflow_status=True, executors=True, faults=True)
+        return cls(everything=True, workflow_status=True, executors=True, faults=True, schedules=True)
 
 
 class Refresher(Generic[T]):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from psycopg_pool import ConnectionPool
 
 from engine.store.connection import connect, open_pool
+from engine.store.deadlines import DeadlineStore
 from engine.store.messages import MessageStore
 from engine.store.migrations import ensure_current
 from engine.store.names import check_schema_name, control_channel, events_channel
@@ -15,6 +16,7 @@ from engine.store.ops import OpsStore
 from engine.store.queues import QueueStore
 from engine.store.reads import ReadStore
 from engine.store.runtime import RuntimeStore
+from engine.store.schedules import ScheduleStore
 
 
 class Store:
@@ -33,6 +35,8 @@ class Store:
         self.reads = ReadStore(self.pool, schema)
         self.ops = OpsStore(self.pool, schema)
         self.queues = QueueStore(self.pool, schema)
+        self.deadlines = DeadlineStore(self.pool, schema)
+        self.schedules = ScheduleStore(self.pool, schema)
         self.messages = MessageStore(self.pool, schema)
         self.events_channel = events_channel(schema)
         self.control_channel = control_channel(schema)

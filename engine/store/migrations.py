@@ -207,7 +207,55 @@ MIGRATIONS: list[str] = [
         FOR EACH ROW WHEN (OLD.status = 'PENDING' AND NEW.status <> 'PENDING' AND NEW.queue_name IS NOT NULL)
         EXECUTE FUNCTION {schema}.notify_queue_slot();
     """,
-    # 4: messages, events and streams (issue 9). A message waits in `messages` until a `recv` of its workflow
+    # 4: workflow timeouts and schedules (issue 9). A workflow given a timeout records it; its deadline is
+    # set by a trigger when it becomes PENDING (at its start, or when a worker takes it from the queue), as
+    # the earlier of its own and its parent's, and cleared by a resume (a recovery keeps it): the deadline is
+    # the one record every worker enforces. `schedules` holds the schedules the workers define; ticks count
+    # from `since_at` (its creation; NULL after a resume until a worker's scheduler sets it to its clock's now)
+    # and `last_tick_at`, so a paused schedule replays nothing.
+    """
+    ALTER TABLE {schema}.workflows
+        ADD COLUMN timeout_seconds double precision,
+        ADD COLUMN deadline_at timestamptz;
+    CREATE INDEX workflows_deadline ON {schema}.workflows (deadline_at)
+        WHERE deadline_at IS NOT NULL AND status IN ('PENDING', 'ENQUEUED');
+
+    CREATE FUNCTION {schema}.set_deadline() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'UPDATE' AND NEW.status = 'ENQUEUED' AND OLD.status IN ('SUCCESS', 'ERROR', 'CANCELLED') THEN
+            NEW.deadline_at := NULL;
+        ELSIF NEW.status = 'PENDING' AND NEW.deadline_at IS NULL
+              AND (NEW.timeout_seconds IS NOT NULL OR NEW.parent_workflow_id IS NOT NULL) THEN
+            NEW.deadline_at := least(
+                clock_timestamp() + make_interval(secs => NEW.timeout_seconds),
+                (SELECT p.deadline_at FROM {schema}.workflows p WHERE p.workflow_id = NEW.parent_workflow_id));
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER workflows_deadline BEFORE INSERT OR UPDATE OF status ON {schema}.workflows
+        FOR EACH ROW EXECUTE FUNCTION {schema}.set_deadline();
+
+    CREATE TABLE {schema}.schedules (
+        name             text PRIMARY KEY,
+        workflow_name    text NOT NULL,
+        cron             text NOT NULL,
+        timeout_seconds  double precision,
+        paused           boolean NOT NULL DEFAULT false,
+        since_at         timestamptz,
+        last_tick_at     timestamptz,
+        last_workflow_id text,
+        updated_at       timestamptz NOT NULL DEFAULT clock_timestamp()
+    );
+
+    CREATE FUNCTION {schema}.notify_schedule() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('{channel_events}', json_build_object('t', 'c')::text);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER schedules_notify AFTER INSERT OR UPDATE OR DELETE ON {schema}.schedules
+        FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_schedule();
+    """,
+    # 5: messages, events and streams (issue 9). A message waits in `messages` until a `recv` of its workflow
     # consumes it (`consumed_step`, set by the statement that records that recv); `events` and `streams` keep
     # one row per `set_event` / `write_stream` / `close_stream` step, so a fork from step N keeps what the steps
     # before N wrote (the fork trigger copies them). A new message or event NOTIFYs the control channel with the

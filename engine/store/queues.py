@@ -92,6 +92,7 @@ class QueueStore:
         deduplication_id: str | None,
         partition_key: str,
         delay_seconds: float | None,
+        timeout_seconds: float | None = None,
     ) -> bool:
         """Queue a workflow; False when the id exists. Raises `Duplicate` when its de-duplication id is live."""
         params = {
@@ -103,6 +104,7 @@ class QueueStore:
             "dedup": deduplication_id,
             "partition": partition_key,
             "delay": delay_seconds,
+            "timeout": timeout_seconds,
         }
         with self.pool.connection() as c:
             try:

@@ -53,6 +53,8 @@ class ClaimedWorkflow:
     name: str
     inputs: Any
     status: WorkflowStatus
+    deadline_in: float | None = None
+    """Seconds until its deadline when claimed (negative: it passed while nobody ran it; None: no timeout)."""
 
     def __post_init__(self) -> None:
         self.status = WorkflowStatus(self.status)
@@ -90,8 +92,10 @@ class RuntimeStore:
         conn: psycopg.Connection | None = None,
         end_reason: str | None = None,
         policy: str | None = None,
+        owner: str,
     ) -> bool:
-        """Commit one attempt's outcome; False when the step already had a final outcome recorded."""
+        """Commit one attempt's outcome; False when the step already had a final outcome recorded or the
+        workflow is no longer owned by `owner` (the fence: a run that lost its workflow writes nothing)."""
         if status == StepStatus.SUCCESS and attempt == 1 and with_attempt:
             first = {
                 "wid": workflow_id,
@@ -103,6 +107,7 @@ class RuntimeStore:
                 "child": child_workflow_id,
                 "started": started,
                 "skew": self.skew(),
+                "me": owner,
             }
             return self._one(self._record_first_success, first, conn)
         info = error_info or {}
@@ -127,6 +132,7 @@ class RuntimeStore:
             "reason": end_reason,
             "policy": policy,
             "skew": self.skew(),
+            "me": owner,
         }
         return self._one(self._record_step, params, conn)
 
@@ -163,13 +169,14 @@ class RuntimeStore:
         inputs: str,
         executor_id: str | None,
         parent: tuple[str, int] | None = None,
+        timeout: float | None = None,
     ) -> bool:
         parent_id, parent_step = parent or (None, None)
         started = status == WorkflowStatus.PENDING
         with self.pool.connection() as c:
             row = c.execute(
                 self.sql["insert_workflow"],
-                (workflow_id, name, status, inputs, executor_id, parent_id, parent_step, started),
+                (workflow_id, name, status, inputs, executor_id, parent_id, parent_step, started, timeout),
             )
             return row.fetchone() is not None
 
@@ -207,6 +214,10 @@ class RuntimeStore:
         for e in errors:
             out[e["workflow_id"]][e["step_id"]].past_errors.append((e["error_type"], e["error_message"]))
         return out
+
+    def hold_workflow(self, conn: psycopg.Connection, workflow_id: str, executor_id: str) -> bool:
+        """In the transaction open on `conn`: lock the workflow's row if `executor_id` owns it."""
+        return conn.execute(self.sql["hold_workflow"], (workflow_id, executor_id)).fetchone() is not None
 
     def workflow_state(self, workflow_id: str) -> WorkflowState | None:
         """(name, status, executor_id) of a workflow, or None."""

@@ -7,6 +7,7 @@ connection), so they take the connection instead of using the pool.
 from __future__ import annotations
 
 import psycopg
+from psycopg import errors as pg_errors
 
 from engine.store.names import check_schema_name
 from engine.store.queries import for_schema, plain
@@ -42,6 +43,10 @@ def listen(conn: psycopg.Connection, channel: str) -> None:
 
 async def listen_async(aconn: psycopg.AsyncConnection, channel: str) -> None:
     await aconn.execute(listen_statement(channel))
+
+
+RETRYABLE_TRANSACTION_ERRORS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+"""Errors that certainly rolled a transaction back and that running it again may avoid."""
 
 
 def set_isolation(conn: psycopg.Connection, level: str) -> None:

@@ -39,9 +39,9 @@ GROUP BY 1, 2
 -- name: insert_queued
 -- A new ENQUEUED workflow in a queue; an existing id is left as it is. A live duplicate raises a unique violation.
 INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, queue_name, priority, deduplication_id,
-                                partition_key, not_before, wait_reason)
+                                partition_key, not_before, wait_reason, timeout_seconds)
 SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s, %(dedup)s, %(partition)s, t.at,
-       'starts at ' || to_char(t.at, 'YYYY-MM-DD HH24:MI:SS.MS TZ')
+       'starts at ' || to_char(t.at, 'YYYY-MM-DD HH24:MI:SS.MS TZ'), %(timeout)s
 FROM (SELECT CASE WHEN %(delay)s::float8 IS NOT NULL
                   THEN clock_timestamp() + make_interval(secs => %(delay)s::float8) END AS at) t
 ON CONFLICT (workflow_id) DO NOTHING

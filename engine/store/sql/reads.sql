@@ -11,7 +11,7 @@ SELECT clock_timestamp() AS now
 -- Full workflow rows.
 SELECT workflow_id, name, status, inputs, output, error, executor_id, parent_workflow_id, parent_step_id,
        forked_from, forked_from_step, fork_changes, recovery_count, wait_reason, created_at, started_at, updated_at,
-       finished_at, queue_name, priority, deduplication_id, partition_key, not_before
+       finished_at, queue_name, priority, deduplication_id, partition_key, not_before, timeout_seconds, deadline_at
 FROM {schema}.workflows WHERE workflow_id = ANY(%s)
 
 -- name: steps_by_workflow

@@ -2,23 +2,35 @@
 -- A checkpoint is one statement: the `steps` upsert and the `attempts` insert share a data-modifying CTE.
 
 -- name: executor_alive
--- Fragment: executor `e` is alive (not stopped, heartbeat younger than the lease); needs %(lease)s.
-(e.stopped_at IS NULL AND e.heartbeat_at > clock_timestamp() - make_interval(secs => %(lease)s))
+-- Fragment: executor `e` is alive: not stopped, and its heartbeat is younger than the lease or its process holds its lock; needs %(lease)s.
+(e.stopped_at IS NULL AND (e.heartbeat_at > clock_timestamp() - make_interval(secs => %(lease)s)
+                           OR hashtext('durable-executor:{schema}:' || e.executor_id)::bigint = ANY({held_executor_locks})))
+
+-- name: held_executor_locks
+-- Fragment: the keys of the session advisory locks held now in this database (uncorrelated: read once per statement).
+ARRAY(SELECT (l.classid::bigint << 32) | l.objid::bigint FROM pg_locks l
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+
+-- name: owned_by_me
+-- Fragment: workflow %(wid)s is still owned by this executor %(me)s (a checkpoint's fence; a cancel keeps the owner).
+EXISTS (SELECT 1 FROM {schema}.workflows fw WHERE fw.workflow_id = %(wid)s AND fw.executor_id = %(me)s)
 
 -- name: now
 -- Fragment: the time recorded for a workflow's events: the database clock, plus the skew of a virtual clock in tests.
 (clock_timestamp() + make_interval(secs => %(skew)s::float8))
 
 -- name: record_step
--- One attempt's outcome: upsert the step row unless it is final, and insert its attempt row; counts the step.
+-- One attempt's outcome, if the workflow is still ours: upsert the step row unless it is final, and insert its attempt row; counts the step.
 WITH s AS (
     INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts,
                                       next_attempt_at, output, error, child_workflow_id, started_at, finished_at,
                                       policy)
-    VALUES (%(wid)s, %(sid)s, %(name)s, %(kind)s, %(status)s, %(attempt)s, %(max)s,
-            {now} + make_interval(secs => %(delay)s::float8),
-            %(output)s::jsonb, %(error)s::jsonb, %(child)s, %(started)s,
-            CASE WHEN %(final)s THEN {now} END, %(policy)s)
+    SELECT %(wid)s, %(sid)s, %(name)s, %(kind)s, %(status)s, %(attempt)s, %(max)s,
+           {now} + make_interval(secs => %(delay)s::float8),
+           %(output)s::jsonb, %(error)s::jsonb, %(child)s, %(started)s,
+           CASE WHEN %(final)s THEN {now} END, %(policy)s
+    WHERE {owned_by_me}
     ON CONFLICT (workflow_id, step_id) DO UPDATE SET
         status = excluded.status, attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
         output = excluded.output, error = excluded.error, finished_at = excluded.finished_at,
@@ -36,10 +48,11 @@ WITH s AS (
 SELECT count(*) FROM s
 
 -- name: record_first_success
--- The commonest checkpoint, a success at the first attempt: a single-row upsert (the row is attempt 1).
+-- The commonest checkpoint, a success at the first attempt, if the workflow is still ours: a single-row upsert (the row is attempt 1).
 INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts, output,
                                   child_workflow_id, started_at, finished_at)
-VALUES (%(wid)s, %(sid)s, %(name)s, %(kind)s, 'SUCCESS', 1, %(max)s, %(output)s::jsonb, %(child)s, %(started)s, {now})
+SELECT %(wid)s, %(sid)s, %(name)s, %(kind)s, 'SUCCESS', 1, %(max)s, %(output)s::jsonb, %(child)s, %(started)s, {now}
+WHERE {owned_by_me}
 ON CONFLICT (workflow_id, step_id) DO UPDATE SET
     status = 'SUCCESS', attempts = 1, output = excluded.output, finished_at = excluded.finished_at,
     next_attempt_at = NULL, child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id)
@@ -59,10 +72,10 @@ WHERE st.status NOT IN ('SUCCESS', 'ERROR')
   AND (st.attempts < excluded.attempts OR (st.attempts = excluded.attempts AND st.status = 'RUNNING'))
 
 -- name: insert_workflow
--- A new workflow row; an existing id is left as it is (the id is the idempotency key).
+-- A new workflow row; an existing id is left as it is (the id is the idempotency key). A trigger sets its deadline.
 INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, parent_workflow_id,
-                                parent_step_id, started_at)
-VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END)
+                                parent_step_id, started_at, timeout_seconds)
+VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END, %s)
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING workflow_id
 
@@ -88,6 +101,10 @@ WHERE a.workflow_id = ANY(%s) AND st.status NOT IN ('SUCCESS', 'ERROR') AND a.er
   AND a.attempt > st.attempt_base
 ORDER BY a.workflow_id, a.step_id, a.attempt
 
+-- name: hold_workflow
+-- Lock a workflow's row for the rest of a transaction, if this executor owns it: no one adopts, cancels or resumes it meanwhile.
+SELECT 1 FROM {schema}.workflows WHERE workflow_id = %s AND executor_id = %s FOR SHARE
+
 -- name: workflow_state
 -- Name, status and owner of one workflow.
 SELECT name, status, executor_id FROM {schema}.workflows WHERE workflow_id = %s
@@ -98,7 +115,7 @@ SELECT status, output, error FROM {schema}.workflows WHERE workflow_id = %s
 
 -- name: claim_columns
 -- Fragment: what a claim returns of each workflow it takes.
-RETURNING workflow_id, name, inputs, status
+RETURNING workflow_id, name, inputs, status, {deadline_in}
 
 -- name: executor_died
 -- Whether an executor's last run ended without a clean stop (it was killed): asked at launch, before its row is renewed.
@@ -130,7 +147,7 @@ WITH picked AS (
 UPDATE {schema}.workflows w SET recovery_count = w.recovery_count + CASE WHEN %(died)s THEN 1 ELSE 0 END,
        updated_at = clock_timestamp()
 FROM picked p WHERE w.workflow_id = p.workflow_id AND NOT (%(died)s AND p.recovery_count + 1 > p.most)
-RETURNING w.workflow_id, w.name, w.inputs, w.status
+RETURNING w.workflow_id, w.name, w.inputs, w.status, {deadline_in}
 
 -- name: claim_stranded
 -- These PENDING workflows of this executor that no thread runs any more (after an outage: not a recovery).
@@ -156,7 +173,7 @@ WITH picked AS (
 UPDATE {schema}.workflows w SET executor_id = %(me)s,
        recovery_count = w.recovery_count + CASE WHEN p.died THEN 1 ELSE 0 END, updated_at = clock_timestamp()
 FROM picked p WHERE w.workflow_id = p.workflow_id AND NOT (p.died AND p.recovery_count + 1 > p.most)
-RETURNING w.workflow_id, w.name, w.inputs, w.status
+RETURNING w.workflow_id, w.name, w.inputs, w.status, {deadline_in}
 
 -- name: claim_enqueued
 -- Take the oldest due ENQUEUED workflows of no queue, of names this worker has, skipping rows others claim.

@@ -1,0 +1,204 @@
+"""Ownership: a run that lost its workflow writes nothing, and a worker is dead only when its process is.
+
+A workflow is adopted from an executor whose heartbeat is older than the lease; a heartbeat can be late
+for a live process (a database outage, a stalled machine). Two guards keep one workflow in one process:
+a checkpoint is fenced on the row's owner, and an executor whose process still holds its session lock
+counts as alive whatever its heartbeat says.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from engine import db, step, transaction, workflow
+from engine.states import StepStatus
+from tests.helpers import wait_for
+
+gates: dict[str, threading.Event] = {}
+entered: dict[str, threading.Event] = {}
+
+
+def _hold(key: str) -> None:
+    entered[key].set()
+    gates[key].wait(10)
+
+
+@step(name="own.slow")
+def slow(x: int) -> int:
+    _hold("step")
+    return x + 1
+
+
+@workflow(name="own.flow")
+def flow(x: int) -> int:
+    return slow(x)
+
+
+@transaction(name="own.effect")
+def effect(table: str) -> int:
+    db().execute(f"INSERT INTO {table} VALUES (1)")  # type: ignore[arg-type]
+    _hold("transaction")
+    return 1
+
+
+@workflow(name="own.effects")
+def effects(table: str) -> int:
+    _hold("body")
+    return effect(table)
+
+
+@pytest.fixture(autouse=True)
+def fresh_gates() -> Iterator[None]:
+    for key in ("step", "transaction", "body"):
+        gates[key], entered[key] = threading.Event(), threading.Event()
+    yield
+    for gate in gates.values():
+        gate.set()
+
+
+@pytest.fixture
+def elsewhere(engine, database_url: str, schema: str) -> Iterator[None]:
+    """Another live executor, as the rows see one: its row, and its process's lock held (so no one adopts
+    back what it takes)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"INSERT INTO {schema}.executors (executor_id, host, pid) VALUES ('elsewhere', 'h', 1)")
+    holder = _lock_executor(database_url, schema, "elsewhere")
+    yield
+    holder.close()
+
+
+def _give_away(database_url: str, schema: str, wid: str) -> None:
+    """What an adoption by the other executor does to the row."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"UPDATE {schema}.workflows SET executor_id = 'elsewhere' WHERE workflow_id = %s", (wid,))
+
+
+def test_a_step_of_a_run_that_lost_its_workflow_is_not_recorded(engine, control, database_url, schema, elsewhere):
+    engine.start_workflow(flow, 1, workflow_id="lost")
+    assert entered["step"].wait(5)
+    _give_away(database_url, schema, "lost")
+    gates["step"].set()
+    wait_for(lambda: engine.in_flight() == 0)
+    record = control.get_workflow("lost")
+    assert record.status == "PENDING" and record.executor_id == "elsewhere"
+    assert [s for s in record.steps if s.status == StepStatus.SUCCESS] == []
+
+
+@pytest.fixture
+def effects_table(database_url: str, schema: str) -> Iterator[str]:
+    table = f"{schema}_effects"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (n int)")
+    yield table
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _count(database_url: str, table: str) -> int:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_transaction_of_a_run_that_lost_its_workflow_has_no_effect(
+    engine, control, database_url, schema, effects_table, elsewhere
+):
+    engine.start_workflow(effects, effects_table, workflow_id="lost-tx")
+    assert entered["body"].wait(5)
+    _give_away(database_url, schema, "lost-tx")
+    gates["body"].set()
+    gates["transaction"].set()
+    wait_for(lambda: engine.in_flight() == 0)
+    assert _count(database_url, effects_table) == 0
+    assert control.get_workflow("lost-tx").steps == []
+
+
+def test_no_one_takes_a_workflow_while_its_transaction_runs(
+    engine, control, database_url, schema, effects_table, elsewhere
+):
+    """The transaction's snapshot is taken before an adoption could happen: the row is held until it commits."""
+    gates["body"].set()
+    engine.start_workflow(effects, effects_table, workflow_id="held")
+    assert entered["transaction"].wait(5)
+    taking = threading.Thread(target=_give_away, args=(database_url, schema, "held"))
+    taking.start()
+    wait_for(lambda: _waiting_on_a_lock(database_url))
+    assert control.get_workflow("held").executor_id == engine.executor_id
+    gates["transaction"].set()
+    taking.join(5)
+    assert _count(database_url, effects_table) == 1
+    assert [s.status for s in control.get_workflow("held").steps] == [StepStatus.SUCCESS]
+    assert control.get_workflow("held").executor_id == "elsewhere"
+
+
+def _waiting_on_a_lock(database_url: str) -> bool:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def _lock_executor(database_url: str, schema: str, executor_id: str) -> psycopg.Connection:
+    """A connection holding the executor's session lock, as its live process's listener does."""
+    conn = psycopg.connect(database_url, autocommit=True)
+    got = conn.execute(
+        "SELECT pg_try_advisory_lock(hashtext('durable-executor:' || %s || ':' || %s))", (schema, executor_id)
+    ).fetchone()
+    assert got == (True,)
+    return conn
+
+
+def test_a_worker_whose_heartbeat_is_late_but_whose_process_lives_is_not_adopted(
+    make_engine, control, database_url, schema
+):
+    first = make_engine("stalled", heartbeat_seconds=0.05, lease_seconds=0.2, auto_recover=False)
+    first.shutdown(wait=True)  # the schema exists; now stage a live-but-silent executor by hand
+    holder = _lock_executor(database_url, schema, "stalled")
+    try:
+        wid = control.enqueue_workflow("own.flow", 1, workflow_id="kept")
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(
+                f"UPDATE {schema}.executors SET stopped_at = NULL, heartbeat_at = now() - interval '1 hour' "
+                "WHERE executor_id = 'stalled'"
+            )
+            conn.execute(
+                f"UPDATE {schema}.workflows SET status = 'PENDING', executor_id = 'stalled' WHERE workflow_id = %s",
+                (wid,),
+            )
+        adopter = make_engine("adopter", heartbeat_seconds=0.05, lease_seconds=0.2)
+        beats = adopter.heartbeat.beats
+        wait_for(lambda: adopter.heartbeat.beats >= beats + 5)  # several chances to adopt, none taken
+        assert control.get_workflow(wid).executor_id == "stalled"
+        assert [w.alive for w in control.workers() if w.executor_id == "stalled"] == [True]
+    finally:
+        holder.close()
+    gates["step"].set()
+    wait_for(lambda: control.get_workflow(wid).status == "SUCCESS")
+    assert control.get_workflow(wid).executor_id == "adopter"
+
+
+def test_a_serialization_failure_at_a_transactions_checkpoint_is_retried_not_taken_for_an_outage(
+    engine, control, database_url, schema, effects_table
+):
+    """A row written meanwhile under the transaction's snapshot makes its checkpoint fail to serialize: the
+    transaction certainly rolled back, so its retry policy runs it again (no pause, no replay)."""
+    gates["body"].set()
+    engine.start_workflow(effects, effects_table, workflow_id="ser")
+    assert entered["transaction"].wait(5)  # its first statement ran: the snapshot is taken
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            f"INSERT INTO {schema}.steps (workflow_id, step_id, name, kind, status, attempts) "
+            "VALUES ('ser', 1, 'own.effect', 'transaction', 'RUNNING', 1)"
+        )
+    gates["transaction"].set()
+    wait_for(lambda: control.get_workflow("ser").status == "SUCCESS")
+    assert _count(database_url, effects_table) == 1
+    [step_row] = control.get_workflow("ser").steps
+    first = step_row.attempt_records[0]
+    assert first.error_type is not None and first.error_type.endswith("SerializationFailure")
