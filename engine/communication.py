@@ -70,7 +70,7 @@ def _timeout(seconds: float) -> float:
 
 def _start(ctx: WorkflowContext, kind: StepKind, subject: str | None) -> tuple[StepRun, StepWrite]:
     run = StepRun(ctx, StepSpec(step_name(kind, subject), _nothing, ONCE, kind))
-    return run, StepWrite(ctx.workflow_id, run.step_id, run.spec.name, kind, run.started)
+    return run, StepWrite(ctx.workflow_id, run.step_id, run.spec.name, kind, run.started, run.rt.executor_id)
 
 
 def _recorded(run: StepRun) -> tuple[bool, Any]:

@@ -119,6 +119,14 @@ def test_cancel_interrupts_a_recv_at_once(engine, control):
     assert control.get_workflow("stuck").status == "CANCELLED"
 
 
+def test_a_workflow_timeout_interrupts_a_recv(engine, control):
+    started = time.monotonic()
+    engine.start_workflow(app.receive, "never", 60.0, workflow_id="bounded", timeout_seconds=0.5)
+    wait_for(lambda: control.get_workflow("bounded").status == "CANCELLED", timeout=5)
+    wait_for(lambda: engine.in_flight() == 0, timeout=5)
+    assert time.monotonic() - started < 3
+
+
 def test_retry_now_ends_a_recv_as_timed_out(engine, control):
     handle = engine.start_workflow(app.receive, "never", 60.0, workflow_id="cut")
     wait_for(lambda: waiting(control, "cut"))

@@ -515,8 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a reload waits for running steps before it restarts anyway (default %(default)s)",
     )
     add_db_parser(sub, leaf)
-    add_schedules_parser(sub, leaf)
     add_message_parsers(sub, leaf)
+    add_schedules_parser(sub, leaf)
     return parser
 
 

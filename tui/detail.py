@@ -203,7 +203,7 @@ class DetailScreen(WorkflowActions):
         if r.status == WorkflowStatus.PENDING and last is not None and last.status == StepStatus.WAITING:
             t.append("\n ")
             t.append_text(waiting_for(r.wait_reason, last.next_attempt_at or now, now))
-        elif r.wait_reason and r.status not in FINAL_STATUSES:
+        elif r.wait_reason:
             t.append(f"\n waiting: {r.wait_reason}", style="italic yellow")
         links = []
         if r.parent_workflow_id:

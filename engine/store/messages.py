@@ -35,13 +35,15 @@ class WaitOutcome:
 
 @dataclass(frozen=True)
 class StepWrite:
-    """Who writes: the step at a position of a workflow, started at `started`."""
+    """Who writes: the step at a position of a workflow, started at `started`, by this executor."""
 
     workflow_id: str
     step_id: int
     name: str
     kind: StepKind
     started: datetime
+    executor_id: str
+    """The executor that writes: the statement is fenced on the workflow still being its own."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class MessageStore:
             "name": step.name,
             "kind": str(step.kind),
             "started": step.started,
+            "me": step.executor_id,
             "skew": self.skew(),
             "output": None,
             **more,

@@ -3,11 +3,12 @@
 -- transaction, guarded like every checkpoint (a step that has an outcome is never written again).
 
 -- name: done_step
--- Fragment (a CTE `s`): the step at this position recorded as done, if CTE `ready` has a row and the step has no outcome yet.
+-- Fragment (a CTE `s`): the step at this position recorded as done, if CTE `ready` has a row, the workflow is still ours and the step has no outcome yet.
 s AS (
     INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts, output,
                                       started_at, finished_at)
     SELECT %(wid)s, %(sid)s, %(name)s, %(kind)s, 'SUCCESS', 1, 1, %(output)s::jsonb, %(started)s, {now} FROM ready
+    WHERE {owned_by_me}
     ON CONFLICT (workflow_id, step_id) DO UPDATE SET
         status = 'SUCCESS', attempts = 1, output = excluded.output, finished_at = excluded.finished_at,
         next_attempt_at = NULL
@@ -16,7 +17,7 @@ s AS (
 )
 
 -- name: wait_step
--- Fragment (CTEs `decided`, `s`, `w`): a waiting step's outcome is CTE `got` when it has a row, null once the deadline (recorded at first entry) passed, else the wait goes on; the workflow's wait_reason says what it waits for.
+-- Fragment (CTEs `decided`, `s`, `w`): a waiting step's outcome is CTE `got` when it has a row, null once the deadline (recorded at first entry) passed, else the wait goes on (all only while the workflow is ours); the workflow's wait_reason says what it waits for.
 decided AS (
     SELECT d.deadline, d.found, d.found OR d.deadline <= {now} AS done
     FROM (SELECT coalesce((SELECT p.next_attempt_at FROM {schema}.steps p
@@ -30,6 +31,7 @@ decided AS (
            CASE WHEN d.done THEN NULL ELSE d.deadline END, (SELECT value FROM got), %(started)s,
            CASE WHEN d.done THEN {now} END
     FROM decided d
+    WHERE {owned_by_me}
     ON CONFLICT (workflow_id, step_id) DO UPDATE SET
         status = excluded.status, output = excluded.output, finished_at = excluded.finished_at,
         next_attempt_at = excluded.next_attempt_at
