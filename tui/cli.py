@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 
 import psycopg
@@ -25,6 +25,7 @@ from engine.records import WorkflowRecord
 from engine.states import FaultKind, WorkflowStatus
 from engine.store.connection import failure_reason
 from engine.store.migrations import check_schema_name
+from tui.cli_output import cell, json_default, print_json, print_table
 from tui.cli_schedules import add_schedules_parser
 from tui.db_commands import add_db_parser
 from tui.dev.config import DEFAULT_STOP_GRACE, DEV_EXECUTOR_ID
@@ -49,41 +50,8 @@ class OneLineParser(argparse.ArgumentParser):
 # output ------------------------------------------------------------------------------------------
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, date):  # datetimes too
-        return value.isoformat()
-    return str(value)
-
-
-def print_json(value: Any) -> None:
-    print(json.dumps(value, default=_json_default, indent=2))
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value) or "-"
-    return str(value)
-
-
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str) -> None:
-    """Columns padded to their widest cell; the last one is left ragged."""
-    if not rows:
-        print(empty)
-        return
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    for line in [list(headers), *cells]:
-        print("  ".join(c.ljust(w) for c, w in zip(line[:-1], widths[:-1], strict=True)) + "  " + line[-1])
-
-
 def _short(value: Any, width: int = 100) -> str:
-    text = json.dumps(value, default=_json_default)
+    text = json.dumps(value, default=json_default)
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -96,8 +64,8 @@ def _duration(start: datetime | None, end: datetime | None) -> str:
 
 def print_workflow(w: WorkflowRecord) -> None:
     print(f"workflow   {w.workflow_id}  ({w.name})  {w.status}")
-    print(f"executor   {_cell(w.executor_id)}   recoveries {w.recovery_count}")
-    print(f"created    {_cell(w.created_at)}   started {_cell(w.started_at)}   finished {_cell(w.finished_at)}")
+    print(f"executor   {cell(w.executor_id)}   recoveries {w.recovery_count}")
+    print(f"created    {cell(w.created_at)}   started {cell(w.started_at)}   finished {cell(w.finished_at)}")
     print(f"inputs     {_short(w.inputs)}")
     if w.output is not None:
         print(f"output     {_short(w.output)}")
@@ -118,7 +86,7 @@ def print_workflow(w: WorkflowRecord) -> None:
         budget = f"{s.attempts - s.attempt_base}/{s.max_attempts - s.attempt_base}"
         outcome = f"{s.error.get('type')}: {s.error.get('message')}" if s.error else _short(s.output, 60)
         if s.next_attempt_at is not None:
-            outcome = f"next attempt at {_cell(s.next_attempt_at)}"
+            outcome = f"next attempt at {cell(s.next_attempt_at)}"
         rows.append([s.step_id, s.name, s.kind, s.status, budget, _duration(s.started_at, s.finished_at), outcome])
         for a in s.attempt_records:
             error = f"{a.error_type}: {a.error_message}" if a.error_type else ("ok" if a.ok else "running")

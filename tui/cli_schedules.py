@@ -10,11 +10,10 @@ from typing import Any
 
 from engine import Control
 from engine.errors import InvalidInput
+from tui.cli_output import print_json, print_table
 
 
 def cmd_list(ctl: Control, args: argparse.Namespace) -> None:
-    from tui.cli import print_json, print_table
-
     schedules = ctl.list_schedules()
     if args.json:
         print_json([s.to_dict() for s in schedules])
@@ -51,8 +50,6 @@ def cmd_resume(ctl: Control, args: argparse.Namespace) -> None:
 def cmd_trigger(ctl: Control, args: argparse.Namespace) -> None:
     wid = ctl.trigger_schedule(args.name)
     if args.json:
-        from tui.cli import print_json
-
         print_json({"workflow_id": wid})
         return
     print(f"started {wid}")
@@ -61,8 +58,6 @@ def cmd_trigger(ctl: Control, args: argparse.Namespace) -> None:
 def cmd_backfill(ctl: Control, args: argparse.Namespace) -> None:
     ids = ctl.backfill_schedule(args.name, _moment(args.start, "START"), _moment(args.end, "END"))
     if args.json:
-        from tui.cli import print_json
-
         print_json(ids)
         return
     print(f"{len(ids)} tick(s) of {args.name}, each started once:")

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine import Control
 from engine.errors import InvalidInput
+from tui.cli_output import print_json, print_table
 
 
 def _value(text: str) -> Any:
@@ -41,8 +42,6 @@ def cmd_send(ctl: Control, args: argparse.Namespace) -> None:
 
 
 def cmd_events(ctl: Control, args: argparse.Namespace) -> None:
-    from tui.cli import print_json, print_table
-
     events = ctl.events(args.workflow_id)
     if args.json:
         print_json([e.to_dict() for e in events])
