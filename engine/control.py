@@ -79,17 +79,17 @@ class Control:
 
     def get_workflow(self, workflow_id: str) -> WorkflowRecord:
         check_workflow_id(workflow_id)
-        return self._reads.get_workflow(workflow_id)
+        return self._reads.get_workflow(workflow_id, self.lease_seconds)
 
     def list_workflows(
         self, status: str | None = None, name: str | None = None, limit: int = 100, queue: str | None = None
     ) -> list[WorkflowRecord]:
         _check_filters(status, name, queue=queue)
-        return self._reads.list_workflows(status=status, name=name, limit=limit, queue=queue)
+        return self._reads.list_workflows(status=status, name=name, limit=limit, queue=queue, lease=self.lease_seconds)
 
     def summaries(self, **filters: Any) -> list[WorkflowSummary]:
         _check_filters(filters.get("status"), filters.get("name"), filters.get("id_prefix"), filters.get("queue"))
-        return self._reads.summaries(**filters)
+        return self._reads.summaries(**filters, lease=self.lease_seconds)
 
     def count(
         self, status: str | None = None, name: str | None = None, id_prefix: str | None = None, queue: str | None = None

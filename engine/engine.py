@@ -39,6 +39,7 @@ from engine.serialization import dumps
 from engine.specs import REGISTRY, WorkflowSpec, spec_of
 from engine.states import WorkflowStatus
 from engine.store import Store
+from engine.store.queues import QueueDefinition
 from engine.store.runtime import ClaimedWorkflow, RecordedStep, RuntimeStore
 from engine.validation import check_workflow_id
 from engine.worker import ControlListener, Finisher, Heartbeat, SlowStepMarker, claim_identity
@@ -125,8 +126,11 @@ class Engine:
         self.faults.refresh()
         self.code_version = self.code_version or _code_version()
         died = self.runtime_store.executor_died(self.executor_id)
-        self.runtime_store.register_executor(self.executor_id, *_host_pid(), self.code_version, self.workflow_names)
-        self.store.queues.record_definitions([queue.definition for queue in QUEUES.values()])
+        self.recorded_queues = _defined_queues()
+        self.runtime_store.register_executor(
+            self.executor_id, *_host_pid(), self.code_version, self.workflow_names, sorted(self.recorded_queues)
+        )
+        self.store.queues.record_definitions(list(self.recorded_queues.values()))
         self.launched = True
         self.slow_steps.start()
         self.finisher.start()
@@ -175,6 +179,14 @@ class Engine:
             name: self.max_recovery_attempts if spec.max_recovery_attempts is None else spec.max_recovery_attempts
             for name, spec in sorted(REGISTRY.items())
         }
+
+    def record_queues(self) -> None:
+        """Record a queue defined (or redefined) in this process since launch, and that this executor serves it."""
+        defined = _defined_queues()
+        if defined != self.recorded_queues:
+            self.store.queues.record_definitions(list(defined.values()))
+            self.store.queues.serve(self.executor_id, sorted(defined))
+            self.recorded_queues = defined
 
     def in_flight(self) -> int:
         return len(self.runs)
@@ -269,6 +281,10 @@ class Engine:
             self.runs.strand([wid])
             return
         self._submit(wid, spec, inputs, recorded)
+
+
+def _defined_queues() -> dict[str, QueueDefinition]:
+    return {name: queue.definition for name, queue in list(QUEUES.items())}
 
 
 def _host_pid() -> tuple[str, int]:

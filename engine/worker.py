@@ -174,6 +174,7 @@ class Heartbeat(Service):
                     # so wait a lease before taking them for dead; and our runs confirm they are still ours.
                     engine.runs.lease_epoch += 1
                     self._adopt_after = now + engine.lease_seconds
+                engine.record_queues()
                 self.resume_stranded()
                 if engine.auto_recover:
                     self.adopt_dead()

@@ -1,8 +1,9 @@
 """The live wait of a workflow: what it is waiting for now, and for how long yet.
 
 One function per kind of wait, tried in order; the first that recognises the row answers. Today the
-engine has retry backoffs, durable sleeps, delayed queued work (`not_before`) and the reasons a queue holds
-work back (`wait_reason`: a full queue, a reached rate limit); a new kind is one more function in `WAIT_KINDS`.
+engine has retry backoffs, durable sleeps, queued work of a queue no live worker serves, delayed queued work
+(`not_before`) and the reasons a queue holds work back (`wait_reason`: a full queue, a reached rate limit); a
+new kind is one more function in `WAIT_KINDS`.
 Countdowns are computed from stored deadlines and the (injected) clock at every render.
 """
 
@@ -32,6 +33,7 @@ class Waiting(Protocol):
     wait_reason: str | None
     not_before: datetime | None
     next_slot_at: datetime | None
+    queue_unserved: bool
 
 
 def until(deadline: datetime, now: datetime) -> str:
@@ -52,6 +54,13 @@ def sleep_wait(row: Waiting, now: datetime) -> Text | None:
     if row.step_status != StepStatus.SLEEPING or row.next_attempt_at is None:
         return None
     return Text(f"sleeping · wakes {until(row.next_attempt_at, now)}", style=STATUS_STYLES[StepStatus.SLEEPING])
+
+
+def unserved_wait(row: Waiting, now: datetime) -> Text | None:
+    """Nothing starts a queued workflow whose queue no live worker serves, whatever its delay or rate limit."""
+    if row.status != WorkflowStatus.ENQUEUED or not row.queue_unserved or not row.wait_reason:
+        return None
+    return Text(row.wait_reason, style="italic yellow")
 
 
 def delayed_wait(row: Waiting, now: datetime) -> Text | None:
@@ -78,7 +87,7 @@ def reason_wait(row: Waiting, now: datetime) -> Text | None:
 
 
 WaitKind = Callable[[Waiting, datetime], Text | None]
-WAIT_KINDS: list[WaitKind] = [retry_wait, sleep_wait, delayed_wait, rate_wait, reason_wait]
+WAIT_KINDS: list[WaitKind] = [retry_wait, sleep_wait, unserved_wait, delayed_wait, rate_wait, reason_wait]
 """The kinds of wait, most specific first. A new kind of wait slots in here."""
 
 

@@ -207,6 +207,11 @@ MIGRATIONS: list[str] = [
         FOR EACH ROW WHEN (OLD.status = 'PENDING' AND NEW.status <> 'PENDING' AND NEW.queue_name IS NOT NULL)
         EXECUTE FUNCTION {schema}.notify_queue_slot();
     """,
+    # 4: the queues each executor serves (those its process defines), so a queued workflow that no live
+    # worker serves can say so.
+    """
+    ALTER TABLE {schema}.executors ADD COLUMN queues text[] NOT NULL DEFAULT '{{}}';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -63,6 +63,11 @@ class QueueStore:
             for q in queues:
                 c.execute(self.sql["upsert_queue"], q.__dict__)
 
+    def serve(self, executor_id: str, queues: list[str]) -> None:
+        """Record the queues this executor serves: a queued workflow of none of a live executor's queues says so."""
+        with self.pool.connection() as c:
+            c.execute(self.sql["serve_queues"], (queues, executor_id))
+
     def definition(self, name: str) -> QueueDefinition | None:
         with self.pool.connection() as c:
             cur = c.cursor(row_factory=class_row(QueueDefinition))

@@ -253,10 +253,10 @@ class RuntimeStore:
             c.execute(self.sql["explain_waiting"], {"lease": lease})
 
     def register_executor(
-        self, executor_id: str, host: str, pid: int, code_version: str | None, workflows: list[str]
+        self, executor_id: str, host: str, pid: int, code_version: str | None, workflows: list[str], queues: list[str]
     ) -> None:
         with self.pool.connection() as c:
-            c.execute(self.sql["register_executor"], (executor_id, host, pid, code_version, workflows))
+            c.execute(self.sql["register_executor"], (executor_id, host, pid, code_version, workflows, queues))
 
     def heartbeat(self, executor_id: str, in_flight: int) -> None:
         with self.pool.connection() as c:

@@ -11,6 +11,16 @@ ON CONFLICT (name) DO UPDATE SET
     rate_limit = excluded.rate_limit, rate_period = excluded.rate_period,
     priority_enabled = excluded.priority_enabled, partitioned = excluded.partitioned, updated_at = clock_timestamp()
 
+-- name: serve_queues
+-- The queues an executor serves (those its process defines), after a queue was defined since its launch.
+UPDATE {schema}.executors SET queues = %s WHERE executor_id = %s
+
+-- name: queue_unserved
+-- Fragment: why workflow `w` waits when no live executor serves its queue (else NULL); needs %(lease)s.
+(CASE WHEN w.status = 'ENQUEUED' AND w.queue_name IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM {schema}.executors e WHERE w.queue_name = ANY(e.queues) AND {executor_alive})
+      THEN 'no worker serves queue ' || w.queue_name END)
+
 -- name: queue_definition
 -- One queue's recorded definition.
 SELECT name, concurrency, worker_concurrency, rate_limit, rate_period, priority_enabled, partitioned

@@ -179,11 +179,11 @@ WHERE w.status = 'ENQUEUED' AND w.wait_reason IS NULL
 
 -- name: register_executor
 -- An executor's row at launch (a restarted executor id starts afresh).
-INSERT INTO {schema}.executors (executor_id, host, pid, code_version, workflows)
-VALUES (%s, %s, %s, %s, %s)
+INSERT INTO {schema}.executors (executor_id, host, pid, code_version, workflows, queues)
+VALUES (%s, %s, %s, %s, %s, %s)
 ON CONFLICT (executor_id) DO UPDATE SET
     host = excluded.host, pid = excluded.pid, code_version = excluded.code_version,
-    workflows = excluded.workflows, started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
+    workflows = excluded.workflows, queues = excluded.queues, started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
     crash_requested_at = NULL,
     in_flight = 0, stopped_at = NULL
 
