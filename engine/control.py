@@ -18,7 +18,7 @@ from engine.records import ExecutorRecord, FaultRecord, QueueFigures, WorkflowOw
 from engine.serialization import dumps
 from engine.states import TRANSITIONS, FaultKind, FaultPhase, Operation, WorkflowStatus, allowed_sources
 from engine.store import Store
-from engine.store.queues import Duplicate
+from engine.store.queues import Duplicate, QueueDefinition
 from engine.validation import check_filter, check_name, check_number, check_text, check_workflow_id
 
 BATCH = 1000
@@ -161,10 +161,14 @@ class Control:
         deduplication_id: str | None = None,
         delay_seconds: float | None = None,
         partition_key: str | None = None,
+        definition: QueueDefinition | None = None,
     ) -> str:
-        """Queue a workflow in a recorded queue; raises `QueueDeduplicated` for a live de-duplication id."""
+        """Queue a workflow in a recorded queue; raises `QueueDeduplicated` for a live de-duplication id.
+
+        `definition`: the queue as the caller recorded it (a worker that defines it), which saves reading it."""
         check_name(name, "a workflow name")
-        definition = self._store.queues.definition(check_name(queue, "a queue name"))
+        if definition is None or definition.name != queue:
+            definition = self._store.queues.definition(check_name(queue, "a queue name"))
         if definition is None:
             raise InvalidInput(f"no queue named {queue!r} is recorded: a worker that defines it records it at launch")
         if definition.partitioned and not partition_key:
@@ -179,7 +183,7 @@ class Control:
         wid = check_workflow_id(workflow_id) if workflow_id is not None else str(uuid.uuid4())
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
         try:
-            created = self._store.queues.insert(
+            self._store.queues.insert(
                 wid,
                 name,
                 inputs,
@@ -191,8 +195,6 @@ class Control:
             )
         except Duplicate as exc:
             raise QueueDeduplicated(queue, dedup or "", exc.workflow_id) from None
-        if created:
-            self._ops.wake()
         return wid
 
     def list_queues(self) -> list[QueueFigures]:

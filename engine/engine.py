@@ -256,9 +256,10 @@ class Engine:
                 log.error("workflow %s: no function registered as %r here", c.workflow_id, c.name)
         if not runnable:
             return 0
-        recorded = self.runtime_store.recorded_steps([c.workflow_id for c in runnable])
+        replayed = [c.workflow_id for c in runnable if c.recorded]
+        recorded = self.runtime_store.recorded_steps(replayed) if replayed else {}
         for c in runnable:
-            self._submit(c.workflow_id, REGISTRY[c.name], c.inputs, recorded[c.workflow_id])
+            self._submit(c.workflow_id, REGISTRY[c.name], c.inputs, recorded.get(c.workflow_id, {}))
         return len(runnable)
 
     def _submit(self, wid: str, spec: WorkflowSpec, inputs: dict[str, Any], recorded: dict[int, RecordedStep]) -> None:

@@ -182,9 +182,8 @@ class Heartbeat(Service):
                     engine.runtime_store.explain_waiting(engine.lease_seconds)
                 self._beats += 1
                 self._next_beat = now + engine.heartbeat_seconds
-            self.claim_enqueued()
             wake_at = self._next_beat
-            changes_in = self.claim_queued()
+            changes_in = self.claim_work()
             if changes_in is not None:
                 wake_at = min(wake_at, time.monotonic() + changes_in)
             self._poke.wait(max(0.0, wake_at - time.monotonic()))
@@ -216,22 +215,18 @@ class Heartbeat(Service):
             log.info("adopting %d workflow(s) of dead executors", len(claimed))
         return engine.run_claimed(claimed)
 
-    def claim_enqueued(self) -> int:
-        engine = self.engine
-        limit = self.capacity()
-        if limit == 0 or self.stopping:
-            return 0
-        return engine.run_claimed(engine.runtime_store.claim_enqueued(engine.executor_id, engine.workflow_names, limit))
-
-    def claim_queued(self) -> float | None:
-        """Claim from the queues this process defines, as their limits allow; returns the seconds until the
-        next moment something can change without a NOTIFY (a delay expiring, a rate window opening), if any.
-        A slot freed by a finishing workflow arrives as a `wake` NOTIFY (a trigger), so nothing polls."""
+    def claim_work(self) -> float | None:
+        """Claim queued work: workflows of no queue, then from the queues this process defines as their limits
+        allow. Returns the seconds until the next moment something can change without a NOTIFY (a delay
+        expiring, a rate window opening), if any. A slot freed by a finishing workflow arrives as a `wake`
+        NOTIFY (a trigger), so nothing polls."""
         engine = self.engine
         names = engine.workflow_names
+        limit = 0 if self.stopping else self.capacity()
+        survey = engine.store.queues.survey(engine.executor_id, names, limit, list(QUEUES))
+        engine.run_claimed(survey.claimed)
         moments: list[float] = []
-        due = engine.store.queues.with_due_work(list(QUEUES), names) if QUEUES else set()
-        for defined in [q for name, q in list(QUEUES.items()) if name in due]:
+        for defined in [q for name, q in list(QUEUES.items()) if name in survey.due]:
             limit = self.capacity()
             if limit == 0 or self.stopping:
                 break
@@ -239,9 +234,8 @@ class Heartbeat(Service):
             engine.run_claimed(claim.claimed)
             if claim.opens_in is not None:
                 moments.append(claim.opens_in)
-        delayed = engine.store.queues.next_not_before(names)
-        if delayed is not None:
-            moments.append(delayed)
+        if survey.next_due_in is not None:
+            moments.append(survey.next_due_in)
         return min(moments) if moments else None
 
 

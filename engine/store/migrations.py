@@ -208,9 +208,12 @@ MIGRATIONS: list[str] = [
         EXECUTE FUNCTION {schema}.notify_queue_slot();
     """,
     # 4: the queues each executor serves (those its process defines), so a queued workflow that no live
-    # worker serves can say so.
+    # worker serves can say so; and the plain claim's own index, so that a deep queue is not walked by every
+    # claim of work in no queue.
     """
     ALTER TABLE {schema}.executors ADD COLUMN queues text[] NOT NULL DEFAULT '{{}}';
+    CREATE INDEX workflows_plain_ready ON {schema}.workflows (created_at)
+        WHERE status = 'ENQUEUED' AND queue_name IS NULL;
     """,
 ]
 

@@ -53,6 +53,8 @@ class ClaimedWorkflow:
     name: str
     inputs: Any
     status: WorkflowStatus
+    recorded: bool = True
+    """It has steps recorded, which replay reads; a workflow that never ran has none, and costs no read."""
 
     def __post_init__(self) -> None:
         self.status = WorkflowStatus(self.status)
@@ -244,9 +246,6 @@ class RuntimeStore:
         """PENDING workflows of dead executors, for the names in `limits` (name -> max recovery attempts)."""
         params = {"me": executor_id, "lease": lease, "limit": limit, **_limit_columns(limits)}
         return self._claim("claim_dead", params)
-
-    def claim_enqueued(self, executor_id: str, names: list[str], limit: int) -> list[ClaimedWorkflow]:
-        return self._claim("claim_enqueued", {"me": executor_id, "names": names, "limit": limit})
 
     def explain_waiting(self, lease: float) -> None:
         with self.pool.connection() as c:

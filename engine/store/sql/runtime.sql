@@ -97,8 +97,9 @@ SELECT name, status, executor_id FROM {schema}.workflows WHERE workflow_id = %s
 SELECT status, output, error FROM {schema}.workflows WHERE workflow_id = %s
 
 -- name: claim_columns
--- Fragment: what a claim returns of each workflow it takes.
-RETURNING workflow_id, name, inputs, status
+-- Fragment: what a claim returns of each workflow `w` it takes; `recorded`: it has steps to replay (a fresh one has none to read).
+RETURNING w.workflow_id, w.name, w.inputs, w.status,
+          EXISTS (SELECT 1 FROM {schema}.steps s WHERE s.workflow_id = w.workflow_id) AS recorded
 
 -- name: executor_died
 -- Whether an executor's last run ended without a clean stop (it was killed): asked at launch, before its row is renewed.
@@ -134,7 +135,7 @@ RETURNING w.workflow_id, w.name, w.inputs, w.status
 
 -- name: claim_stranded
 -- These PENDING workflows of this executor that no thread runs any more (after an outage: not a recovery).
-UPDATE {schema}.workflows SET updated_at = clock_timestamp()
+UPDATE {schema}.workflows w SET updated_at = clock_timestamp()
 WHERE workflow_id = ANY(%s) AND status = 'PENDING' AND executor_id = %s
 {claim_columns}
 
