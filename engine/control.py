@@ -188,7 +188,8 @@ class Control:
                 name,
                 inputs,
                 queue,
-                priority=priority or 0,
+                # a queue without priority keeps enqueue order: its rows all rank 0, the claim's index order
+                priority=(priority or 0) if definition.priority_enabled else 0,
                 deduplication_id=dedup,
                 partition_key=check_name(partition_key, "a partition key") if partition_key else "",
                 delay_seconds=delay_seconds,

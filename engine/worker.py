@@ -129,7 +129,8 @@ class ControlListener(Service):
             for wid in engine.runtime_store.due_among(self._local(msg)):
                 engine.runs.wake(wid)
         elif op == "wake":
-            engine.heartbeat.poke()
+            queue = msg.get("queue")
+            engine.heartbeat.wake(queue if isinstance(queue, str) else None)
         elif op == "faults":
             engine.faults.refresh()
         elif op == "crash" and msg.get("executor") == engine.executor_id:
@@ -150,6 +151,14 @@ class Heartbeat(Service):
         super().__init__("durable-heartbeat", longest_pause=engine.heartbeat_seconds)
         self.engine = engine
         self._poke = threading.Event()
+        self._freeing_wakes = 0
+        """Wakes that may have freed room in a queue (any without a queue: a finish, a cancel, a resume);
+        counted by the control listener only."""
+        self.claims = 0
+        """How many times this worker looked for queued work: what a burst of wakes costs, counted."""
+        self._saturated: dict[str, int] = {}
+        """The queues whose limits left this worker no room at their last claim, with `_freeing_wakes` as it
+        was when that claim began: a wake for new work in one of them changes nothing until a freeing wake."""
         self._beats = 0
         self._next_beat = 0.0
         self._adopt_after = 0.0
@@ -159,6 +168,18 @@ class Heartbeat(Service):
 
     def poke(self) -> None:
         """Claim queued work now rather than at the next beat."""
+        self._poke.set()
+
+    def wake(self, queue: str | None) -> None:
+        """A `wake` NOTIFY: new work in `queue`, or (None) something that may have freed room anywhere.
+
+        New work in a queue whose limits were reached at a claim that began after the last freeing wake cannot
+        start now: claiming again would only find it full (a burst of enqueues into a full queue costs no
+        claims). The room comes back with a freeing wake, or a timer (the limiter's window)."""
+        if queue is None:
+            self._freeing_wakes += 1
+        elif self._saturated.get(queue) == self._freeing_wakes:
+            return
         self._poke.set()
 
     def run(self) -> None:
@@ -222,11 +243,14 @@ class Heartbeat(Service):
         NOTIFY (a trigger), so nothing polls."""
         engine = self.engine
         names = engine.workflow_names
+        self.claims += 1
+        began = self._freeing_wakes
         limit = 0 if self.stopping else self.capacity()
         survey = engine.store.queues.survey(engine.executor_id, names, limit, list(QUEUES))
         engine.run_claimed(survey.claimed)
         moments: list[float] = []
-        for defined in [q for name, q in list(QUEUES.items()) if name in survey.due]:
+        saturated: dict[str, int] = {}
+        for name, defined in [(name, q) for name, q in list(QUEUES.items()) if name in survey.due]:
             limit = self.capacity()
             if limit == 0 or self.stopping:
                 break
@@ -234,6 +258,9 @@ class Heartbeat(Service):
             engine.run_claimed(claim.claimed)
             if claim.opens_in is not None:
                 moments.append(claim.opens_in)
+            if claim.saturated:
+                saturated[name] = began
+        self._saturated = saturated
         if survey.next_due_in is not None:
             moments.append(survey.next_due_in)
         return min(moments) if moments else None

@@ -7,7 +7,6 @@ the one before it committed, and `concurrency` and the limiter hold across all w
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +34,13 @@ class QueueDefinition:
 
 @dataclass(frozen=True)
 class QueueClaim:
-    """What one claim of a queue took, and in how many seconds the limiter next opens (None: not limited)."""
+    """What one claim of a queue took, in how many seconds the limiter next opens (None: not limited), and
+    whether the queue's limits leave this worker no room now (`saturated`: only a workflow of the queue
+    leaving PENDING, or the limiter's window opening, can change that; never said of a partitioned queue)."""
 
     claimed: list[ClaimedWorkflow]
     opens_in: float | None
+    saturated: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,6 @@ class Duplicate(Exception):
         super().__init__(workflow_id)
         self.workflow_id = workflow_id
 
-
-WAKE = json.dumps({"op": "wake"})
-"""The control message that makes workers claim: sent by the statement that queues a workflow."""
 
 STARTS_CELLS = 20
 STARTS_BUCKET = 9.0
@@ -126,7 +125,6 @@ class QueueStore:
             "partition": partition_key,
             "delay": delay_seconds,
             "channel": self.channel,
-            "wake": WAKE,
         }
         with self.pool.connection() as c:
             try:
@@ -155,6 +153,7 @@ class QueueStore:
         """Start what the queue allows now in every partition that has due work, each under its own lock."""
         claimed: list[ClaimedWorkflow] = []
         opens: list[float] = []
+        saturated = False
         with self.pool.connection() as c:
             partitions = [""]
             if queue.partitioned:
@@ -163,11 +162,12 @@ class QueueStore:
             for partition in partitions:
                 if capacity - len(claimed) <= 0:
                     break
-                took, opens_in = self._claim_partition(c, queue, partition, executor_id, names, capacity - len(claimed))
-                claimed.extend(took)
-                if opens_in is not None:
-                    opens.append(opens_in)
-        return QueueClaim(claimed, min(opens) if opens else None)
+                claim = self._claim_partition(c, queue, partition, executor_id, names, capacity - len(claimed))
+                claimed.extend(claim.claimed)
+                if claim.opens_in is not None:
+                    opens.append(claim.opens_in)
+                saturated = claim.saturated and not queue.partitioned
+        return QueueClaim(claimed, min(opens) if opens else None, saturated)
 
     def _claim_partition(
         self,
@@ -177,7 +177,7 @@ class QueueStore:
         executor_id: str,
         names: list[str],
         capacity: int,
-    ) -> tuple[list[ClaimedWorkflow], float | None]:
+    ) -> QueueClaim:
         """One transaction, sent as one pipeline (one round trip): the partition's lock as its own statement, so
         the claim after it (a fresh snapshot under READ COMMITTED) counts everything the previous holder
         committed; then the claim; then, for a rate-limited queue, when its window next opens."""
@@ -186,7 +186,6 @@ class QueueStore:
         params = {
             **key,
             "names": names,
-            "by_priority": queue.priority_enabled,
             "capacity": capacity,
             "concurrency": queue.concurrency,
             "worker_concurrency": queue.worker_concurrency,
@@ -194,7 +193,7 @@ class QueueStore:
             "where": where,
             "rate_reason": f"{where}: rate limit of {queue.rate_limit} per {queue.rate_period or 0.0:g} s reached",
         }
-        claims = c.cursor(row_factory=class_row(ClaimedWorkflow))
+        claims = c.cursor(row_factory=dict_row)
         window = c.cursor()
         limited = queue.rate_limit is not None
         with c.pipeline(), c.transaction():
@@ -202,11 +201,14 @@ class QueueStore:
             claims.execute(self.sql["claim_queue"], params)
             if limited:
                 window.execute(self.sql["rate_window_opens"], {**key, "limit": queue.rate_limit})
-        took = claims.fetchall()
-        opens = window.fetchone() if limited else None
-        # positive only while the limit-th newest start is within the period, i.e. the limiter holds starts back
-        opens_in = opens[0] if opens and opens[0] is not None and opens[0] > 0 else None
-        return took, opens_in
+        rows = claims.fetchall()
+        columns = ("workflow_id", "name", "inputs", "status", "recorded")
+        took = [ClaimedWorkflow(*(r[k] for k in columns)) for r in rows if r["workflow_id"] is not None]
+        opens_in = None
+        if limited and rows[0]["started"] >= (queue.rate_limit or 0):
+            opens = window.fetchone()
+            opens_in = max(0.0, opens[0]) if opens and opens[0] is not None else None
+        return QueueClaim(took, opens_in, bool(rows[0]["saturated"]))
 
     def debounce(
         self,

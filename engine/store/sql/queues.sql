@@ -47,7 +47,7 @@ WHERE queue_name IS NOT NULL AND dequeued_at >= clock_timestamp() - make_interva
 GROUP BY 1, 2
 
 -- name: insert_queued
--- A new ENQUEUED workflow in a queue, and the workers' wake at its commit; an existing id is left as it is (no wake). A live duplicate raises a unique violation.
+-- A new ENQUEUED workflow in a queue, and the workers' wake (naming the queue) at its commit; an existing id is left as it is (no wake). A live duplicate raises a unique violation.
 INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, queue_name, priority, deduplication_id,
                                 partition_key, not_before, wait_reason)
 SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s, %(dedup)s, %(partition)s, t.at,
@@ -55,7 +55,7 @@ SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s
 FROM (SELECT CASE WHEN %(delay)s::float8 IS NOT NULL
                   THEN clock_timestamp() + make_interval(secs => %(delay)s::float8) END AS at) t
 ON CONFLICT (workflow_id) DO NOTHING
-RETURNING workflow_id, pg_notify(%(channel)s, %(wake)s)
+RETURNING workflow_id, pg_notify(%(channel)s, json_build_object('op', 'wake', 'queue', %(queue)s)::text)
 
 -- name: deduplicated_by
 -- The live workflow that holds a de-duplication id in a queue.
@@ -82,14 +82,14 @@ WHERE status = 'ENQUEUED' AND queue_name = %(queue)s AND name = ANY(%(names)s)
   AND (not_before IS NULL OR not_before <= clock_timestamp())
 
 -- name: rate_window_opens
--- Seconds until the limit-th newest start of a queue partition leaves the period: positive while the limiter holds starts back.
+-- Seconds until the limiter lets one more start: when the limit-th newest start leaves the period.
 SELECT extract(epoch FROM d.dequeued_at + make_interval(secs => %(period)s::float8) - clock_timestamp())::float8
 FROM (SELECT dequeued_at FROM {schema}.workflows
       WHERE queue_name = %(queue)s AND partition_key = %(partition)s AND dequeued_at IS NOT NULL
       ORDER BY dequeued_at DESC OFFSET %(limit)s - 1 LIMIT 1) d
 
 -- name: claim_queue
--- After the partition's lock: count what it holds, start up to what its limits leave (by priority if the queue says so, then enqueue order), and tell 100 due rows not yet told why the rest wait.
+-- After the partition's lock: count what it holds, start up to what its limits leave (by priority, 0 for all in a queue without, then enqueue order: the index's order), tell 100 due rows not yet told why the rest wait; each row says whether the limits are now reached and the starts in the period (one row with no workflow when none started).
 WITH counts AS (
     SELECT
         (SELECT count(*) FROM {schema}.workflows
@@ -99,17 +99,19 @@ WITH counts AS (
         (SELECT count(*) FROM {schema}.workflows
          WHERE queue_name = %(queue)s AND partition_key = %(partition)s AND dequeued_at IS NOT NULL
            AND dequeued_at >= clock_timestamp() - make_interval(secs => %(period)s::float8)) AS started
-), room AS (
+), limits AS (
     SELECT pending, started,
-           greatest(0, least(%(capacity)s::int, coalesce(%(concurrency)s::int - pending, %(capacity)s::int),
-                             coalesce(%(worker_concurrency)s::int - mine, %(capacity)s::int),
-                             coalesce(%(rate_limit)s::int - started, %(capacity)s::int))) AS n
+           least(coalesce(%(concurrency)s::int - pending, %(capacity)s::int),
+                 coalesce(%(worker_concurrency)s::int - mine, %(capacity)s::int),
+                 coalesce(%(rate_limit)s::int - started, %(capacity)s::int)) AS allowed
     FROM counts
+), room AS (
+    SELECT pending, started, allowed, greatest(0, least(%(capacity)s::int, allowed)) AS n FROM limits
 ), picked AS (
     SELECT c.workflow_id FROM {schema}.workflows c
     WHERE c.status = 'ENQUEUED' AND c.queue_name = %(queue)s AND c.partition_key = %(partition)s
       AND c.name = ANY(%(names)s) AND (c.not_before IS NULL OR c.not_before <= clock_timestamp())
-    ORDER BY CASE WHEN %(by_priority)s THEN c.priority ELSE 0 END, c.created_at
+    ORDER BY c.priority, c.created_at
     LIMIT (SELECT n FROM room)
     FOR UPDATE SKIP LOCKED
 ), reason AS (
@@ -127,12 +129,16 @@ WITH counts AS (
           AND workflow_id NOT IN (SELECT workflow_id FROM picked)
         LIMIT 100
         FOR UPDATE SKIP LOCKED)
+), claimed AS (
+    UPDATE {schema}.workflows w SET status = 'PENDING', executor_id = %(me)s, wait_reason = NULL,
+           started_at = coalesce(started_at, clock_timestamp()), dequeued_at = clock_timestamp(),
+           updated_at = clock_timestamp()
+    WHERE w.workflow_id = ANY(ARRAY(SELECT workflow_id FROM picked))
+    {claim_columns}
 )
-UPDATE {schema}.workflows w SET status = 'PENDING', executor_id = %(me)s, wait_reason = NULL,
-       started_at = coalesce(started_at, clock_timestamp()), dequeued_at = clock_timestamp(),
-       updated_at = clock_timestamp()
-FROM picked p WHERE w.workflow_id = p.workflow_id
-{claim_columns}
+SELECT c.workflow_id, c.name, c.inputs, c.status, c.recorded,
+       r.allowed <= (SELECT count(*) FROM picked) AS saturated, r.started + (SELECT count(*) FROM picked) AS started
+FROM room r LEFT JOIN claimed c ON true
 
 -- name: debounce_lock
 -- Serialises the calls of one debounce key.
