@@ -166,10 +166,6 @@ class Heartbeat(Service):
     def interrupt(self) -> None:
         self._poke.set()
 
-    def poke(self) -> None:
-        """Claim queued work now rather than at the next beat."""
-        self._poke.set()
-
     def wake(self, queue: str | None) -> None:
         """A `wake` NOTIFY: new work in `queue`, or (None) something that may have freed room anywhere.
 
