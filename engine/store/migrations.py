@@ -318,6 +318,14 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER workflows_fork_messages AFTER INSERT ON {schema}.workflows
         FOR EACH ROW WHEN (NEW.forked_from IS NOT NULL) EXECUTE FUNCTION {schema}.fork_messages();
     """,
+    # 6: the queues each executor serves (those its process defines), so a queued workflow that no live
+    # worker serves can say so; and the plain claim's own index, so that a deep queue is not walked by every
+    # claim of work in no queue.
+    """
+    ALTER TABLE {schema}.executors ADD COLUMN queues text[] NOT NULL DEFAULT '{{}}';
+    CREATE INDEX workflows_plain_ready ON {schema}.workflows (created_at)
+        WHERE status = 'ENQUEUED' AND queue_name IS NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
