@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from engine import AwaitedWorkflowCancelled, InvalidInput, sleep, step, workflow
+from engine import AwaitedWorkflowCancelled, InvalidInput, Queue, sleep, step, workflow
 from engine.deadlines import PRUNE_AT
 from tests.helpers import runs, wait_for
 
@@ -20,6 +20,9 @@ def tick(i: int) -> int:
 @workflow(name="to.busy")
 def busy(n: int) -> int:
     return sum(tick(i) for i in range(n))
+
+
+QUEUE = Queue("to.queue", concurrency=2)
 
 
 @workflow(name="to.sleeper", timeout_seconds=60)
@@ -106,6 +109,14 @@ def test_a_queued_workflows_timeout_counts_from_its_start(engine, control):
     record = control.get_workflow(wid)
     assert (record.deadline_at - record.started_at).total_seconds() == pytest.approx(0.2, abs=0.05)
     assert record.error["message"] == "timed out after 0.2s"
+
+
+def test_a_workflow_claimed_from_a_queue_keeps_its_timeout(engine, control):
+    """A queue's claim arms the deadline like any claim."""
+    handle = QUEUE.enqueue(sleeper, 30, timeout_seconds=0.2)
+    with pytest.raises(AwaitedWorkflowCancelled):
+        handle.result(timeout=5)
+    assert control.get_workflow(handle.workflow_id).error["message"] == "timed out after 0.2s"
 
 
 def test_resume_gives_a_timed_out_workflow_a_fresh_deadline(engine, control):

@@ -204,8 +204,8 @@ class QueueStore:
             if limited:
                 window.execute(self.sql["rate_window_opens"], {**key, "limit": queue.rate_limit})
         rows = claims.fetchall()
-        columns = ("workflow_id", "name", "inputs", "status", "recorded")
-        took = [ClaimedWorkflow(*(r[k] for k in columns)) for r in rows if r["workflow_id"] is not None]
+        columns = ("workflow_id", "name", "inputs", "status", "recorded", "deadline_in")
+        took = [ClaimedWorkflow(**{k: r[k] for k in columns}) for r in rows if r["workflow_id"] is not None]
         opens_in = None
         if limited and rows[0]["started"] >= (queue.rate_limit or 0):
             opens = window.fetchone()

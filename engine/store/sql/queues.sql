@@ -136,7 +136,7 @@ WITH counts AS (
     WHERE w.workflow_id = ANY(ARRAY(SELECT workflow_id FROM picked))
     {claim_columns}
 )
-SELECT c.workflow_id, c.name, c.inputs, c.status, c.recorded,
+SELECT c.workflow_id, c.name, c.inputs, c.status, c.recorded, c.deadline_in,
        r.allowed <= (SELECT count(*) FROM picked) AS saturated, r.started + (SELECT count(*) FROM picked) AS started
 FROM room r LEFT JOIN claimed c ON true
 
