@@ -13,12 +13,12 @@ from engine import Control
 from engine.errors import InvalidInput
 from tui.cli_output import print_json
 
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 
 
 def parse_duration(text: str) -> float:
-    """Seconds of `30s`, `15m`, `12h`, `7d`, `2w`: argparse turns a refusal into one usage line."""
+    """Seconds of `30s`, `15m`, `12h`, `7d`: argparse turns a refusal into one usage line."""
     match = DURATION.match(text.strip().lower())
     if not match or float(match.group(1)) <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration: a number and a unit, e.g. 30s, 15m, 12h, 7d")
