@@ -4,9 +4,11 @@ without blocking a running workflow's checkpoints; by a worker (`Engine(retentio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 import pytest
@@ -71,9 +73,9 @@ def _open_gate() -> object:
     GATE.set()
 
 
-def sql(database_url: str, statement: str, params: object = None) -> list[tuple]:
+def sql(database_url: str, statement: str, params: Any = None) -> list[tuple[Any, ...]]:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        cur = conn.execute(statement, params)  # type: ignore[arg-type]
+        cur = conn.execute(statement, params)
         return cur.fetchall() if cur.description else []
 
 
@@ -112,17 +114,9 @@ def old_rows(database_url: str, schema: str, count: int, prefix: str = "old") ->
 def finish_talkers(engine: Engine, ids: list[str]) -> None:
     for wid in ids:
         handle = engine.start_workflow(talker, wid, fail=wid.endswith("error"), workflow_id=wid)
-        with pytest.raises(ValueError) if wid.endswith("error") else _nothing():
+        with pytest.raises(ValueError) if wid.endswith("error") else contextlib.nullcontext():
             handle.result(timeout=10)
         assert engine.send(wid, {"late": True}, topic="t")
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def test_the_finished_statuses_are_those_delete_applies_to() -> None:
