@@ -158,6 +158,7 @@ def test_a_finished_parent_stays_while_its_child_runs(
 ) -> None:
     finish_talkers(engine, ["parent"])
     engine.start_workflow(blocked, workflow_id="child")
+    wait_for(lambda: engine.get_workflow("child").steps)
     sql(database_url, f"UPDATE {schema}.workflows SET parent_workflow_id = 'parent' WHERE workflow_id = 'child'")
     age(database_url, schema, ["parent"])
     assert control.delete_older_than(3600) == 0
