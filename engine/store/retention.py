@@ -1,11 +1,11 @@
 """The store of retention: delete finished workflows older than an age, a batch per short transaction.
 
-A batch is one DELETE of up to `BATCH` workflows, oldest `finished_at` first through a partial index, `FOR
-UPDATE SKIP LOCKED` (a row a controller is resuming or deleting is left for the next sweep), with their steps
-and attempts in the same statement; messages, events and streams go by ON DELETE CASCADE. It locks only the
-rows it deletes, all of finished workflows, which no checkpoint writes. An advisory transaction lock keeps
-batches one at a time across processes: they would be correct side by side (SKIP LOCKED), but would only
-double the load on the database. The statements are in `sql/retention.sql`.
+A batch locks up to `BATCH` expired workflows, oldest `finished_at` first through a partial index, `FOR UPDATE
+SKIP LOCKED` (a row a controller is resuming or deleting is left for the next sweep), then deletes them with
+their steps and attempts as `Control.delete` does (by id arrays, so every delete is an index scan); messages,
+events and streams go by ON DELETE CASCADE. It locks only the rows it deletes, all of finished workflows, which
+no checkpoint writes. An advisory transaction lock keeps batches one at a time across processes: they would be
+correct side by side (SKIP LOCKED), but would only double the load on the database. The statements are in `sql/retention.sql`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
+from engine.store.ops import delete_finished
 from engine.store.queries import for_schema
 
 BATCH = 1000
@@ -40,8 +41,8 @@ class RetentionStore:
         if not wait and not (row and row[0]):
             return None
         params = {"age": age, "skew": skew, "limit": limit}
-        row = conn.execute(self.sql["retention_delete"], params).fetchone()
-        return int(row[0]) if row else 0
+        ids = [row[0] for row in conn.execute(self.sql["retention_pick"], params).fetchall()]
+        return len(delete_finished(conn, self.sql, ids)) if ids else 0
 
     def count(self, age: float, skew: float = 0.0) -> int:
         """How many workflows a sweep would delete now."""

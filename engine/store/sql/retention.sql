@@ -17,27 +17,19 @@ SELECT pg_try_advisory_xact_lock(hashtext(%(key)s))
 -- One batch at a time across the workers and controllers: waits for the batch in progress (released at commit).
 SELECT pg_advisory_xact_lock(hashtext(%(key)s))
 
--- name: retention_delete
--- Up to %(limit)s expired workflows, oldest first, skipping rows another transaction holds, with their steps and attempts (messages, events and streams cascade).
-WITH gone AS (
-    DELETE FROM {schema}.workflows w WHERE w.workflow_id IN (
-        SELECT o.workflow_id FROM {schema}.workflows o WHERE {retention_expired}
-        ORDER BY o.finished_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-    RETURNING w.workflow_id
-), steps AS (
-    DELETE FROM {schema}.steps WHERE workflow_id IN (SELECT workflow_id FROM gone)
-), attempts AS (
-    DELETE FROM {schema}.attempts WHERE workflow_id IN (SELECT workflow_id FROM gone)
-)
-SELECT count(*) FROM gone
+-- name: retention_pick
+-- Up to %(limit)s expired workflows, oldest first, locked; rows another transaction holds are left for a later batch.
+SELECT o.workflow_id FROM {schema}.workflows o WHERE {retention_expired}
+ORDER BY o.finished_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 
 -- name: retention_count
 -- How many workflows a sweep would delete now (a dry run).
 SELECT count(*) FROM {schema}.workflows o WHERE {retention_expired}
 
 -- name: retention_next_due
--- When the oldest expired-to-be workflow reaches the age, on the engine's clock (NULL: no finished workflow).
-SELECT min(o.finished_at) + make_interval(secs => %(age)s::float8) FROM {schema}.workflows o
+-- When the oldest finished workflow without running children reaches the age, on the clock it was recorded on (none: no row); read in index order.
+SELECT o.finished_at + make_interval(secs => %(age)s::float8) FROM {schema}.workflows o
 WHERE o.status IN ('SUCCESS', 'ERROR', 'CANCELLED')
   AND NOT EXISTS (SELECT 1 FROM {schema}.workflows c
                   WHERE c.parent_workflow_id = o.workflow_id AND c.status IN ('ENQUEUED', 'PENDING'))
+ORDER BY o.finished_at LIMIT 1
