@@ -29,7 +29,8 @@ LATENCIES: list[float] = []
 FILL = (
     """INSERT INTO {s}.workflows (workflow_id, name, status, inputs, output, created_at, started_at, finished_at)
     SELECT 'old-' || i, 'bench_old', CASE WHEN i %% 10 = 0 THEN 'ERROR' ELSE 'SUCCESS' END, '{{"args": [1]}}',
-           '42', now() - interval '3 hours', now() - interval '3 hours', now() - interval '2 hours' + i * interval '1 ms'
+           '42', now() - interval '3 hours', now() - interval '3 hours',
+           now() - interval '2 hours' + i * interval '1 ms'
     FROM generate_series(1, %(n)s) i""",
     """INSERT INTO {s}.steps (workflow_id, step_id, name, status, attempts, output, started_at, finished_at)
     SELECT 'old-' || i, k, 'bench_step', 'SUCCESS', 1, '1', now() - interval '3 hours', now() - interval '3 hours'

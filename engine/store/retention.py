@@ -5,7 +5,8 @@ SKIP LOCKED` (a row a controller is resuming or deleting is left for the next sw
 their steps and attempts as `Control.delete` does (by id arrays, so every delete is an index scan); messages,
 events and streams go by ON DELETE CASCADE. It locks only the rows it deletes, all of finished workflows, which
 no checkpoint writes. An advisory transaction lock keeps batches one at a time across processes: they would be
-correct side by side (SKIP LOCKED), but would only double the load on the database. The statements are in `sql/retention.sql`.
+correct side by side (SKIP LOCKED), but would only double the load on the database. The statements are in
+`sql/retention.sql`.
 """
 
 from __future__ import annotations
