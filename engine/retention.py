@@ -31,11 +31,11 @@ LONGEST_WAIT = 3600.0
 a drifting one) may expire before the moment this worker computed."""
 
 
-def check_retention(seconds: float | None, what: str = "retention_seconds") -> float | None:
+def check_retention(seconds: float | None) -> float | None:
     """The age past which finished workflows are deleted: None (keep them), else from a millisecond up."""
     if seconds is None:
         return None
-    return float(check_number(seconds, what, 0.001, MAX_RETENTION_SECONDS))
+    return float(check_number(seconds, "retention_seconds", 0.001, MAX_RETENTION_SECONDS))
 
 
 class RetentionControl:
@@ -46,7 +46,7 @@ class RetentionControl:
     def delete_older_than(self, seconds: float, dry_run: bool = False) -> int:
         """Delete the finished workflows that finished more than `seconds` ago (those with a child still running
         stay), a batch per transaction, taking turns with the workers' sweeps; `dry_run` only counts them."""
-        age = check_retention(seconds, "the age") or 0.0
+        age = float(check_number(seconds, "the age", 0.001, MAX_RETENTION_SECONDS))
         store = self._store.retention
         if dry_run:
             return store.count(age)
@@ -79,8 +79,9 @@ class Retention(Service):
             self.sweep()
             now = self.clock.now()
             due = self.store.next_due(self.age) or now + timedelta(seconds=self.age)
-            # Rows already due are ones this sweep could not take (another worker's batch, a row held): a beat later.
-            when = min(max(due, now + timedelta(seconds=self.retry_seconds)), now + timedelta(seconds=LONGEST_WAIT))
+            if due <= now:  # rows this sweep could not take (another worker's batch, a row held): a beat later
+                due = now + timedelta(seconds=self.retry_seconds)
+            when = min(due, now + timedelta(seconds=LONGEST_WAIT))
             self.clock.wait_until(self._poke, when)
             self._poke.clear()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -208,12 +209,36 @@ def test_a_worker_sweeps_on_its_clock(make_engine: Callable[..., Engine], databa
     GATE.set()
 
 
+def test_a_worker_sweeps_when_the_oldest_comes_of_age(make_engine: Callable[..., Engine]) -> None:
+    """On the real clock, with nothing to poll: the service sleeps until the workflow is 0.3 s old, then deletes."""
+    engine = make_engine(retention_seconds=0.3, heartbeat_seconds=5.0)
+    finish_talkers(engine, ["young"])
+    assert engine.get_workflow("young").status == "SUCCESS"
+    wait_for(lambda: not engine.control.list_workflows(), timeout=3)
+    assert engine.retention is not None and engine.retention.deleted == 1
+
+
+def test_a_worker_finding_a_sweep_in_progress_looks_again_a_beat_later(
+    make_engine: Callable[..., Engine], control: Control, database_url: str, schema: str
+) -> None:
+    old_rows(database_url, schema, 10)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.retention",))
+        engine = make_engine(retention_seconds=3600)
+        time.sleep(0.3)
+        assert control.delete_older_than(3600, dry_run=True) == 10
+        conn.commit()
+    wait_for(lambda: control.delete_older_than(3600, dry_run=True) == 0, timeout=3)
+    assert engine.retention is not None and engine.retention.deleted == 10
+
+
 def test_retention_is_off_by_default_and_checked(engine: Engine) -> None:
     assert engine.retention is None
     with pytest.raises(InvalidInput, match="retention_seconds must be a number"):
         Engine(retention_seconds=-1)
-    with pytest.raises(InvalidInput, match="the age must be a number"):
-        engine.control.delete_older_than(0)
+    for age in (0, None):
+        with pytest.raises(InvalidInput, match="the age must be a number"):
+            engine.control.delete_older_than(age)  # type: ignore[arg-type]
 
 
 def test_cli_delete_older_than(
