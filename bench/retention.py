@@ -4,9 +4,9 @@
 
 Builds `--workflows` workflows that finished two hours ago (each with 3 steps, 3 attempts, an event and a
 message: rows in every table a deletion reaches) by SQL, not the engine, then: the step latency of a
-100-step workflow alone; then a sweep (the worker's loop: `delete_batch` with the advisory try-lock until a
-batch is not full, each batch timed) in a thread of the engine's process on the engine's pool, while the
-same workflow runs again and again; its step latency while the sweep lasts.
+100-step workflow alone; then a sweep in a thread of the engine's process on the engine's pool, while the
+same workflow runs again and again; its step latency while the sweep lasts. The sweep is the service's own
+(`Retention.sweep`: it rests after each full batch as long as the batch took), its batches timed.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import psycopg
 from benchlib import database_url, drop_schemas, median, percentile, print_table
 
 from engine import Engine, step, workflow
+from engine.clock import Clock
+from engine.retention import Retention
 from engine.store.retention import BATCH
 
 SCHEMA = "bench_retention"
@@ -91,15 +93,21 @@ def main() -> None:
         batches: list[float] = []
         deleted: list[int] = []
         done = threading.Event()
+        store = eng.store.retention
+        service = Retention(store, 3600, Clock(), 1.0)
+        plain = store.delete_batch
+
+        def timed_batch(age: float, skew: float = 0.0, limit: int = BATCH, wait: bool = True) -> int | None:
+            b0 = time.perf_counter()
+            count = plain(age, skew, limit, wait)
+            batches.append(time.perf_counter() - b0)
+            deleted.append(count or 0)
+            return count
+
+        store.delete_batch = timed_batch  # type: ignore[method-assign]
 
         def sweep() -> None:
-            while True:
-                b0 = time.perf_counter()
-                count = eng.store.retention.delete_batch(3600, wait=False)
-                batches.append(time.perf_counter() - b0)
-                deleted.append(count or 0)
-                if count is None or count < BATCH:
-                    break
+            service.sweep()
             done.set()
 
         LATENCIES.clear()
