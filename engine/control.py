@@ -32,7 +32,7 @@ from engine.schedule_control import ScheduleControl
 from engine.serialization import dumps
 from engine.states import TRANSITIONS, FaultKind, FaultPhase, Operation, WorkflowStatus, allowed_sources
 from engine.store import Store
-from engine.store.queues import Duplicate
+from engine.store.queues import Duplicate, QueueDefinition
 from engine.validation import check_filter, check_name, check_number, check_text, check_workflow_id
 
 BATCH = 1000
@@ -94,17 +94,17 @@ class Control(ScheduleControl, RetentionControl):
 
     def get_workflow(self, workflow_id: str) -> WorkflowRecord:
         check_workflow_id(workflow_id)
-        return self._reads.get_workflow(workflow_id)
+        return self._reads.get_workflow(workflow_id, self.lease_seconds)
 
     def list_workflows(
         self, status: str | None = None, name: str | None = None, limit: int = 100, queue: str | None = None
     ) -> list[WorkflowRecord]:
         _check_filters(status, name, queue=queue)
-        return self._reads.list_workflows(status=status, name=name, limit=limit, queue=queue)
+        return self._reads.list_workflows(status=status, name=name, limit=limit, queue=queue, lease=self.lease_seconds)
 
     def summaries(self, **filters: Any) -> list[WorkflowSummary]:
         _check_filters(filters.get("status"), filters.get("name"), filters.get("id_prefix"), filters.get("queue"))
-        return self._reads.summaries(**filters)
+        return self._reads.summaries(**filters, lease=self.lease_seconds)
 
     def count(
         self, status: str | None = None, name: str | None = None, id_prefix: str | None = None, queue: str | None = None
@@ -215,10 +215,14 @@ class Control(ScheduleControl, RetentionControl):
         delay_seconds: float | None = None,
         partition_key: str | None = None,
         timeout_seconds: float | None = None,
+        definition: QueueDefinition | None = None,
     ) -> str:
-        """Queue a workflow in a recorded queue; raises `QueueDeduplicated` for a live de-duplication id."""
+        """Queue a workflow in a recorded queue; raises `QueueDeduplicated` for a live de-duplication id.
+
+        `definition`: the queue as the caller recorded it (a worker that defines it), which saves reading it."""
         check_name(name, "a workflow name")
-        definition = self._store.queues.definition(check_name(queue, "a queue name"))
+        if definition is None or definition.name != queue:
+            definition = self._store.queues.definition(check_name(queue, "a queue name"))
         if definition is None:
             raise InvalidInput(f"no queue named {queue!r} is recorded: a worker that defines it records it at launch")
         if definition.partitioned and not partition_key:
@@ -233,12 +237,13 @@ class Control(ScheduleControl, RetentionControl):
         wid = check_workflow_id(workflow_id) if workflow_id is not None else str(uuid.uuid4())
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
         try:
-            created = self._store.queues.insert(
+            self._store.queues.insert(
                 wid,
                 name,
                 inputs,
                 queue,
-                priority=priority or 0,
+                # a queue without priority keeps enqueue order: its rows all rank 0, the claim's index order
+                priority=(priority or 0) if definition.priority_enabled else 0,
                 deduplication_id=dedup,
                 partition_key=check_name(partition_key, "a partition key") if partition_key else "",
                 delay_seconds=delay_seconds,
@@ -246,8 +251,6 @@ class Control(ScheduleControl, RetentionControl):
             )
         except Duplicate as exc:
             raise QueueDeduplicated(queue, dedup or "", exc.workflow_id) from None
-        if created:
-            self._ops.wake()
         return wid
 
     def list_queues(self) -> list[QueueFigures]:

@@ -42,6 +42,7 @@ from engine.serialization import dumps
 from engine.specs import REGISTRY, WorkflowSpec, name_and_timeout, spec_of
 from engine.states import WorkflowStatus
 from engine.store import Store
+from engine.store.queues import QueueDefinition
 from engine.store.runtime import ClaimedWorkflow, RecordedStep, RuntimeStore
 from engine.validation import check_workflow_id
 from engine.worker import ControlListener, Finisher, Heartbeat, SlowStepMarker, claim_identity
@@ -138,8 +139,11 @@ class Engine:
         self.faults.refresh()
         self.code_version = self.code_version or _code_version()
         died = self.runtime_store.executor_died(self.executor_id)
-        self.runtime_store.register_executor(self.executor_id, *_host_pid(), self.code_version, self.workflow_names)
-        self.store.queues.record_definitions([queue.definition for queue in QUEUES.values()])
+        self.recorded_queues = _defined_queues()
+        self.runtime_store.register_executor(
+            self.executor_id, *_host_pid(), self.code_version, self.workflow_names, sorted(self.recorded_queues)
+        )
+        self.store.queues.record_definitions(list(self.recorded_queues.values()))
         self.store.schedules.record(list(SCHEDULES.values()), self.runs.clock.now())
         self.launched = True
         self.slow_steps.start()
@@ -197,6 +201,14 @@ class Engine:
             name: self.max_recovery_attempts if spec.max_recovery_attempts is None else spec.max_recovery_attempts
             for name, spec in sorted(REGISTRY.items())
         }
+
+    def record_queues(self) -> None:
+        """Record a queue defined (or redefined) in this process since launch, and that this executor serves it."""
+        defined = _defined_queues()
+        if defined != self.recorded_queues:
+            self.store.queues.record_definitions(list(defined.values()))
+            self.store.queues.serve(self.executor_id, sorted(defined))
+            self.recorded_queues = defined
 
     def in_flight(self) -> int:
         return len(self.runs)
@@ -318,9 +330,10 @@ class Engine:
                 log.error("workflow %s: no function registered as %r here", c.workflow_id, c.name)
         if not runnable:
             return 0
-        recorded = self.runtime_store.recorded_steps([c.workflow_id for c in runnable])
+        replayed = [c.workflow_id for c in runnable if c.recorded]
+        recorded = self.runtime_store.recorded_steps(replayed) if replayed else {}
         for c in runnable:
-            self._submit(c.workflow_id, REGISTRY[c.name], c.inputs, recorded[c.workflow_id])
+            self._submit(c.workflow_id, REGISTRY[c.name], c.inputs, recorded.get(c.workflow_id, {}))
             if c.deadline_in is not None:
                 self.deadlines.arm(c.workflow_id, c.deadline_in)
         return len(runnable)
@@ -348,6 +361,10 @@ class Engine:
             self.runs.strand([wid])
             return
         self._submit(wid, spec, inputs, recorded)
+
+
+def _defined_queues() -> dict[str, QueueDefinition]:
+    return {name: queue.definition for name, queue in list(QUEUES.items())}
 
 
 def _host_pid() -> tuple[str, int]:

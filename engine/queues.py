@@ -86,17 +86,19 @@ class Queue:
         while a workflow with the same `deduplication_id` is queued or running in this queue."""
         engine = _engine()
         name, timeout = name_and_timeout(fn, timeout_seconds)
-        wid = engine.control.enqueue_workflow(
+        wid = engine.control.enqueue_queued(
             name,
-            *args,
+            list(args),
+            kwargs,
+            self.name,
             workflow_id=workflow_id,
-            queue=self.name,
             priority=priority,
             deduplication_id=deduplication_id,
             delay_seconds=delay_seconds,
             partition_key=partition_key,
             timeout_seconds=timeout,
-            **kwargs,
+            # this engine recorded this very definition: no need to read it back
+            definition=self.definition if engine.recorded_queues.get(self.name) == self.definition else None,
         )
         return WorkflowHandle(engine, wid)
 

@@ -156,6 +156,8 @@ class WorkflowSummary:
     """When a delayed (or debounced) queued workflow becomes due: the list counts down to it."""
     next_slot_at: datetime | None = None
     """For a queued workflow of a rate-limited queue: when the limiter lets one more start (past: it does now)."""
+    queue_unserved: bool = False
+    """An ENQUEUED workflow whose queue no live worker serves: its `wait_reason` says so, and outranks any countdown."""
 
     def __post_init__(self) -> None:
         self.status = WorkflowStatus(self.status)

@@ -129,7 +129,8 @@ class ControlListener(Service):
             for wid in engine.runtime_store.due_among(self._local(msg)):
                 engine.runs.wake(wid)
         elif op == "wake":
-            engine.heartbeat.poke()
+            queue = msg.get("queue")
+            engine.heartbeat.wake(queue if isinstance(queue, str) else None)
         elif op in ("message", "event"):
             for wid in msg.get("ids", []):
                 engine.runs.wake_watchers((op, wid))
@@ -155,6 +156,14 @@ class Heartbeat(Service):
         super().__init__("durable-heartbeat", longest_pause=engine.heartbeat_seconds)
         self.engine = engine
         self._poke = threading.Event()
+        self._freeing_wakes = 0
+        """Wakes that may have freed room in a queue (any without a queue: a finish, a cancel, a resume);
+        counted by the control listener only."""
+        self.claims = 0
+        """How many times this worker looked for queued work: what a burst of wakes costs, counted."""
+        self._saturated: dict[str, int] = {}
+        """The queues whose limits left this worker no room at their last claim, with `_freeing_wakes` as it
+        was when that claim began: a wake for new work in one of them changes nothing until a freeing wake."""
         self._beats = 0
         self._next_beat = 0.0
         self._adopt_after = 0.0
@@ -167,8 +176,16 @@ class Heartbeat(Service):
         """How many heartbeats went through: a test waits for some to pass rather than for a time."""
         return self._beats
 
-    def poke(self) -> None:
-        """Claim queued work now rather than at the next beat."""
+    def wake(self, queue: str | None) -> None:
+        """A `wake` NOTIFY: new work in `queue`, or (None) something that may have freed room anywhere.
+
+        New work in a queue whose limits were reached at a claim that began after the last freeing wake cannot
+        start now: claiming again would only find it full (a burst of enqueues into a full queue costs no
+        claims). The room comes back with a freeing wake, or a timer (the limiter's window)."""
+        if queue is None:
+            self._freeing_wakes += 1
+        elif self._saturated.get(queue) == self._freeing_wakes:
+            return
         self._poke.set()
 
     def run(self) -> None:
@@ -184,6 +201,7 @@ class Heartbeat(Service):
                     # so wait a lease before taking them for dead; and our runs confirm they are still ours.
                     engine.runs.lease_epoch += 1
                     self._adopt_after = now + engine.lease_seconds
+                engine.record_queues()
                 self.resume_stranded()
                 engine.deadlines.sweep()
                 if engine.auto_recover:
@@ -192,9 +210,8 @@ class Heartbeat(Service):
                     engine.runtime_store.explain_waiting(engine.lease_seconds)
                 self._beats += 1
                 self._next_beat = now + engine.heartbeat_seconds
-            self.claim_enqueued()
             wake_at = self._next_beat
-            changes_in = self.claim_queued()
+            changes_in = self.claim_work()
             if changes_in is not None:
                 wake_at = min(wake_at, time.monotonic() + changes_in)
             self._poke.wait(max(0.0, wake_at - time.monotonic()))
@@ -226,22 +243,21 @@ class Heartbeat(Service):
             log.info("adopting %d workflow(s) of dead executors", len(claimed))
         return engine.run_claimed(claimed)
 
-    def claim_enqueued(self) -> int:
-        engine = self.engine
-        limit = self.capacity()
-        if limit == 0 or self.stopping:
-            return 0
-        return engine.run_claimed(engine.runtime_store.claim_enqueued(engine.executor_id, engine.workflow_names, limit))
-
-    def claim_queued(self) -> float | None:
-        """Claim from the queues this process defines, as their limits allow; returns the seconds until the
-        next moment something can change without a NOTIFY (a delay expiring, a rate window opening), if any.
-        A slot freed by a finishing workflow arrives as a `wake` NOTIFY (a trigger), so nothing polls."""
+    def claim_work(self) -> float | None:
+        """Claim queued work: workflows of no queue, then from the queues this process defines as their limits
+        allow. Returns the seconds until the next moment something can change without a NOTIFY (a delay
+        expiring, a rate window opening), if any. A slot freed by a finishing workflow arrives as a `wake`
+        NOTIFY (a trigger), so nothing polls."""
         engine = self.engine
         names = engine.workflow_names
+        self.claims += 1
+        began = self._freeing_wakes
+        limit = 0 if self.stopping else self.capacity()
+        survey = engine.store.queues.survey(engine.executor_id, names, limit, list(QUEUES))
+        engine.run_claimed(survey.claimed)
         moments: list[float] = []
-        due = engine.store.queues.with_due_work(list(QUEUES), names) if QUEUES else set()
-        for defined in [q for name, q in list(QUEUES.items()) if name in due]:
+        saturated: dict[str, int] = {}
+        for name, defined in [(name, q) for name, q in list(QUEUES.items()) if name in survey.due]:
             limit = self.capacity()
             if limit == 0 or self.stopping:
                 break
@@ -249,9 +265,11 @@ class Heartbeat(Service):
             engine.run_claimed(claim.claimed)
             if claim.opens_in is not None:
                 moments.append(claim.opens_in)
-        delayed = engine.store.queues.next_not_before(names)
-        if delayed is not None:
-            moments.append(delayed)
+            if claim.saturated:
+                saturated[name] = began
+        self._saturated = saturated
+        if survey.next_due_in is not None:
+            moments.append(survey.next_due_in)
         return min(moments) if moments else None
 
 

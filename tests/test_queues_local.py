@@ -4,18 +4,21 @@ wake-ups that replace polling (a worker beating only every 5 s still starts queu
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from engine import QueueDeduplicated
 from tests import queue_app
+from tests.helpers import wait_for
 
 
 @pytest.fixture
-def runs_dir(tmp_path: Path) -> Path:
+def runs_dir(tmp_path: Path) -> Iterator[Path]:
     queue_app.DIR = tmp_path
-    return tmp_path
+    yield tmp_path
+    (tmp_path / "hold").unlink(missing_ok=True)  # a failed test must not leave steps blocked at shutdown
 
 
 @pytest.fixture
@@ -27,6 +30,12 @@ def slow_beat(make_engine, runs_dir):
 def _seconds_queued(control, wid: str) -> float:
     record = control.get_workflow(wid)
     return (record.started_at - record.created_at).total_seconds()
+
+
+def _claims_settled(engine) -> bool:
+    claims = engine.heartbeat.claims
+    time.sleep(0.1)
+    return engine.heartbeat.claims == claims
 
 
 def test_queue_enqueue_runs_through_the_launched_engine(engine, control, runs_dir):
@@ -109,3 +118,21 @@ def test_resume_gives_up_a_deduplication_id_another_live_workflow_took(engine, c
     assert control.get_workflow(second.workflow_id).deduplication_id == "nightly"
     (runs_dir / "hold").unlink()
     assert [h.result(timeout=10) for h in (blocker, first, second)] == ["blocker", "first", "second"]
+
+
+def test_a_burst_into_a_full_queue_costs_no_claims_and_freed_slots_still_wake(slow_beat, control, runs_dir):
+    time.sleep(0.1)
+    (runs_dir / "hold").touch()
+    running = [queue_app.CONCURRENT.enqueue(queue_app.record, 0.0) for _ in range(5)]
+    wait_for(lambda: all(control.get_workflow(h.workflow_id).status == "PENDING" for h in running))
+    wait_for(lambda: _claims_settled(slow_beat))  # the wakes of those five are all handled
+    claims = slow_beat.heartbeat.claims
+    waiting = [queue_app.CONCURRENT.enqueue(queue_app.record, 0.0) for _ in range(20)]
+    marker = queue_app.OPEN.enqueue(queue_app.record, 0.0)  # its wake comes after theirs, and finds room
+    wait_for(lambda: control.get_workflow(marker.workflow_id).status != "ENQUEUED")
+    assert slow_beat.heartbeat.claims - claims <= 3  # the marker's claim, its finish, a straggler: not one per wake
+    (runs_dir / "hold").unlink()
+    started = time.monotonic()
+    for handle in running + waiting:
+        handle.result(timeout=10)
+    assert time.monotonic() - started < 2.5  # each finish woke the claim of the next, well within a beat

@@ -10,7 +10,7 @@ import psycopg
 
 from engine import Control
 from engine.store.queues import QueueDefinition
-from tests.tui_data import T0, make_app, run, seed_queues, settle, until
+from tests.tui_data import T0, make_app, run, seed_queues, serve_queues, settle, until
 from tui.queues import QueuesScreen
 from tui.workflows import WorkflowsScreen
 
@@ -68,16 +68,25 @@ def test_the_oldest_waiting_age_ticks_with_the_clock(database_url: str, schema: 
     run(scenario)
 
 
-def test_a_delayed_workflow_says_when_it_starts_and_counts_down_with_the_clock(
-    database_url: str, schema: str, control: Control
-) -> None:
-    seed_queues(control, database_url, schema)
+def queue_later(control: Control, database_url: str, schema: str) -> None:
+    """Workflow `later` in queue `emails`, due 12.3 s after T0."""
     control.enqueue_workflow("snap.order", "later", 1, workflow_id="later", queue="emails", delay_seconds=60)
     with psycopg.connect(database_url, autocommit=True) as c:
         c.execute(
             f"UPDATE {schema}.workflows SET not_before = %s WHERE workflow_id = 'later'",
             (T0 + timedelta(seconds=12.3),),
         )
+
+
+def later_info(screen: WorkflowsScreen) -> str:
+    return str(screen.table.get_cell("later", "info"))
+
+
+def test_a_delayed_workflow_says_when_it_starts_and_counts_down_with_the_clock(
+    database_url: str, schema: str, control: Control
+) -> None:
+    seed_queues(control, database_url, schema)
+    queue_later(control, database_url, schema)
     now: list[datetime] = [T0]
 
     async def scenario() -> None:
@@ -87,14 +96,11 @@ def test_a_delayed_workflow_says_when_it_starts_and_counts_down_with_the_clock(
             screen = app.screen
             assert isinstance(screen, WorkflowsScreen)
 
-            def info() -> str:
-                return str(screen.table.get_cell("later", "info"))
-
-            await until(pilot, lambda: info() == "starts in 12.3s")
+            await until(pilot, lambda: later_info(screen) == "starts in 12.3s")
             now[0] = T0 + timedelta(seconds=2)  # one tick later, no new read: computed from the stored time
-            await until(pilot, lambda: info() == "starts in 10.3s")
+            await until(pilot, lambda: later_info(screen) == "starts in 10.3s")
             now[0] = T0 + timedelta(seconds=13)
-            await until(pilot, lambda: info() == "due now")
+            await until(pilot, lambda: later_info(screen) == "due now")
 
     run(scenario)
 
@@ -103,6 +109,7 @@ def test_a_workflow_held_by_a_rate_limit_counts_down_to_the_next_slot(
     database_url: str, schema: str, control: Control
 ) -> None:
     control._store.queues.record_definitions([QueueDefinition("sms", rate_limit=2, rate_period=10.0)])
+    serve_queues(database_url, schema, "sms")
     for i in range(1, 4):
         control.enqueue_workflow("snap.order", f"sms-{i}", i, workflow_id=f"sms-{i}", queue="sms")
     reason = "queue sms: rate limit of 2 per 10 s reached"
@@ -130,5 +137,25 @@ def test_a_workflow_held_by_a_rate_limit_counts_down_to_the_next_slot(
             await until(pilot, lambda: info() == "rate limit: next slot in 1.1s")
             now[0] = T0 + timedelta(seconds=3)  # the slot opened: the stored reason until a worker claims
             await until(pilot, lambda: info() == reason)
+
+    run(scenario)
+
+
+def test_a_workflow_in_a_queue_no_live_worker_serves_says_so_until_one_does(
+    database_url: str, schema: str, control: Control
+) -> None:
+    control._store.queues.record_definitions([QueueDefinition("emails", concurrency=2)])
+    queue_later(control, database_url, schema)
+
+    async def scenario() -> None:
+        app = make_app(control, clock=lambda: T0)
+        async with app.run_test(size=(120, 24)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, WorkflowsScreen)
+
+            await until(pilot, lambda: later_info(screen) == "no worker serves queue emails")  # outranks its countdown
+            serve_queues(database_url, schema, "emails")  # a worker that defines the queue appears
+            await until(pilot, lambda: later_info(screen) == "starts in 12.3s")
 
     run(scenario)

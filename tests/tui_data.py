@@ -333,3 +333,15 @@ def seed_queues(control: Control, database_url: str, schema: str) -> None:
             f"UPDATE {schema}.workflows SET wait_reason = 'queue emails full (2/2)'"
             " WHERE status = 'ENQUEUED' AND queue_name = 'emails'"
         )
+    serve_queues(database_url, schema, "emails", "reports")
+
+
+def serve_queues(database_url: str, schema: str, *queues: str) -> None:
+    """A worker (`queue-worker`) that serves these queues and stays live through the test (its heartbeat is
+    an hour ahead), so that their workflows wait for the queue's limits, not for a worker."""
+    with psycopg.connect(database_url, autocommit=True) as c:
+        c.execute(
+            f"INSERT INTO {schema}.executors (executor_id, host, pid, heartbeat_at, queues)"
+            " VALUES ('queue-worker', 'build-box', 4343, clock_timestamp() + interval '1 hour', %s)",
+            (list(queues),),
+        )

@@ -1,9 +1,9 @@
 """The live wait of a workflow: what it is waiting for now, and for how long yet.
 
 One function per kind of wait, tried in order; the first that recognises the row answers. Today the
-engine has retry backoffs, durable sleeps, `recv` and `get_event` waits (to their timeout), delayed queued
-work (`not_before`) and the reasons a queue holds work back (`wait_reason`: a full queue, a reached rate
-limit); a new kind is one more function in `WAIT_KINDS`.
+engine has retry backoffs, durable sleeps, `recv` and `get_event` waits (to their timeout), queued work of a
+queue no live worker serves, delayed queued work (`not_before`) and the reasons a queue holds work back
+(`wait_reason`: a full queue, a reached rate limit); a new kind is one more function in `WAIT_KINDS`.
 Countdowns are computed from stored deadlines and the (injected) clock at every render.
 """
 
@@ -33,6 +33,7 @@ class Waiting(Protocol):
     wait_reason: str | None
     not_before: datetime | None
     next_slot_at: datetime | None
+    queue_unserved: bool
 
 
 def until(deadline: datetime, now: datetime) -> str:
@@ -69,6 +70,13 @@ def message_wait(row: Waiting, now: datetime) -> Text | None:
     return waiting_for(row.wait_reason, row.next_attempt_at, now)
 
 
+def unserved_wait(row: Waiting, now: datetime) -> Text | None:
+    """Nothing starts a queued workflow whose queue no live worker serves, whatever its delay or rate limit."""
+    if row.status != WorkflowStatus.ENQUEUED or not row.queue_unserved or not row.wait_reason:
+        return None
+    return Text(row.wait_reason, style="italic yellow")
+
+
 def delayed_wait(row: Waiting, now: datetime) -> Text | None:
     """A queued workflow started with a delay (or debounced): it counts down to its stored due time."""
     if row.status != WorkflowStatus.ENQUEUED or row.not_before is None:
@@ -93,7 +101,7 @@ def reason_wait(row: Waiting, now: datetime) -> Text | None:
 
 
 WaitKind = Callable[[Waiting, datetime], Text | None]
-WAIT_KINDS: list[WaitKind] = [retry_wait, sleep_wait, message_wait, delayed_wait, rate_wait, reason_wait]
+WAIT_KINDS: list[WaitKind] = [retry_wait, sleep_wait, message_wait, unserved_wait, delayed_wait, rate_wait, reason_wait]
 """The kinds of wait, most specific first. A new kind of wait slots in here."""
 
 

@@ -305,6 +305,8 @@ class WorkflowsScreen(WorkflowActions):
     def executors_changed(self) -> None:
         self._refresh_pending(self.dash.clock(), every_second=True)
         self.sync_bindings()
+        if any(r.status == WorkflowStatus.ENQUEUED and r.queue_name for r in self.page):
+            self.refresher.request()  # whether a live worker serves their queue is read with them
 
     def orphaned(self, r: WorkflowSummary, now: datetime) -> bool:
         """PENDING on an executor that stopped or missed its lease: nothing runs it until it is recovered."""

@@ -318,7 +318,15 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER workflows_fork_messages AFTER INSERT ON {schema}.workflows
         FOR EACH ROW WHEN (NEW.forked_from IS NOT NULL) EXECUTE FUNCTION {schema}.fork_messages();
     """,
-    # 6: retention (issue 12). The sweep takes the oldest finished workflows in order of `finished_at`, a batch at
+    # 6: the queues each executor serves (those its process defines), so a queued workflow that no live
+    # worker serves can say so; and the plain claim's own index, so that a deep queue is not walked by every
+    # claim of work in no queue.
+    """
+    ALTER TABLE {schema}.executors ADD COLUMN queues text[] NOT NULL DEFAULT '{{}}';
+    CREATE INDEX workflows_plain_ready ON {schema}.workflows (created_at)
+        WHERE status = 'ENQUEUED' AND queue_name IS NULL;
+    """,
+    # 7: retention (issue 12). The sweep takes the oldest finished workflows in order of `finished_at`, a batch at
     # a time, from this partial index; the cascade from a deleted workflow to its messages needs an index on
     # `messages.workflow_id` (the others are partial), else each deleted row scans the whole table.
     """

@@ -14,6 +14,7 @@ import psycopg
 from psycopg.rows import class_row, dict_row
 from psycopg_pool import ConnectionPool
 
+from engine.store.names import control_channel
 from engine.store.queries import for_schema
 from engine.store.runtime import ClaimedWorkflow
 
@@ -33,10 +34,23 @@ class QueueDefinition:
 
 @dataclass(frozen=True)
 class QueueClaim:
-    """What one claim of a queue took, and in how many seconds the limiter next opens (None: not limited)."""
+    """What one claim of a queue took, in how many seconds the limiter next opens (None: not limited), and
+    whether the queue's limits leave this worker no room now (`saturated`: only a workflow of the queue
+    leaving PENDING, or the limiter's window opening, can change that; never said of a partitioned queue)."""
 
     claimed: list[ClaimedWorkflow]
     opens_in: float | None
+    saturated: bool = False
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A wake-up's first look: the workflows of no queue it claimed, the queues with due work, and the seconds
+    until the next delayed workflow is due (None: none waits)."""
+
+    claimed: list[ClaimedWorkflow]
+    due: set[str]
+    next_due_in: float | None
 
 
 class Duplicate(Exception):
@@ -57,11 +71,17 @@ class QueueStore:
         self.pool = pool
         self.schema = schema
         self.sql = for_schema(schema)
+        self.channel = control_channel(schema)
 
     def record_definitions(self, queues: list[QueueDefinition]) -> None:
         with self.pool.connection() as c:
             for q in queues:
                 c.execute(self.sql["upsert_queue"], q.__dict__)
+
+    def serve(self, executor_id: str, queues: list[str]) -> None:
+        """Record the queues this executor serves: a queued workflow of none of a live executor's queues says so."""
+        with self.pool.connection() as c:
+            c.execute(self.sql["serve_queues"], (queues, executor_id))
 
     def definition(self, name: str) -> QueueDefinition | None:
         with self.pool.connection() as c:
@@ -94,7 +114,8 @@ class QueueStore:
         delay_seconds: float | None,
         timeout_seconds: float | None = None,
     ) -> bool:
-        """Queue a workflow; False when the id exists. Raises `Duplicate` when its de-duplication id is live."""
+        """Queue a workflow and wake the workers, in one round trip; False when the id exists (no wake). Raises
+        `Duplicate` when its de-duplication id is live."""
         params = {
             "wid": workflow_id,
             "name": name,
@@ -105,6 +126,7 @@ class QueueStore:
             "partition": partition_key,
             "delay": delay_seconds,
             "timeout": timeout_seconds,
+            "channel": self.channel,
         }
         with self.pool.connection() as c:
             try:
@@ -113,10 +135,27 @@ class QueueStore:
                 row = c.execute(self.sql["deduplicated_by"], (queue, deduplication_id)).fetchone()
                 raise Duplicate(row[0] if row else "(finished meanwhile)") from None
 
+    def survey(self, executor_id: str, names: list[str], limit: int, queues: list[str]) -> Survey:
+        """What a worker's wake-up starts with, sent as one pipeline (one round trip): claim due workflows of no
+        queue (up to `limit`), find the queues among these with due work, and when the next delayed one is due."""
+        with self.pool.connection() as c:
+            plain = c.cursor(row_factory=class_row(ClaimedWorkflow))
+            outlook = c.cursor()
+            with c.pipeline():
+                if limit > 0:
+                    plain.execute(self.sql["claim_enqueued"], {"me": executor_id, "names": names, "limit": limit})
+                outlook.execute(self.sql["queue_outlook"], {"queues": queues, "names": names})
+            claimed = plain.fetchall() if limit > 0 else []
+            row = outlook.fetchone()
+        assert row is not None
+        due, next_due_in = row
+        return Survey(claimed, set(due), None if next_due_in is None else max(0.0, float(next_due_in)))
+
     def claim(self, queue: QueueDefinition, executor_id: str, names: list[str], capacity: int) -> QueueClaim:
         """Start what the queue allows now in every partition that has due work, each under its own lock."""
         claimed: list[ClaimedWorkflow] = []
         opens: list[float] = []
+        saturated = False
         with self.pool.connection() as c:
             partitions = [""]
             if queue.partitioned:
@@ -125,14 +164,12 @@ class QueueStore:
             for partition in partitions:
                 if capacity - len(claimed) <= 0:
                     break
-                with c.transaction():
-                    took, opens_in = self._claim_partition(
-                        c, queue, partition, executor_id, names, capacity - len(claimed)
-                    )
-                claimed.extend(took)
-                if opens_in is not None:
-                    opens.append(opens_in)
-        return QueueClaim(claimed, min(opens) if opens else None)
+                claim = self._claim_partition(c, queue, partition, executor_id, names, capacity - len(claimed))
+                claimed.extend(claim.claimed)
+                if claim.opens_in is not None:
+                    opens.append(claim.opens_in)
+                saturated = claim.saturated and not queue.partitioned
+        return QueueClaim(claimed, min(opens) if opens else None, saturated)
 
     def _claim_partition(
         self,
@@ -142,45 +179,38 @@ class QueueStore:
         executor_id: str,
         names: list[str],
         capacity: int,
-    ) -> tuple[list[ClaimedWorkflow], float | None]:
-        c.execute(self.sql["queue_lock"], (f"{self.schema}\x1f{queue.name}\x1f{partition}",))
+    ) -> QueueClaim:
+        """One transaction, sent as one pipeline (one round trip): the partition's lock as its own statement, so
+        the claim after it (a fresh snapshot under READ COMMITTED) counts everything the previous holder
+        committed; then the claim; then, for a rate-limited queue, when its window next opens."""
+        where = f"queue {queue.name}" + (" (this partition)" if queue.partitioned else "")
         key = {"queue": queue.name, "partition": partition, "me": executor_id, "period": queue.rate_period or 0.0}
-        row = c.cursor(row_factory=dict_row).execute(self.sql["queue_room"], key).fetchone()
-        assert row is not None
-        room = capacity
-        if queue.concurrency is not None:
-            room = min(room, queue.concurrency - row["pending"])
-        if queue.worker_concurrency is not None:
-            room = min(room, queue.worker_concurrency - row["mine"])
-        limited = queue.rate_limit is not None and queue.rate_period is not None
-        if limited:
-            assert queue.rate_limit is not None
-            room = min(room, queue.rate_limit - row["started"])
-        took: list[ClaimedWorkflow] = []
-        if room > 0:
-            params = {**key, "names": names, "by_priority": queue.priority_enabled, "limit": room}
-            cur = c.cursor(row_factory=class_row(ClaimedWorkflow))
-            took = cur.execute(self.sql["claim_queued"], params).fetchall()
-        reason = _wait_reason(queue, row["pending"] + len(took), row["started"] + len(took))
-        if reason is not None:
-            c.execute(self.sql["queue_wait_reason"], {**key, "reason": reason})
+        params = {
+            **key,
+            "names": names,
+            "capacity": capacity,
+            "concurrency": queue.concurrency,
+            "worker_concurrency": queue.worker_concurrency,
+            "rate_limit": queue.rate_limit,
+            "where": where,
+            "rate_reason": f"{where}: rate limit of {queue.rate_limit} per {queue.rate_period or 0.0:g} s reached",
+        }
+        claims = c.cursor(row_factory=dict_row)
+        window = c.cursor()
+        limited = queue.rate_limit is not None
+        with c.pipeline(), c.transaction():
+            c.execute(self.sql["queue_lock"], (f"{self.schema}\x1f{queue.name}\x1f{partition}",))
+            claims.execute(self.sql["claim_queue"], params)
+            if limited:
+                window.execute(self.sql["rate_window_opens"], {**key, "limit": queue.rate_limit})
+        rows = claims.fetchall()
+        columns = ("workflow_id", "name", "inputs", "status", "recorded")
+        took = [ClaimedWorkflow(*(r[k] for k in columns)) for r in rows if r["workflow_id"] is not None]
         opens_in = None
-        if limited and row["started"] + len(took) >= (queue.rate_limit or 0):
-            found = c.execute(self.sql["rate_window_opens"], {**key, "limit": queue.rate_limit}).fetchone()
-            opens_in = max(0.0, found[0]) if found and found[0] is not None else None
-        return took, opens_in
-
-    def with_due_work(self, queues: list[str], names: list[str]) -> set[str]:
-        """The queues among these that hold due workflows this worker can run."""
-        with self.pool.connection() as c:
-            rows = c.execute(self.sql["queues_with_due_work"], {"queues": queues, "names": names}).fetchall()
-        return {r[0] for r in rows}
-
-    def next_not_before(self, names: list[str]) -> float | None:
-        """Seconds until the next delayed workflow of these names is due (None: none waits)."""
-        with self.pool.connection() as c:
-            row = c.execute(self.sql["next_not_before"], (names,)).fetchone()
-        return None if row is None or row[0] is None else max(0.0, float(row[0]))
+        if limited and rows[0]["started"] >= (queue.rate_limit or 0):
+            opens = window.fetchone()
+            opens_in = max(0.0, opens[0]) if opens and opens[0] is not None else None
+        return QueueClaim(took, opens_in, bool(rows[0]["saturated"]))
 
     def debounce(
         self,
@@ -209,13 +239,3 @@ class QueueStore:
                 row = c.execute(self.sql["debounce_insert"], params).fetchone()
             assert row is not None
             return str(row[0])
-
-
-def _wait_reason(queue: QueueDefinition, pending: int, started: int) -> str | None:
-    """Why a queue partition starts nothing more now, in words that stay the same while it does not change."""
-    where = f"queue {queue.name}" + (" (this partition)" if queue.partitioned else "")
-    if queue.concurrency is not None and pending >= queue.concurrency:
-        return f"{where} full ({pending}/{queue.concurrency})"
-    if queue.rate_limit is not None and started >= queue.rate_limit:
-        return f"{where}: rate limit of {queue.rate_limit} per {queue.rate_period:g} s reached"
-    return None

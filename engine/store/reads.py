@@ -63,15 +63,17 @@ class ReadStore:
             row = c.cursor(row_factory=dict_row).execute(self.sql["db_now"]).fetchone()
         return cast(datetime, row["now"] if row else datetime.now(timezone.utc))
 
-    def get_workflow(self, workflow_id: str) -> WorkflowRecord:
-        records = self.workflows_by_id([workflow_id])
+    def get_workflow(self, workflow_id: str, lease: float = 5.0) -> WorkflowRecord:
+        records = self.workflows_by_id([workflow_id], lease)
         if not records:
             raise WorkflowNotFound(f"no workflow with id {workflow_id!r}")
         return records[0]
 
-    def workflows_by_id(self, ids: list[str]) -> list[WorkflowRecord]:
+    def workflows_by_id(self, ids: list[str], lease: float = 5.0) -> list[WorkflowRecord]:
+        """`lease`: how recent a heartbeat makes an executor live (one that serves a queued workflow's queue)."""
         with self.pool.connection() as c:
-            rows = c.cursor(row_factory=class_row(WorkflowRecord)).execute(self.sql["workflows_by_id"], (ids,))
+            params = {"ids": ids, "lease": lease}
+            rows = c.cursor(row_factory=class_row(WorkflowRecord)).execute(self.sql["workflows_by_id"], params)
             records = {r.workflow_id: r for r in rows.fetchall()}
             steps = c.cursor(row_factory=class_row(StepRecord)).execute(self.sql["steps_by_workflow"], (ids,))
             step_rows = steps.fetchall()
@@ -102,13 +104,18 @@ class ReadStore:
         return [records[i] for i in ids if i in records]
 
     def list_workflows(
-        self, status: str | None = None, name: str | None = None, limit: int = 100, queue: str | None = None
+        self,
+        status: str | None = None,
+        name: str | None = None,
+        limit: int = 100,
+        queue: str | None = None,
+        lease: float = 5.0,
     ) -> list[WorkflowRecord]:
         params = filter_params(status, name, None, queue)
         query = list_statement(self.sql, "workflow_ids_head", params, DEFAULT_SORT, "workflow_limit")
         with self.pool.connection() as c:
             ids = [r[0] for r in c.execute(query, {**params, "limit": limit}).fetchall()]
-        return self.workflows_by_id(ids)
+        return self.workflows_by_id(ids, lease)
 
     def summaries(
         self,
@@ -119,13 +126,14 @@ class ReadStore:
         limit: int = 100,
         offset: int = 0,
         queue: str | None = None,
+        lease: float = 5.0,
     ) -> list[WorkflowSummary]:
         """One page of the workflow list, with each workflow's latest step: no full values."""
         params = filter_params(status, name, id_prefix, queue)
         query = list_statement(self.sql, "workflow_summaries_head", params, sort, "workflow_page")
         with self.pool.connection() as c:
             cur = c.cursor(row_factory=class_row(WorkflowSummary))
-            return cur.execute(query, {**params, "limit": limit, "offset": offset}).fetchall()
+            return cur.execute(query, {**params, "limit": limit, "offset": offset, "lease": lease}).fetchall()
 
     def count(
         self, status: str | None = None, name: str | None = None, id_prefix: str | None = None, queue: str | None = None

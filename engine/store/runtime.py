@@ -55,6 +55,8 @@ class ClaimedWorkflow:
     status: WorkflowStatus
     deadline_in: float | None = None
     """Seconds until its deadline when claimed (negative: it passed while nobody ran it; None: no timeout)."""
+    recorded: bool = True
+    """It has steps recorded, which replay reads; a workflow that never ran has none, and costs no read."""
 
     def __post_init__(self) -> None:
         self.status = WorkflowStatus(self.status)
@@ -256,18 +258,15 @@ class RuntimeStore:
         params = {"me": executor_id, "lease": lease, "limit": limit, **_limit_columns(limits)}
         return self._claim("claim_dead", params)
 
-    def claim_enqueued(self, executor_id: str, names: list[str], limit: int) -> list[ClaimedWorkflow]:
-        return self._claim("claim_enqueued", {"me": executor_id, "names": names, "limit": limit})
-
     def explain_waiting(self, lease: float) -> None:
         with self.pool.connection() as c:
             c.execute(self.sql["explain_waiting"], {"lease": lease})
 
     def register_executor(
-        self, executor_id: str, host: str, pid: int, code_version: str | None, workflows: list[str]
+        self, executor_id: str, host: str, pid: int, code_version: str | None, workflows: list[str], queues: list[str]
     ) -> None:
         with self.pool.connection() as c:
-            c.execute(self.sql["register_executor"], (executor_id, host, pid, code_version, workflows))
+            c.execute(self.sql["register_executor"], (executor_id, host, pid, code_version, workflows, queues))
 
     def heartbeat(self, executor_id: str, in_flight: int) -> None:
         with self.pool.connection() as c:

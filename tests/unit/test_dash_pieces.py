@@ -102,6 +102,13 @@ def test_live_wait_shows_what_exists_today() -> None:
     assert live_wait(summary(status=WorkflowStatus.SUCCESS, step_status=StepStatus.SUCCESS), T0, 30) == ""
 
 
+def test_a_queue_no_worker_serves_outranks_the_countdowns_of_a_queued_workflow() -> None:
+    delayed = dict(status=WorkflowStatus.ENQUEUED, step_status=None, queue_name="emails", not_before=at(12.3))
+    assert live_wait(summary(**delayed), T0, 40).plain == "starts in 12.3s"
+    unserved = summary(**delayed, wait_reason="no worker serves queue emails", queue_unserved=True)
+    assert live_wait(unserved, T0, 40).plain == "no worker serves queue emails"
+
+
 def test_throughput_counts_finished_and_failed_per_second() -> None:
     clock = [100.2]
     meter = Throughput(now=lambda: clock[0])

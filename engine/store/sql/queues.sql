@@ -11,6 +11,16 @@ ON CONFLICT (name) DO UPDATE SET
     rate_limit = excluded.rate_limit, rate_period = excluded.rate_period,
     priority_enabled = excluded.priority_enabled, partitioned = excluded.partitioned, updated_at = clock_timestamp()
 
+-- name: serve_queues
+-- The queues an executor serves (those its process defines), after a queue was defined since its launch.
+UPDATE {schema}.executors SET queues = %s WHERE executor_id = %s
+
+-- name: queue_unserved
+-- Fragment: why workflow `w` waits when no live executor serves its queue (else NULL); needs %(lease)s.
+(CASE WHEN w.status = 'ENQUEUED' AND w.queue_name IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM {schema}.executors e WHERE w.queue_name = ANY(e.queues) AND {executor_alive})
+      THEN 'no worker serves queue ' || w.queue_name END)
+
 -- name: queue_definition
 -- One queue's recorded definition.
 SELECT name, concurrency, worker_concurrency, rate_limit, rate_period, priority_enabled, partitioned
@@ -37,7 +47,7 @@ WHERE queue_name IS NOT NULL AND dequeued_at >= clock_timestamp() - make_interva
 GROUP BY 1, 2
 
 -- name: insert_queued
--- A new ENQUEUED workflow in a queue; an existing id is left as it is. A live duplicate raises a unique violation.
+-- A new ENQUEUED workflow in a queue, and the workers' wake (naming the queue) at its commit; an existing id is left as it is (no wake). A live duplicate raises a unique violation.
 INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, queue_name, priority, deduplication_id,
                                 partition_key, not_before, wait_reason, timeout_seconds)
 SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s, %(dedup)s, %(partition)s, t.at,
@@ -45,7 +55,7 @@ SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s
 FROM (SELECT CASE WHEN %(delay)s::float8 IS NOT NULL
                   THEN clock_timestamp() + make_interval(secs => %(delay)s::float8) END AS at) t
 ON CONFLICT (workflow_id) DO NOTHING
-RETURNING workflow_id
+RETURNING workflow_id, pg_notify(%(channel)s, json_build_object('op', 'wake', 'queue', %(queue)s)::text)
 
 -- name: deduplicated_by
 -- The live workflow that holds a de-duplication id in a queue.
@@ -56,29 +66,20 @@ WHERE queue_name = %s AND deduplication_id = %s AND status IN ('ENQUEUED', 'PEND
 -- Serialises the claims of one queue partition across workers, until the claim's transaction ends.
 SELECT pg_advisory_xact_lock(hashtext(%s))
 
--- name: queues_with_due_work
--- Which of these queues hold due workflows of these names (a claim looks only at those); stops at the first of each.
-SELECT q.name FROM unnest(%(queues)s::text[]) AS q(name)
-WHERE EXISTS (SELECT 1 FROM {schema}.workflows w
-              WHERE w.status = 'ENQUEUED' AND w.queue_name = q.name AND w.name = ANY(%(names)s)
-                AND (w.not_before IS NULL OR w.not_before <= clock_timestamp()))
+-- name: queue_outlook
+-- Which of these queues hold due workflows of these names (a claim looks only at those; stops at the first of each), and seconds until the next delayed one of these names is due (NULL: none waits).
+SELECT ARRAY(SELECT q.name FROM unnest(%(queues)s::text[]) AS q(name)
+             WHERE EXISTS (SELECT 1 FROM {schema}.workflows w
+                           WHERE w.status = 'ENQUEUED' AND w.queue_name = q.name AND w.name = ANY(%(names)s)
+                             AND (w.not_before IS NULL OR w.not_before <= clock_timestamp()))) AS due,
+       (SELECT extract(epoch FROM min(not_before) - clock_timestamp())::float8 FROM {schema}.workflows
+        WHERE status = 'ENQUEUED' AND name = ANY(%(names)s) AND not_before > clock_timestamp()) AS next_due_in
 
 -- name: ready_partitions
 -- The partitions of a queue with workflows that are due.
 SELECT DISTINCT partition_key FROM {schema}.workflows
 WHERE status = 'ENQUEUED' AND queue_name = %(queue)s AND name = ANY(%(names)s)
   AND (not_before IS NULL OR not_before <= clock_timestamp())
-
--- name: queue_room
--- What a queue partition holds now: running, running on this executor, started within the limiter's period.
-SELECT
-    (SELECT count(*) FROM {schema}.workflows
-     WHERE status = 'PENDING' AND queue_name = %(queue)s AND partition_key = %(partition)s) AS pending,
-    (SELECT count(*) FROM {schema}.workflows
-     WHERE status = 'PENDING' AND queue_name = %(queue)s AND executor_id = %(me)s) AS mine,
-    (SELECT count(*) FROM {schema}.workflows
-     WHERE queue_name = %(queue)s AND partition_key = %(partition)s AND dequeued_at IS NOT NULL
-       AND dequeued_at >= clock_timestamp() - make_interval(secs => %(period)s::float8)) AS started
 
 -- name: rate_window_opens
 -- Seconds until the limiter lets one more start: when the limit-th newest start leaves the period.
@@ -87,34 +88,57 @@ FROM (SELECT dequeued_at FROM {schema}.workflows
       WHERE queue_name = %(queue)s AND partition_key = %(partition)s AND dequeued_at IS NOT NULL
       ORDER BY dequeued_at DESC OFFSET %(limit)s - 1 LIMIT 1) d
 
--- name: claim_queued
--- Start up to %(limit)s due workflows of a queue partition: by priority if the queue says so, then in enqueue order.
-UPDATE {schema}.workflows w SET status = 'PENDING', executor_id = %(me)s, wait_reason = NULL,
-       started_at = coalesce(started_at, clock_timestamp()), dequeued_at = clock_timestamp(),
-       updated_at = clock_timestamp()
-WHERE workflow_id IN (
-    SELECT workflow_id FROM {schema}.workflows c
+-- name: claim_queue
+-- After the partition's lock: count what it holds, start up to what its limits leave (by priority, 0 for all in a queue without, then enqueue order: the index's order), tell 100 due rows not yet told why the rest wait; each row says whether the limits are now reached and the starts in the period (one row with no workflow when none started).
+WITH counts AS (
+    SELECT
+        (SELECT count(*) FROM {schema}.workflows
+         WHERE status = 'PENDING' AND queue_name = %(queue)s AND partition_key = %(partition)s) AS pending,
+        (SELECT count(*) FROM {schema}.workflows
+         WHERE status = 'PENDING' AND queue_name = %(queue)s AND executor_id = %(me)s) AS mine,
+        (SELECT count(*) FROM {schema}.workflows
+         WHERE queue_name = %(queue)s AND partition_key = %(partition)s AND dequeued_at IS NOT NULL
+           AND dequeued_at >= clock_timestamp() - make_interval(secs => %(period)s::float8)) AS started
+), limits AS (
+    SELECT pending, started,
+           least(coalesce(%(concurrency)s::int - pending, %(capacity)s::int),
+                 coalesce(%(worker_concurrency)s::int - mine, %(capacity)s::int),
+                 coalesce(%(rate_limit)s::int - started, %(capacity)s::int)) AS allowed
+    FROM counts
+), room AS (
+    SELECT pending, started, allowed, greatest(0, least(%(capacity)s::int, allowed)) AS n FROM limits
+), picked AS (
+    SELECT c.workflow_id FROM {schema}.workflows c
     WHERE c.status = 'ENQUEUED' AND c.queue_name = %(queue)s AND c.partition_key = %(partition)s
       AND c.name = ANY(%(names)s) AND (c.not_before IS NULL OR c.not_before <= clock_timestamp())
-    ORDER BY CASE WHEN %(by_priority)s THEN c.priority ELSE 0 END, c.created_at
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED)
-{claim_columns}
-
--- name: queue_wait_reason
--- Say why due workflows of a queue partition wait, once each and 100 per claim (an index holds those not yet told).
-UPDATE {schema}.workflows SET wait_reason = %(reason)s, not_before = NULL
-WHERE workflow_id IN (
-    SELECT workflow_id FROM {schema}.workflows
-    WHERE status = 'ENQUEUED' AND queue_name = %(queue)s AND partition_key = %(partition)s
-      AND (wait_reason IS NULL OR not_before IS NOT NULL) AND (not_before IS NULL OR not_before <= clock_timestamp())
-    LIMIT 100
-    FOR UPDATE SKIP LOCKED)
-
--- name: next_not_before
--- Seconds until the next delayed workflow of these names becomes due (NULL: none waits).
-SELECT extract(epoch FROM min(not_before) - clock_timestamp())::float8 FROM {schema}.workflows
-WHERE status = 'ENQUEUED' AND name = ANY(%s) AND not_before > clock_timestamp()
+    ORDER BY c.priority, c.created_at
+    LIMIT (SELECT n FROM room)
+    FOR UPDATE SKIP LOCKED
+), reason AS (
+    SELECT CASE WHEN r.pending + t.n >= %(concurrency)s::int
+                THEN %(where)s || ' full (' || (r.pending + t.n) || '/' || %(concurrency)s::int || ')'
+                WHEN r.started + t.n >= %(rate_limit)s::int THEN %(rate_reason)s END AS text
+    FROM room r CROSS JOIN (SELECT count(*) AS n FROM picked) t
+), told AS (
+    UPDATE {schema}.workflows SET wait_reason = (SELECT text FROM reason), not_before = NULL
+    WHERE workflow_id IN (
+        SELECT workflow_id FROM {schema}.workflows
+        WHERE (SELECT text FROM reason) IS NOT NULL
+          AND status = 'ENQUEUED' AND queue_name = %(queue)s AND partition_key = %(partition)s
+          AND (wait_reason IS NULL OR not_before IS NOT NULL) AND (not_before IS NULL OR not_before <= clock_timestamp())
+          AND workflow_id NOT IN (SELECT workflow_id FROM picked)
+        LIMIT 100
+        FOR UPDATE SKIP LOCKED)
+), claimed AS (
+    UPDATE {schema}.workflows w SET status = 'PENDING', executor_id = %(me)s, wait_reason = NULL,
+           started_at = coalesce(started_at, clock_timestamp()), dequeued_at = clock_timestamp(),
+           updated_at = clock_timestamp()
+    WHERE w.workflow_id = ANY(ARRAY(SELECT workflow_id FROM picked))
+    {claim_columns}
+)
+SELECT c.workflow_id, c.name, c.inputs, c.status, c.recorded,
+       r.allowed <= (SELECT count(*) FROM picked) AS saturated, r.started + (SELECT count(*) FROM picked) AS started
+FROM room r LEFT JOIN claimed c ON true
 
 -- name: debounce_lock
 -- Serialises the calls of one debounce key.

@@ -8,11 +8,12 @@
 SELECT clock_timestamp() AS now
 
 -- name: workflows_by_id
--- Full workflow rows.
+-- Full workflow rows; a queued workflow that no live worker serves says so (needs %(lease)s).
 SELECT workflow_id, name, status, inputs, output, error, executor_id, parent_workflow_id, parent_step_id,
-       forked_from, forked_from_step, fork_changes, recovery_count, wait_reason, created_at, started_at, updated_at,
-       finished_at, queue_name, priority, deduplication_id, partition_key, not_before, timeout_seconds, deadline_at
-FROM {schema}.workflows WHERE workflow_id = ANY(%s)
+       forked_from, forked_from_step, fork_changes, recovery_count,
+       coalesce({queue_unserved}, wait_reason) AS wait_reason, created_at, started_at, updated_at, finished_at,
+       queue_name, priority, deduplication_id, partition_key, not_before, timeout_seconds, deadline_at
+FROM {schema}.workflows w WHERE workflow_id = ANY(%(ids)s)
 
 -- name: steps_by_workflow
 -- Full step rows of these workflows, in order.
@@ -40,13 +41,15 @@ WHERE forked_from = ANY(%s) ORDER BY created_at
 SELECT w.workflow_id FROM {schema}.workflows w WHERE true
 
 -- name: workflow_summaries_head
--- Head of a page of the workflow list: each workflow's latest step, no full values, its queue's next rate slot.
+-- Head of a page of the workflow list: latest step, no full values, the queue's next rate slot, whether a live worker serves the queue (needs %(lease)s).
 SELECT w.workflow_id, w.name, w.status, w.executor_id, w.created_at, w.started_at, w.finished_at,
        w.updated_at, left(w.inputs::text, 120) AS inputs_preview,
        st.step_id, st.name AS step_name, st.status AS step_status, st.attempts - st.attempt_base AS attempt,
-       st.max_attempts - st.attempt_base AS max_attempts, st.next_attempt_at, w.wait_reason,
-       w.queue_name, w.not_before, rl.next_slot_at
+       st.max_attempts - st.attempt_base AS max_attempts, st.next_attempt_at,
+       coalesce(u.reason, w.wait_reason) AS wait_reason, w.queue_name, w.not_before, rl.next_slot_at,
+       u.reason IS NOT NULL AS queue_unserved
 FROM {schema}.workflows w
+CROSS JOIN LATERAL (SELECT {queue_unserved} AS reason) u
 LEFT JOIN LATERAL (SELECT * FROM {schema}.steps s WHERE s.workflow_id = w.workflow_id
                    ORDER BY s.step_id DESC LIMIT 1) st ON true
 LEFT JOIN LATERAL (SELECT d.dequeued_at + make_interval(secs => q.rate_period) AS next_slot_at

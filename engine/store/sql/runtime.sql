@@ -114,8 +114,9 @@ SELECT name, status, executor_id FROM {schema}.workflows WHERE workflow_id = %s
 SELECT status, output, error FROM {schema}.workflows WHERE workflow_id = %s
 
 -- name: claim_columns
--- Fragment: what a claim returns of each workflow it takes.
-RETURNING workflow_id, name, inputs, status, {deadline_in}
+-- Fragment: what a claim returns of each workflow `w` it takes: `recorded`, it has steps to replay (a fresh one has none to read); the seconds left to its deadline.
+RETURNING w.workflow_id, w.name, w.inputs, w.status,
+          EXISTS (SELECT 1 FROM {schema}.steps s WHERE s.workflow_id = w.workflow_id) AS recorded, {deadline_in}
 
 -- name: executor_died
 -- Whether an executor's last run ended without a clean stop (it was killed): asked at launch, before its row is renewed.
@@ -151,7 +152,7 @@ RETURNING w.workflow_id, w.name, w.inputs, w.status, {deadline_in}
 
 -- name: claim_stranded
 -- These PENDING workflows of this executor that no thread runs any more (after an outage: not a recovery).
-UPDATE {schema}.workflows SET updated_at = clock_timestamp()
+UPDATE {schema}.workflows w SET updated_at = clock_timestamp()
 WHERE workflow_id = ANY(%s) AND status = 'PENDING' AND executor_id = %s
 {claim_columns}
 
@@ -196,11 +197,11 @@ WHERE w.status = 'ENQUEUED' AND w.wait_reason IS NULL
 
 -- name: register_executor
 -- An executor's row at launch (a restarted executor id starts afresh).
-INSERT INTO {schema}.executors (executor_id, host, pid, code_version, workflows)
-VALUES (%s, %s, %s, %s, %s)
+INSERT INTO {schema}.executors (executor_id, host, pid, code_version, workflows, queues)
+VALUES (%s, %s, %s, %s, %s, %s)
 ON CONFLICT (executor_id) DO UPDATE SET
     host = excluded.host, pid = excluded.pid, code_version = excluded.code_version,
-    workflows = excluded.workflows, started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
+    workflows = excluded.workflows, queues = excluded.queues, started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
     crash_requested_at = NULL,
     in_flight = 0, stopped_at = NULL
 
