@@ -27,6 +27,7 @@ from engine.records import (
     WorkflowRecord,
     WorkflowSummary,
 )
+from engine.retention import RetentionControl
 from engine.schedule_control import ScheduleControl
 from engine.serialization import dumps
 from engine.states import TRANSITIONS, FaultKind, FaultPhase, Operation, WorkflowStatus, allowed_sources
@@ -41,7 +42,7 @@ MAX_DELAY_SECONDS = 365 * 24 * 3600.0
 """A queued workflow's delay is at most a year."""
 
 
-class Control(ScheduleControl):
+class Control(ScheduleControl, RetentionControl):
     """Operations and reads for controllers. Use as a context manager, or call `close()`."""
 
     def __init__(

@@ -34,6 +34,7 @@ from engine.handle import WorkflowHandle
 from engine.outcome import PAUSED
 from engine.queues import QUEUES
 from engine.records import WorkflowRecord
+from engine.retention import Retention, check_retention
 from engine.runtable import RunTable
 from engine.runtime import Runtime
 from engine.schedules import SCHEDULES, Scheduler
@@ -70,6 +71,7 @@ class Engine:
         code_version: str | None = None,
         max_recovery_attempts: int = 10,
         clock: Clock | None = None,
+        retention_seconds: float | None = None,
     ):
         self.database_url = resolve_database_url(database_url)
         self.requested_executor_id = resolve_executor_id(executor_id)
@@ -83,6 +85,8 @@ class Engine:
         self.auto_recover = auto_recover
         self.code_version = code_version
         self.max_recovery_attempts = max_recovery_attempts
+        self.retention_seconds = check_retention(retention_seconds)
+        self.retention: Retention | None = None
         self.runs = RunTable(clock)
         self.launched = False
 
@@ -115,6 +119,10 @@ class Engine:
         self.listener = ControlListener(self, conn)
         self.deadlines = Deadlines(self.store.deadlines, self._runs_here, self.runs.cancel)
         self.scheduler = Scheduler(self)
+        if self.retention_seconds is not None:
+            self.retention = Retention(
+                self.store.retention, self.retention_seconds, self.runs.clock, self.heartbeat_seconds
+            )
         self.runtime = Runtime(
             self.executor_id,
             self.runtime_store,
@@ -143,6 +151,8 @@ class Engine:
         self.deadlines.start()
         self.heartbeat.start()
         self.scheduler.start()
+        if self.retention is not None:
+            self.retention.start()
         own = self.runtime_store.claim_own(self.executor_id, died, self.recovery_limits(), self.max_recovery_attempts)
         self.run_claimed(own)
         set_default_engine(self)
@@ -158,6 +168,8 @@ class Engine:
         self.runs.stopping.set()
         self.runs.wake_all()
         self.scheduler.stop()
+        if self.retention is not None:
+            self.retention.stop()
         self.heartbeat.stop()
         self._threads.shutdown(wait=wait, cancel_futures=True)
         self.finisher.stop()

@@ -26,6 +26,7 @@ from engine.states import FaultKind, WorkflowStatus
 from engine.store.connection import failure_reason
 from engine.store.migrations import check_schema_name
 from tui.cli_output import cell, json_default, print_json, print_table
+from tui.cli_retention import add_older_than, cmd_delete_older_than, wants_older_than
 from tui.cli_schedules import add_schedules_parser
 from tui.db_commands import add_db_parser
 from tui.dev.config import DEFAULT_STOP_GRACE, DEV_EXECUTOR_ID
@@ -139,6 +140,9 @@ BULK: dict[str, tuple[str, str, str]] = {
 
 def cmd_bulkable(ctl: Control, args: argparse.Namespace) -> None:
     """One workflow by id (with its children), or every workflow matching --status/--name/--all."""
+    if args.command == "delete" and wants_older_than(args):
+        cmd_delete_older_than(ctl, args)
+        return
     one, many, done = BULK[args.command]
     has_filter = bool(args.status or args.name or args.queue or args.all)
     if args.workflow_id and has_filter:
@@ -406,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--name", help="bulk: by workflow function name")
         p.add_argument("--queue", help="bulk: by queue")
         p.add_argument("--all", action="store_true", help=f"bulk: every workflow that can be {done}")
+        if command == "delete":
+            add_older_than(p)
         p.set_defaults(run=cmd_bulkable)
     p = wf_sub.add_parser(
         "start", parents=leaf, help="start a workflow by name; any live worker that registers it runs it"

@@ -15,6 +15,7 @@ from engine.store.names import check_schema_name, control_channel, events_channe
 from engine.store.ops import OpsStore
 from engine.store.queues import QueueStore
 from engine.store.reads import ReadStore
+from engine.store.retention import RetentionStore
 from engine.store.runtime import RuntimeStore
 from engine.store.schedules import ScheduleStore
 
@@ -38,6 +39,7 @@ class Store:
         self.deadlines = DeadlineStore(self.pool, schema)
         self.schedules = ScheduleStore(self.pool, schema)
         self.messages = MessageStore(self.pool, schema)
+        self.retention = RetentionStore(self.pool, schema)
         self.events_channel = events_channel(schema)
         self.control_channel = control_channel(schema)
 

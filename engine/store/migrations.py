@@ -326,6 +326,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX workflows_plain_ready ON {schema}.workflows (created_at)
         WHERE status = 'ENQUEUED' AND queue_name IS NULL;
     """,
+    # 7: retention (issue 12). The sweep takes the oldest finished workflows in order of `finished_at`, a batch at
+    # a time, from this partial index; the cascade from a deleted workflow to its messages needs an index on
+    # `messages.workflow_id` (the others are partial), else each deleted row scans the whole table.
+    """
+    CREATE INDEX workflows_finished ON {schema}.workflows (finished_at)
+        WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
+    CREATE INDEX messages_workflow ON {schema}.messages (workflow_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

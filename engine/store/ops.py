@@ -17,7 +17,7 @@ from psycopg_pool import ConnectionPool
 from engine.records import WorkflowOwner
 from engine.states import Operation, StepStatus, allowed_sources
 from engine.store.names import control_channel
-from engine.store.queries import for_schema
+from engine.store.queries import Statements, for_schema
 from engine.store.reads import filter_params, list_statement
 
 WAITING_STEPS = sorted(str(s) for s in StepStatus if s.waiting)
@@ -25,6 +25,15 @@ WAITING_STEPS = sorted(str(s) for s in StepStatus if s.waiting)
 
 def _ids(conn: Connection, query: str, params: Any) -> list[str]:
     return [row[0] for row in conn.execute(query, params).fetchall()]
+
+
+def delete_finished(conn: Connection, sql: Statements, ids: list[str]) -> list[str]:
+    """Delete those of these workflows that are finished, with their steps and attempts (no foreign keys
+    cascade to those; messages, events and streams go by ON DELETE CASCADE): the ids deleted."""
+    done = _ids(conn, sql["delete_workflows"], {"ids": ids, "sources": allowed_sources(Operation.DELETE)})
+    conn.execute(sql["delete_attempts"], (done,))
+    conn.execute(sql["delete_steps"], (done,))
+    return done
 
 
 class OpsStore:
@@ -137,11 +146,7 @@ class OpsStore:
     def delete(self, ids: list[str]) -> list[str]:
         """Delete finished workflows with their finished descendants, and their steps and attempts."""
         with self.pool.connection() as c, c.transaction():
-            params = {"ids": self._tree(c, ids), "sources": allowed_sources(Operation.DELETE)}
-            done = _ids(c, self.sql["delete_workflows"], params)
-            c.execute(self.sql["delete_attempts"], (done,))
-            c.execute(self.sql["delete_steps"], (done,))
-            return done
+            return delete_finished(c, self.sql, self._tree(c, ids))
 
     def add_fault(
         self,
