@@ -31,7 +31,7 @@ from importlib import resources
 
 from engine.store.names import check_schema_name
 
-FILES = ("runtime", "reads", "ops", "session", "schema", "queues", "deadlines", "schedules", "messages")
+FILES = ("runtime", "reads", "ops", "session", "schema", "queues", "deadlines", "schedules", "messages", "counts")
 NAME_LINE = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$")
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 MAX_DEPTH = 4

@@ -131,6 +131,8 @@ class ReadStore:
         self, status: str | None = None, name: str | None = None, id_prefix: str | None = None, queue: str | None = None
     ) -> int:
         params = filter_params(status, name, id_prefix, queue)
+        if status and params.keys() == {"status"}:
+            return self.status_counts().get(status, 0)
         with self.pool.connection() as c:
             row = c.execute(list_statement(self.sql, "workflow_count_head", params), params).fetchone()
         return int(row[0]) if row else 0
