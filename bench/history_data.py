@@ -74,14 +74,15 @@ def build(url: str, schema: str, workflows: int) -> float:
                    t.created + make_interval(secs => (i % 5000) / 1000.0),
                    q.queue, 0, CASE WHEN q.queue IS NOT NULL THEN t.created + interval '1 ms' END
             FROM generate_series(1, {int(workflows)}) i
-            CROSS JOIN LATERAL (SELECT ({names})[1 + (i * 7) % {len(NAMES)}] AS name) n
-            CROSS JOIN LATERAL (SELECT CASE WHEN i % 20 = 5 THEN 'CANCELLED' WHEN i % 10 = 2 THEN 'ERROR'
-                                            ELSE 'SUCCESS' END AS status) s
+            CROSS JOIN LATERAL (SELECT ({names})[1 + abs(hashtext('n' || i)) % {len(NAMES)}] AS name) n
+            CROSS JOIN LATERAL (SELECT CASE abs(hashtext('s' || i)) % 20
+                                       WHEN 0 THEN 'CANCELLED' WHEN 1 THEN 'ERROR' WHEN 2 THEN 'ERROR'
+                                       ELSE 'SUCCESS' END AS status) s
             CROSS JOIN LATERAL (SELECT now() - interval '1 hour'
                                        - make_interval(secs => ({workflows} - i) * {DAYS * 86400.0} / {workflows})
                                        AS created) t
-            CROSS JOIN LATERAL (SELECT CASE WHEN i % 4 = 0 THEN ({queues})[1 + (i / 4) % {len(QUEUES)}] END
-                                       AS queue) q
+            CROSS JOIN LATERAL (SELECT CASE WHEN abs(hashtext('q' || i)) % 4 = 0
+                                       THEN ({queues})[1 + i % {len(QUEUES)}] END AS queue) q
             ORDER BY 1""",
         )
         c.execute(f"ALTER TABLE {schema}.workflows ENABLE TRIGGER USER")
@@ -107,6 +108,25 @@ def build(url: str, schema: str, workflows: int) -> float:
             SELECT w.workflow_id, {STEPS}, a, w.started_at, w.started_at + interval '1 ms', 'ValueError',
                    'card declined', 'Traceback (most recent call last): ...', 'error'
             FROM {schema}.workflows w CROSS JOIN generate_series(1, 3) a WHERE w.status = 'ERROR'""",
+        )
+        c.execute(
+            f"""
+            INSERT INTO {schema}.queues (name, concurrency, worker_concurrency, rate_limit, rate_period)
+            VALUES ('emails', 10, 2, 50, 30), ('billing', 5, NULL, NULL, NULL), ('etl', NULL, 4, 100, 60)"""
+        )
+        c.execute(
+            f"""
+            INSERT INTO {schema}.executors (executor_id, host, pid, started_at, heartbeat_at, stopped_at, workflows)
+            SELECT 'executor-' || i, 'host-' || (i % 2), 1000 + i, now() - interval '{DAYS} days',
+                   now() - interval '1 hour', now() - interval '1 hour', {names}
+            FROM generate_series(0, 7) i"""
+        )
+        c.execute(
+            f"""
+            INSERT INTO {schema}.schedules (name, workflow_name, cron, since_at, last_tick_at, last_workflow_id)
+            SELECT 'nightly-' || n, n, '0 3 * * *', now() - interval '{DAYS} days', now() - interval '1 day',
+                   (SELECT workflow_id FROM {schema}.workflows WHERE name = n LIMIT 1)
+            FROM unnest({names}) n"""
         )
         for statement in rebuild:
             c.execute(statement)

@@ -13,11 +13,11 @@ from typing import Any
 
 import psycopg
 
-from engine.states import WorkflowStatus
 from engine.store.queries import for_schema
 from engine.store.reads import FILTERS, SORTS, filter_params, list_statement
 
 HISTORY_TABLES = ("workflows", "steps", "attempts")
+NO_JIT = "-c jit=off"  # as the engine's connections (engine/store/connection.py)
 PAGE = 50
 ME = "executor-new"
 
@@ -117,7 +117,7 @@ def _statements(schema: str, names: list[str], wid: str) -> Iterator[tuple[str, 
     yield "executors (workers screen)", sql["executors"], lease
     yield "queue_figures (queues screen)", sql["queue_figures"], None
     yield "queue_starts (queues screen)", sql["queue_starts"], {"bucket": 9.0, "span": 360.0}
-    yield "status_counts (header)", sql["status_counts"], {"statuses": [s.value for s in WorkflowStatus]}
+    yield "status_counts (header)", sql["status_counts"], None
     filters: list[dict[str, str]] = [
         {},
         {"status": "ERROR"},
@@ -132,7 +132,7 @@ def _statements(schema: str, names: list[str], wid: str) -> Iterator[tuple[str, 
         head = "workflow_count_head"
         yield f"count [{label}]", list_statement(sql, head, params), params
         for sort in SORTS:
-            query = list_statement(sql, "workflow_summaries_head", params, sort, "workflow_page")
+            query = list_statement(sql, "workflow_summaries_head", params, sort, "workflow_page", *_tail(sql))
             yield f"page [{label}] by {sort}", query, {**params, "limit": PAGE, "offset": 0}
     assert set(FILTERS) >= {k for f in filters for k in f}
 
@@ -140,7 +140,7 @@ def _statements(schema: str, names: list[str], wid: str) -> Iterator[tuple[str, 
 def explain(url: str, schema: str, names: list[str], wid: str) -> list[tuple[str, float, bool]]:
     """(label, execution ms, a history table read by a sequential scan) for each statement."""
     results = []
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, options=NO_JIT) as conn:
         for label, text, params in _statements(schema, names, wid):
             if params is None and "%" in text.replace("%%", ""):
                 continue
@@ -156,6 +156,11 @@ def explain(url: str, schema: str, names: list[str], wid: str) -> list[tuple[str
     return results
 
 
+def _tail(sql: Any) -> list[str]:
+    """The tail block of the list page, where this version of the store has one."""
+    return ["workflow_summaries_tail"] if "workflow_summaries_tail" in sql else []
+
+
 def _seq_scans(node: dict[str, Any]) -> bool:
     if node.get("Node Type") == "Seq Scan" and node.get("Relation Name") in HISTORY_TABLES:
         return True
@@ -163,7 +168,7 @@ def _seq_scans(node: dict[str, Any]) -> bool:
 
 
 def plan_text(url: str, schema: str, names: list[str], wid: str, label: str) -> str:
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, options=NO_JIT) as conn:
         for name, text, params in _statements(schema, names, wid):
             if name == label:
                 rows = conn.execute(f"EXPLAIN (ANALYZE) {text}", params).fetchall()

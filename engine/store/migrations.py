@@ -322,7 +322,7 @@ MIGRATIONS: list[str] = [
     # append a delta per change of status (a whole statement's inserts or deletes fold into one row per status),
     # so no transaction ever waits on another's counter row; the heartbeat folds the deltas now and then. Counted
     # once here from the rows already present. Indexes for what scanned a million rows: the list's `updated` sort
-    # and queue filter, the queue screen's recent starts.
+    # and queue filter, the queue screen's recent starts, the detail's forks.
     """
     CREATE TABLE {schema}.workflow_counts (
         status text NOT NULL,
@@ -355,8 +355,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX workflows_updated ON {schema}.workflows (updated_at DESC, workflow_id);
     CREATE INDEX workflows_queue_created ON {schema}.workflows (queue_name, created_at DESC)
         WHERE queue_name IS NOT NULL;
-    CREATE INDEX workflows_queue_started ON {schema}.workflows (queue_name, dequeued_at)
-        WHERE dequeued_at IS NOT NULL;
+    CREATE INDEX workflows_queue_started ON {schema}.workflows (queue_name, dequeued_at) WHERE dequeued_at IS NOT NULL;
+    CREATE INDEX workflows_forked_from ON {schema}.workflows (forked_from) WHERE forked_from IS NOT NULL;
     """,
 ]
 
