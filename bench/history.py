@@ -170,6 +170,7 @@ def main() -> None:
         with Control(url, schema=BIG) as big_control, Control(url, schema=EMPTY) as empty_control:
             controls = {EMPTY: empty_control, BIG: big_control}
             prefix = big_control.summaries(limit=1)[0].workflow_id[:2]
+            failed = big_control.summaries(status="ERROR", limit=1)[0].workflow_id
             figures.append(first_paint(controls, args.paints))
             figures += pages(controls, args.samples, prefix)
         relative = {"per step, 100-step workflow", "start_workflow call"}
@@ -182,7 +183,7 @@ def main() -> None:
             ],
         )
         if args.explain:
-            rows = explain(url, BIG, NAMES, prefix_id(big_control_url=url))
+            rows = explain(url, BIG, NAMES, failed)
             print_table(
                 f"EXPLAIN ANALYZE on the history ({args.workflows:,} workflows)",
                 ["statement", "ms", "seq scan of a history table"],
@@ -195,11 +196,6 @@ def main() -> None:
 
 def _limit(figure: Figure) -> float:
     return 1000.0 if "paint" in figure.name else 50.0
-
-
-def prefix_id(big_control_url: str) -> str:
-    with Control(big_control_url, schema=BIG) as control:
-        return control.summaries(status="ERROR", limit=1)[0].workflow_id
 
 
 if __name__ == "__main__":
