@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 from engine import Control, step, workflow
+from engine.store import connect
 from engine.store.counts import FOLD_AFTER, fold_counts
 from engine.store.migrations import MIGRATIONS, control_channel, events_channel, migrate
 from engine.store.queries import for_schema
@@ -96,3 +97,9 @@ def test_migration_counts_the_rows_already_there(database_url: str, schema: str)
         assert migrate(c, schema) == len(MIGRATIONS)
     with Control(database_url, schema=schema) as control:
         assert control.status_counts() == {"SUCCESS": 20, "ERROR": 10}
+
+
+def test_our_connections_run_without_jit(database_url: str) -> None:
+    with connect(database_url) as c:
+        row = c.execute("SHOW jit").fetchone()
+    assert row is not None and row[0] == "off"
