@@ -25,6 +25,7 @@ from engine.queues import QUEUES
 from engine.services import Service
 from engine.states import StepStatus
 from engine.store import connect
+from engine.store.counts import fold_counts
 from engine.store.runtime import RuntimeStore
 from engine.store.session import listen, try_lock_executor
 
@@ -208,6 +209,7 @@ class Heartbeat(Service):
                     self.adopt_dead()
                 if self._beats % self.EXPLAIN_EVERY == 0:
                     engine.runtime_store.explain_waiting(engine.lease_seconds)
+                    fold_counts(engine.runtime_store.pool, engine.runtime_store.sql)
                 self._beats += 1
                 self._next_beat = now + engine.heartbeat_seconds
             wake_at = self._next_beat

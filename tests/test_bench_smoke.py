@@ -39,6 +39,23 @@ def run(args: list[str], database_url: str, timeout: float = 120, **env: str) ->
         (["bench/messages.py", "--messages", "5", "--systems", "ours", "--idle", "0.3"], "target: no query while"),
         (
             [
+                "bench/history.py",
+                "--workflows",
+                "2000",
+                "--runs",
+                "1",
+                "--starts",
+                "5",
+                "--samples",
+                "1",
+                "--paints",
+                "1",
+                "--explain",
+            ],
+            "cost with history",
+        ),
+        (
+            [
                 "bench/tui_latency.py",
                 "--rows",
                 "2000",

@@ -334,6 +334,46 @@ MIGRATIONS: list[str] = [
         WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED');
     CREATE INDEX messages_workflow ON {schema}.messages (workflow_id);
     """,
+    # 8: a long history (issue 12). The header's counts per status come from `workflow_counts`, where triggers
+    # append a delta per change of status (a whole statement's inserts or deletes fold into one row per status),
+    # so no transaction ever waits on another's counter row; the heartbeat folds the deltas now and then. Counted
+    # once here from the rows already present. Indexes for what scanned a million rows: the list's `updated` sort
+    # and queue filter, the queue screen's recent starts, the detail's forks.
+    """
+    CREATE TABLE {schema}.workflow_counts (
+        status text NOT NULL,
+        n      bigint NOT NULL
+    );
+    INSERT INTO {schema}.workflow_counts (status, n) SELECT status, count(*) FROM {schema}.workflows GROUP BY status;
+
+    CREATE FUNCTION {schema}.count_status_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO {schema}.workflow_counts (status, n) VALUES (OLD.status, -1), (NEW.status, 1);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER workflows_count_status AFTER UPDATE OF status ON {schema}.workflows
+        FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION {schema}.count_status_change();
+    CREATE FUNCTION {schema}.count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO {schema}.workflow_counts (status, n) SELECT status, count(*) FROM added GROUP BY status;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER workflows_count_inserted AFTER INSERT ON {schema}.workflows
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_inserted();
+    CREATE FUNCTION {schema}.count_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO {schema}.workflow_counts (status, n) SELECT status, -count(*) FROM gone GROUP BY status;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER workflows_count_deleted AFTER DELETE ON {schema}.workflows
+        REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_deleted();
+
+    CREATE INDEX workflows_updated ON {schema}.workflows (updated_at DESC, workflow_id);
+    CREATE INDEX workflows_queue_created ON {schema}.workflows (queue_name, created_at DESC)
+        WHERE queue_name IS NOT NULL;
+    CREATE INDEX workflows_queue_started ON {schema}.workflows (queue_name, dequeued_at) WHERE dequeued_at IS NOT NULL;
+    CREATE INDEX workflows_forked_from ON {schema}.workflows (forked_from) WHERE forked_from IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -31,7 +31,19 @@ from importlib import resources
 
 from engine.store.names import check_schema_name
 
-FILES = ("runtime", "reads", "ops", "session", "schema", "queues", "deadlines", "schedules", "messages", "retention")
+FILES = (
+    "runtime",
+    "reads",
+    "ops",
+    "session",
+    "schema",
+    "queues",
+    "deadlines",
+    "schedules",
+    "messages",
+    "retention",
+    "counts",
+)
 NAME_LINE = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$")
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 MAX_DEPTH = 4

@@ -38,17 +38,26 @@ def filter_params(
 
 
 def list_statement(
-    statements: Statements, head: str, params: Mapping[str, Any], sort: str | None = None, page: str | None = None
+    statements: Statements,
+    head: str,
+    params: Mapping[str, Any],
+    sort: str | None = None,
+    page: str | None = None,
+    tail: str | None = None,
 ) -> str:
-    """`head`, then the filter block of each key in `params`, then a sort block and a page block.
+    """`head`, then the filter block of each key in `params`, then a sort block and a page block; then `tail`
+    (which closes a subquery the head opened) and the sort again, for the outer query.
 
     Every piece is a fixed block of `reads.sql`, picked by key; an unknown sort falls back to the default.
     """
     names = [head, *(f"workflow_filter_{key}" for key in FILTERS if key in params)]
+    order = f"workflow_sort_{sort if sort in SORTS else DEFAULT_SORT}"
     if sort is not None:
-        names.append(f"workflow_sort_{sort if sort in SORTS else DEFAULT_SORT}")
+        names.append(order)
     if page is not None:
         names.append(page)
+    if tail is not None:
+        names += [tail, order]
     return statements.compose(*names)
 
 
@@ -130,7 +139,9 @@ class ReadStore:
     ) -> list[WorkflowSummary]:
         """One page of the workflow list, with each workflow's latest step: no full values."""
         params = filter_params(status, name, id_prefix, queue)
-        query = list_statement(self.sql, "workflow_summaries_head", params, sort, "workflow_page")
+        query = list_statement(
+            self.sql, "workflow_summaries_head", params, sort, "workflow_page", "workflow_summaries_tail"
+        )
         with self.pool.connection() as c:
             cur = c.cursor(row_factory=class_row(WorkflowSummary))
             return cur.execute(query, {**params, "limit": limit, "offset": offset, "lease": lease}).fetchall()
@@ -139,6 +150,9 @@ class ReadStore:
         self, status: str | None = None, name: str | None = None, id_prefix: str | None = None, queue: str | None = None
     ) -> int:
         params = filter_params(status, name, id_prefix, queue)
+        if not params or (status and params.keys() == {"status"}):  # kept by triggers: no count of the history
+            counts = self.status_counts()
+            return counts.get(status, 0) if status else sum(counts.values())
         with self.pool.connection() as c:
             row = c.execute(list_statement(self.sql, "workflow_count_head", params), params).fetchone()
         return int(row[0]) if row else 0

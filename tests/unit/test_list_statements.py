@@ -50,3 +50,13 @@ def test_an_id_prefix_matches_its_own_wildcards_literally() -> None:
 def test_bulk_batches_are_filtered_within_the_operation_sources() -> None:
     query = list_statement(STATEMENTS, "ids_matching_head", {"name": "n"}, "created_asc", "workflow_limit")
     assert "w.status = ANY(%(sources)s)" in query and "%(name)s" in query and query.endswith("LIMIT %(limit)s")
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_a_page_picks_its_rows_before_the_joins_and_keeps_their_order(sort: str) -> None:
+    tail = "workflow_summaries_tail"
+    query = list_statement(STATEMENTS, "workflow_summaries_head", {"status": "x"}, sort, "workflow_page", tail)
+    order = STATEMENTS[f"workflow_sort_{sort}"]
+    inner, outer = query.split(STATEMENTS[tail])
+    assert inner.endswith(order + "\n" + STATEMENTS["workflow_page"] + "\n")
+    assert outer == "\n" + order and "JOIN" not in inner and "JOIN LATERAL" in STATEMENTS[tail]

@@ -27,23 +27,23 @@ SELECT name, concurrency, worker_concurrency, rate_limit, rate_period, priority_
 FROM {schema}.queues WHERE name = %s
 
 -- name: queue_figures
--- Every recorded queue with its live figures: queued, running, started in the limiter's period, oldest queued.
+-- Every recorded queue with its live figures: queued, running, started in the limiter's period, oldest queued (each from a partial index: finished workflows are never read; the closed range makes the planner pick the (queue, dequeued_at) index).
 SELECT q.name, q.concurrency, q.worker_concurrency, q.rate_limit, q.rate_period, q.priority_enabled, q.partitioned,
-       count(*) FILTER (WHERE w.status = 'ENQUEUED') AS enqueued,
-       count(*) FILTER (WHERE w.status = 'PENDING') AS pending,
-       count(*) FILTER (WHERE w.dequeued_at >= clock_timestamp() - make_interval(secs => coalesce(q.rate_period, 0)))
-           AS started_in_period,
-       min(w.created_at) FILTER (WHERE w.status = 'ENQUEUED') AS oldest_enqueued_at
-FROM {schema}.queues q
-LEFT JOIN {schema}.workflows w
-       ON w.queue_name = q.name AND (w.status IN ('ENQUEUED', 'PENDING') OR w.dequeued_at IS NOT NULL)
-GROUP BY q.name ORDER BY q.name
+       (SELECT count(*) FROM {schema}.workflows w WHERE w.status = 'ENQUEUED' AND w.queue_name = q.name) AS enqueued,
+       (SELECT count(*) FROM {schema}.workflows w WHERE w.status = 'PENDING' AND w.queue_name = q.name) AS pending,
+       (SELECT count(*) FROM {schema}.workflows w
+        WHERE w.queue_name = q.name AND w.dequeued_at >= statement_timestamp() - make_interval(secs => coalesce(q.rate_period, 0))
+          AND w.dequeued_at <= 'infinity') AS started_in_period,
+       (SELECT min(w.created_at) FROM {schema}.workflows w WHERE w.status = 'ENQUEUED' AND w.queue_name = q.name)
+           AS oldest_enqueued_at
+FROM {schema}.queues q ORDER BY q.name
 
 -- name: queue_starts
--- How many workflows of each queue started in each bucket of %(bucket)s seconds back from now, over %(span)s seconds.
-SELECT queue_name, floor(extract(epoch FROM clock_timestamp() - dequeued_at) / %(bucket)s)::int AS ago, count(*)::int
-FROM {schema}.workflows
-WHERE queue_name IS NOT NULL AND dequeued_at >= clock_timestamp() - make_interval(secs => %(span)s::float8)
+-- How many workflows of each recorded queue started in each bucket of %(bucket)s seconds back from now, over %(span)s seconds (a range of the (queue, dequeued_at) index per queue).
+SELECT q.name AS queue_name, floor(extract(epoch FROM clock_timestamp() - w.dequeued_at) / %(bucket)s)::int AS ago,
+       count(*)::int
+FROM {schema}.queues q JOIN {schema}.workflows w ON w.queue_name = q.name
+WHERE w.dequeued_at IS NOT NULL AND w.dequeued_at >= statement_timestamp() - make_interval(secs => %(span)s::float8)
 GROUP BY 1, 2
 
 -- name: insert_queued

@@ -1,7 +1,8 @@
 -- Read statements: records for the API, the CLI and the dashboard.
 -- The workflow list is composed from fixed blocks: a head ending in `WHERE <condition>`, then any of the
 -- `workflow_filter_*` blocks (each `AND ...` with its own parameter), then one `workflow_sort_*` block,
--- then a page block. Every combination uses the indexes of migration 1 (checked with EXPLAIN on 100k rows).
+-- then a page block. Every combination was checked with EXPLAIN ANALYZE on a history of a million workflows
+-- (bench/history.py --explain).
 
 -- name: db_now
 -- The database clock: countdowns are computed against it, not the local one.
@@ -41,14 +42,18 @@ WHERE forked_from = ANY(%s) ORDER BY created_at
 SELECT w.workflow_id FROM {schema}.workflows w WHERE true
 
 -- name: workflow_summaries_head
--- Head of a page of the workflow list: latest step, no full values, the queue's next rate slot, whether a live worker serves the queue (needs %(lease)s).
+-- Head of a page of the workflow list: the page's rows are picked first (filters, a sort and a page follow, then `workflow_summaries_tail` and the sort again), so the joins below run for those rows only, not for every row the sort reads; whether a live worker serves the queue needs %(lease)s.
 SELECT w.workflow_id, w.name, w.status, w.executor_id, w.created_at, w.started_at, w.finished_at,
        w.updated_at, left(w.inputs::text, 120) AS inputs_preview,
        st.step_id, st.name AS step_name, st.status AS step_status, st.attempts - st.attempt_base AS attempt,
        st.max_attempts - st.attempt_base AS max_attempts, st.next_attempt_at,
        coalesce(u.reason, w.wait_reason) AS wait_reason, w.queue_name, w.not_before, rl.next_slot_at,
        u.reason IS NOT NULL AS queue_unserved
-FROM {schema}.workflows w
+FROM (SELECT w.* FROM {schema}.workflows w WHERE true
+
+-- name: workflow_summaries_tail
+-- Tail of a page of the workflow list: each row's latest step, no full values, its queue's next rate slot, whether a live worker serves its queue.
+) w
 CROSS JOIN LATERAL (SELECT {queue_unserved} AS reason) u
 LEFT JOIN LATERAL (SELECT * FROM {schema}.steps s WHERE s.workflow_id = w.workflow_id
                    ORDER BY s.step_id DESC LIMIT 1) st ON true
@@ -59,7 +64,6 @@ LEFT JOIN LATERAL (SELECT d.dequeued_at + make_interval(secs => q.rate_period) A
                                          AND x.dequeued_at IS NOT NULL
                                        ORDER BY x.dequeued_at DESC OFFSET q.rate_limit - 1 LIMIT 1) d
                    WHERE w.status = 'ENQUEUED' AND q.name = w.queue_name AND q.rate_limit IS NOT NULL) rl ON true
-WHERE true
 
 -- name: workflow_count_head
 -- Head of the count of the workflow list: filters follow.
@@ -114,8 +118,8 @@ LIMIT %(limit)s
 LIMIT %(limit)s OFFSET %(offset)s
 
 -- name: status_counts
--- How many workflows have each status.
-SELECT status, count(*) AS n FROM {schema}.workflows GROUP BY status
+-- How many workflows have each status: the sum of the deltas its triggers append (migration 6), never a count of the history.
+SELECT status, sum(n)::bigint AS n FROM {schema}.workflow_counts GROUP BY status HAVING sum(n) > 0
 
 -- name: workflow_names
 -- Every distinct workflow name, by a skip scan of the name index (fast however many rows).
