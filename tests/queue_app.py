@@ -69,7 +69,7 @@ def record(seconds: float, tag: str = "") -> str:
 
 
 DEBOUNCED = Debouncer(record)
-BOUNDED = Debouncer(record, queue=OPEN, timeout_seconds=0.4)
+BOUNDED = Debouncer(record, queue=OPEN, timeout_seconds=1.0)
 
 
 def _set_dir(path: Path) -> None:

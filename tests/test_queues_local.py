@@ -23,8 +23,9 @@ def runs_dir(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def slow_beat(make_engine, runs_dir):
-    """A worker whose heartbeat (and so its routine claim) comes only every 5 s: what starts sooner was woken."""
-    return make_engine(heartbeat_seconds=5.0, lease_seconds=30.0)
+    """A worker whose heartbeat (and so its routine claim) comes only every 60 s: what starts sooner was woken
+    (the bounds below are far from a beat, so a loaded machine does not fail them)."""
+    return make_engine(heartbeat_seconds=60.0, lease_seconds=120.0)
 
 
 def _seconds_queued(control, wid: str) -> float:
@@ -63,7 +64,7 @@ def test_a_delayed_workflow_starts_at_its_time_without_waiting_for_a_beat(slow_b
     handle = queue_app.OPEN.enqueue(queue_app.record, 0.0, delay_seconds=0.3)
     assert (control.get_workflow(handle.workflow_id).wait_reason or "").startswith("starts at ")
     handle.result(timeout=10)
-    assert 0.3 <= _seconds_queued(control, handle.workflow_id) < 1.5
+    assert 0.3 <= _seconds_queued(control, handle.workflow_id) < 10
 
 
 def test_a_rate_window_opening_and_a_freed_slot_wake_the_worker(slow_beat, control):
@@ -72,24 +73,24 @@ def test_a_rate_window_opening_and_a_freed_slot_wake_the_worker(slow_beat, contr
     limited = [queue_app.LIMITED.enqueue(queue_app.record, 0.0) for _ in range(10)]
     for handle in limited:
         handle.result(timeout=10)
-    assert 0.5 <= time.monotonic() - started < 2.5  # the second five waited for the window, not for a beat
+    assert 0.5 <= time.monotonic() - started < 10  # the second five waited for the window, not for a beat
     started = time.monotonic()
     concurrent = [queue_app.CONCURRENT.enqueue(queue_app.record, 0.0) for _ in range(30)]
     for handle in concurrent:
         handle.result(timeout=10)
-    assert time.monotonic() - started < 2.5  # each finish woke the claim of the next
+    assert time.monotonic() - started < 10  # each finish woke the claim of the next
 
 
 def test_debounce_collapses_a_burst_into_one_run_with_the_latest_arguments(engine, control, runs_dir):
     handles = []
     for i in range(5):
         last_call = time.time()
-        handles.append(queue_app.DEBOUNCED.debounce("user-42", 0.2, 0.0, f"call-{i}"))
+        handles.append(queue_app.DEBOUNCED.debounce("user-42", 1.0, 0.0, f"call-{i}"))
         time.sleep(0.05)
     assert len({h.workflow_id for h in handles}) == 1
     assert handles[0].result(timeout=10) == "call-4"
     [(_, start, _)] = queue_app.times()
-    assert start >= last_call + 0.2  # quiet for the period after the last call
+    assert start >= last_call + 1.0  # quiet for the period after the last call
     other = queue_app.DEBOUNCED.debounce("user-7", 0.0, 0.0, "other key")
     assert other.workflow_id != handles[0].workflow_id and other.result(timeout=10) == "other key"
 
@@ -97,12 +98,12 @@ def test_debounce_collapses_a_burst_into_one_run_with_the_latest_arguments(engin
 def test_debounce_timeout_bounds_the_delay_from_the_first_call(engine, control, runs_dir):
     first_call = time.time()
     handles = []
-    while time.time() - first_call < 0.8:  # calls keep coming, faster than the period
-        handles.append(queue_app.BOUNDED.debounce("busy", 0.2, 0.0, "x"))
+    while time.time() - first_call < 2.0:  # calls keep coming, much faster than the period
+        handles.append(queue_app.BOUNDED.debounce("busy", 0.5, 0.0, "x"))
         time.sleep(0.05)
     first = handles[0]
     first.result(timeout=10)
-    assert 0.4 <= _seconds_queued(control, first.workflow_id) < 0.7  # ran at the timeout, not after the burst
+    assert 1.0 <= _seconds_queued(control, first.workflow_id) < 2.0  # ran at the timeout, not after the burst
     assert len({h.workflow_id for h in handles}) >= 2  # calls after it started queued the next run
     assert control.get_workflow(first.workflow_id).queue_name == "q.open"
 
@@ -135,4 +136,4 @@ def test_a_burst_into_a_full_queue_costs_no_claims_and_freed_slots_still_wake(sl
     started = time.monotonic()
     for handle in running + waiting:
         handle.result(timeout=10)
-    assert time.monotonic() - started < 2.5  # each finish woke the claim of the next, well within a beat
+    assert time.monotonic() - started < 10  # each finish woke the claim of the next, well within a beat
