@@ -89,21 +89,30 @@ def _statements(schema: str, names: list[str], wid: str) -> Iterator[tuple[str, 
     yield "claim_dead", sql["claim_dead"], {"names": every, "limits": [3] * len(every), "me": ME, "limit": 100, **lease}
     yield "claim_enqueued", sql["claim_enqueued"], {"names": every, "me": ME, "limit": 10}
     yield "explain_waiting", sql["explain_waiting"], lease
-    yield "queues_with_due_work", sql["queues_with_due_work"], {"queues": ["emails", "billing"], "names": every}
+    yield "queue_outlook", sql["queue_outlook"], {"queues": ["emails", "billing"], "names": every}
     yield "ready_partitions", sql["ready_partitions"], {"queue": "emails", "names": every}
-    yield "queue_room", sql["queue_room"], {"queue": "emails", "partition": "", "me": ME, "period": 30.0}
     yield (
         "rate_window_opens",
         sql["rate_window_opens"],
         {"queue": "emails", "partition": "", "period": 30.0, "limit": 50},
     )
     yield (
-        "claim_queued",
-        sql["claim_queued"],
-        {"queue": "emails", "partition": "", "names": every, "me": ME, "by_priority": False, "limit": 10},
+        "claim_queue",
+        sql["claim_queue"],
+        {
+            "queue": "emails",
+            "partition": "",
+            "me": ME,
+            "period": 30.0,
+            "names": every,
+            "capacity": 10,
+            "concurrency": 5,
+            "worker_concurrency": None,
+            "rate_limit": 50,
+            "where": "queue emails",
+            "rate_reason": "rate limit reached",
+        },
     )
-    yield "queue_wait_reason", sql["queue_wait_reason"], {"queue": "emails", "partition": "", "reason": "full"}
-    yield "next_not_before", sql["next_not_before"], (every,)
     yield "time_out (sweep)", sql["time_out"], {"ids": None, "limit": 1000, "sources": ["PENDING", "ENQUEUED"]}
     yield "deadlines_of", sql["deadlines_of"], ([wid],)
     yield "schedules_all", sql["schedules_all"], None

@@ -98,7 +98,7 @@ WITH counts AS (
          WHERE status = 'PENDING' AND queue_name = %(queue)s AND executor_id = %(me)s) AS mine,
         (SELECT count(*) FROM {schema}.workflows
          WHERE queue_name = %(queue)s AND partition_key = %(partition)s AND dequeued_at IS NOT NULL
-           AND dequeued_at >= clock_timestamp() - make_interval(secs => %(period)s::float8)) AS started
+           AND dequeued_at >= statement_timestamp() - make_interval(secs => %(period)s::float8)) AS started
 ), limits AS (
     SELECT pending, started,
            least(coalesce(%(concurrency)s::int - pending, %(capacity)s::int),
