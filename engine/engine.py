@@ -43,7 +43,7 @@ from engine.specs import REGISTRY, WorkflowSpec, name_and_timeout, spec_of
 from engine.states import WorkflowStatus
 from engine.store import Store
 from engine.store.queues import QueueDefinition
-from engine.store.runtime import ClaimedWorkflow, RecordedStep, RuntimeStore
+from engine.store.runtime import ClaimedWorkflow, RuntimeStore
 from engine.validation import check_workflow_id
 from engine.worker import ControlListener, Finisher, Heartbeat, SlowStepMarker, claim_identity
 
@@ -243,7 +243,7 @@ class Engine:
                     f"workflow id {wid!r} already exists for workflow {state.name!r}, not {spec.name!r}"
                 )
             return WorkflowHandle(self, wid)
-        self._submit(wid, spec, inputs, {})
+        self._start([(wid, spec, inputs, False)])
         if timeout is not None:
             self.deadlines.arm(wid, timeout)
         return WorkflowHandle(self, wid)
@@ -330,10 +330,8 @@ class Engine:
                 log.error("workflow %s: no function registered as %r here", c.workflow_id, c.name)
         if not runnable:
             return 0
-        replayed = [c.workflow_id for c in runnable if c.recorded]
-        recorded = self.runtime_store.recorded_steps(replayed) if replayed else {}
+        self._start([(c.workflow_id, REGISTRY[c.name], c.inputs, c.recorded) for c in runnable])
         for c in runnable:
-            self._submit(c.workflow_id, REGISTRY[c.name], c.inputs, recorded.get(c.workflow_id, {}))
             if c.deadline_in is not None:
                 self.deadlines.arm(c.workflow_id, c.deadline_in)
         return len(runnable)
@@ -341,26 +339,40 @@ class Engine:
     def _runs_here(self, workflow_id: str) -> bool:
         return self.runs.future(workflow_id) is not None
 
-    def _submit(self, wid: str, spec: WorkflowSpec, inputs: dict[str, Any], recorded: dict[int, RecordedStep]) -> None:
-        if self.runs.claim(wid) is None:
-            # Its previous run (cancelled, say) is still unwinding here: run it again once that ends.
-            if not self.runs.rerun_later(wid, (spec, inputs)):
-                self._rerun(wid, (spec, inputs))
-            return
+    def _start(self, wanted: list[tuple[str, WorkflowSpec, dict[str, Any], bool]]) -> None:
+        """Run these workflows here, (id, spec, inputs, has checkpoints to replay) each.
+
+        Each run is claimed in this process before its checkpoints are read: a read taken first could predate
+        the last checkpoints of a run of the same workflow here that ends before the claim, and the steps
+        recorded in between would run again. A workflow already running here runs again once that run ends."""
+        mine: list[tuple[str, WorkflowSpec, dict[str, Any], bool]] = []
+        for wid, spec, inputs, replay in wanted:
+            if self.runs.claim(wid) is not None:
+                mine.append((wid, spec, inputs, replay))
+            elif not self.runs.rerun_later(wid, (spec, inputs)):
+                self._rerun(wid, (spec, inputs))  # that run ended meanwhile
+        replayed = [wid for wid, _, _, replay in mine if replay]
         try:
-            self._threads.submit(execute, self.runtime, wid, spec, inputs, recorded)
-        except RuntimeError:  # shutting down
-            self.runs.release(wid, PAUSED)
+            recorded = self.runtime_store.recorded_steps(replayed) if replayed else {}
+        except psycopg.OperationalError as exc:
+            log.warning(
+                "cannot read the checkpoints of %d workflow(s) (%s); they run once the database answers",
+                len(replayed),
+                exc,
+            )
+            for wid, _, _, _ in mine:
+                self.runs.release(wid, PAUSED)
+            self.runs.strand([wid for wid, _, _, _ in mine])
+            return
+        for wid, spec, inputs, _ in mine:
+            try:
+                self._threads.submit(execute, self.runtime, wid, spec, inputs, recorded.get(wid, {}))
+            except RuntimeError:  # shutting down
+                self.runs.release(wid, PAUSED)
 
     def _rerun(self, wid: str, what: tuple[WorkflowSpec, dict[str, Any]]) -> None:
         spec, inputs = what
-        try:
-            recorded = self.runtime_store.recorded_steps([wid])[wid]
-        except psycopg.OperationalError as exc:
-            log.warning("workflow %s: cannot read its checkpoints (%s); it runs once the database answers", wid, exc)
-            self.runs.strand([wid])
-            return
-        self._submit(wid, spec, inputs, recorded)
+        self._start([(wid, spec, inputs, True)])
 
 
 def _defined_queues() -> dict[str, QueueDefinition]:

@@ -16,6 +16,7 @@ import pytest
 
 from engine import db, step, transaction, workflow
 from engine.states import StepStatus
+from engine.store.runtime import ClaimedWorkflow
 from tests.helpers import wait_for
 
 gates: dict[str, threading.Event] = {}
@@ -202,3 +203,47 @@ def test_a_serialization_failure_at_a_transactions_checkpoint_is_retried_not_tak
     [step_row] = control.get_workflow("ser").steps
     first = step_row.attempt_records[0]
     assert first.error_type is not None and first.error_type.endswith("SerializationFailure")
+
+
+ran: dict[str, int] = {}
+
+
+@step(name="own.counted")
+def counted(key: str) -> str:
+    ran[key] = ran.get(key, 0) + 1
+    if key == "second":
+        _hold("step")
+    return key
+
+
+@workflow(name="own.two_steps")
+def two_steps() -> list[str]:
+    return [counted("first"), counted("second")]
+
+
+def test_a_claim_of_a_workflow_running_here_replays_what_that_run_recorded(engine, monkeypatch):
+    """A workflow is claimed again here (stranded by an outage, say) while a run of it is still going on here,
+    and that run ends between the claim and the start of the new run: the new run replays every step the
+    ended run recorded (its checkpoints are read after it ended), and no step runs twice."""
+    ran.clear()
+    handle = engine.start_workflow(two_steps)
+    assert entered["step"].wait(10)
+    read = engine.runtime_store.recorded_steps
+    claimer = threading.current_thread()
+
+    def read_then_let_the_run_end(ids: list[str]) -> object:
+        checkpoints = read(ids)
+        if threading.current_thread() is claimer:
+            gates["step"].set()
+            handle.result(10)  # the run ends here: its second step is recorded after this read
+            wait_for(lambda: engine.runs.future(handle.workflow_id) is None, timeout=10)
+        return checkpoints
+
+    monkeypatch.setattr(engine.runtime_store, "recorded_steps", read_then_let_the_run_end)
+    state = engine.runtime_store.workflow_state(handle.workflow_id)
+    inputs = {"args": [], "kwargs": {}}
+    engine.run_claimed([ClaimedWorkflow(handle.workflow_id, "own.two_steps", inputs, state.status)])
+    gates["step"].set()
+    assert handle.result(10) == ["first", "second"]
+    wait_for(lambda: engine.runs.future(handle.workflow_id) is None, timeout=10)
+    assert ran == {"first": 1, "second": 1}
