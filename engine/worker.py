@@ -104,12 +104,16 @@ class ControlListener(Service):
             engine.faults.refresh()
             return
 
-    def _local(self, msg: dict[str, Any]) -> list[str]:
-        """The ids of the message that run in this process (no query for a message about others)."""
+    @staticmethod
+    def _ids(msg: dict[str, Any]) -> list[str]:
         ids = msg.get("ids", [])
         if not isinstance(ids, list):
             raise ValueError("ids must be a list")
-        return [wid for wid in ids if isinstance(wid, str) and self.engine.runs.future(wid) is not None]
+        return [wid for wid in ids if isinstance(wid, str)]
+
+    def _local(self, msg: dict[str, Any]) -> list[str]:
+        """The ids of the message that run in this process (no query for a message about others)."""
+        return [wid for wid in self._ids(msg) if self.engine.runs.future(wid) is not None]
 
     def handle(self, payload: str) -> None:
         """Act on one control message; anything malformed is logged and ignored."""
@@ -133,7 +137,8 @@ class ControlListener(Service):
             queue = msg.get("queue")
             engine.heartbeat.wake(queue if isinstance(queue, str) else None)
         elif op in ("message", "event"):
-            for wid in msg.get("ids", []):
+            # An event's id is the workflow that set it, which need not run here: its watchers do.
+            for wid in self._ids(msg):
                 engine.runs.wake_watchers((op, wid))
         elif op == "faults":
             engine.faults.refresh()

@@ -375,9 +375,18 @@ def test_garbage_control_notifications_are_ignored(engine, database_url, schema)
     logger.addHandler(handler)
     try:
         with psycopg.connect(database_url, autocommit=True) as conn:
-            for payload in ("not json", '{"op": "explode"}', '{"no_op": 1}', "[1, 2]", '{"op": "cancel", "ids": 5}'):
+            garbage = (
+                "not json",
+                '{"op": "explode"}',
+                '{"no_op": 1}',
+                "[1, 2]",
+                '{"op": "cancel", "ids": 5}',
+                '{"op": "message", "ids": "abc"}',
+                '{"op": "event", "ids": {"a": 1}}',
+            )
+            for payload in garbage:
                 conn.execute("SELECT pg_notify(%s, %s)", (f"{schema}_control", payload))
-        wait_for(lambda: len([m for m in seen if "ignoring" in m]) >= 5)
+        wait_for(lambda: len([m for m in seen if "ignoring" in m]) >= len(garbage))
     finally:
         logger.removeHandler(handler)
     assert engine.run_workflow(simple, "still fine") == "still fine"
