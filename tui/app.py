@@ -200,7 +200,9 @@ class DashboardApp(App[int]):
             screen.tick(self.clock())
 
     def _dash_screens(self) -> list[DashScreen]:
-        return [s for s in self.screen_stack if isinstance(s, DashScreen)]
+        """The dashboard's screens that can take changes: a screen pushed but not yet mounted reads everything
+        when it mounts, so it misses nothing."""
+        return [s for s in self.screen_stack if isinstance(s, DashScreen) and s.is_mounted]
 
     def _visible_screen(self) -> DashScreen | None:
         screens = self._dash_screens()
