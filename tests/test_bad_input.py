@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from engine import Control, DurableError, workflow
@@ -140,11 +141,13 @@ def test_workflow_arguments(database_url: str, schema: str, control: Control, na
         control.delete(wid)  # the next example starts from an empty table
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(term=typed)
-@example(term="se\x00")
-@example(term="search")
-def test_dashboard_id_search(control: Control, term: str) -> None:
+# A dashboard takes a second to start: each of these tries a list of inputs in one app.
+IN_ONE_APP = settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@IN_ONE_APP
+@given(terms=st.lists(typed, min_size=3, max_size=3))
+def test_dashboard_id_search(control: Control, terms: list[str]) -> None:
     """Whatever is typed into the search: no crash; a term that cannot be an id says why in one line."""
     control.enqueue_workflow("nobody.runs", workflow_id="search-me")
 
@@ -155,15 +158,19 @@ def test_dashboard_id_search(control: Control, term: str) -> None:
             screen = app.screen
             assert isinstance(screen, WorkflowsScreen)
             await pilot.press("slash")
-            screen.query_one("#search").value = term  # type: ignore[attr-defined]
-            await settle(pilot)
-            refused = [n for n in app._notifications if n.title == "Search"]
-            if refused:
-                assert "\n" not in refused[0].message and screen.filters.id_prefix is None
-            else:
-                expected = ["search-me"] if "search-me".startswith(term.strip()) else []
-                await until(pilot, lambda: [r.workflow_id for r in screen.page] == expected)
-            assert app.is_running
+            for term in ["se\x00", "search", *terms]:
+                seen = len([n for n in app._notifications if n.title == "Search"])
+                screen.query_one("#search").value = ""  # type: ignore[attr-defined]
+                await until(pilot, lambda: screen.filters.id_prefix is None)
+                screen.query_one("#search").value = term  # type: ignore[attr-defined]
+                await settle(pilot)
+                refused = [n for n in app._notifications if n.title == "Search"][seen:]
+                if refused:
+                    assert "\n" not in refused[0].message and screen.filters.id_prefix is None
+                else:
+                    expected = ["search-me"] if "search-me".startswith(term.strip()) else []
+                    await until(pilot, lambda: [r.workflow_id for r in screen.page] == expected)  # noqa: B023
+                assert app.is_running
 
     run(scenario)
 
@@ -172,33 +179,43 @@ def _form_error(form: FaultForm) -> str:
     return str(form.query_one("#form-error", Static).render()).strip()
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(step=typed, workflow=typed, count=numbers, delay=numbers, message=typed)
-@example(step="w.one", workflow="", count="99999999999", delay="1", message="m")
-@example(step="w\x00one", workflow="", count="1", delay="1", message="m")
-def test_dashboard_fault_form(control: Control, step, workflow, count, delay, message) -> None:
+fault_forms = st.tuples(typed, typed, numbers, numbers, typed)
+
+
+@IN_ONE_APP
+@given(forms=st.lists(fault_forms, min_size=3, max_size=3))
+def test_dashboard_fault_form(control: Control, forms: list[tuple[str, str, str, str, str]]) -> None:
     """The fault form: a fault row exactly when the form closes; else it stays open with one line saying why."""
+    fixed = [("w.one", "", "99999999999", "1", "m"), ("w\x00one", "", "1", "1", "m")]
 
     async def scenario() -> None:
         app = make_app(control, clock=None)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
-            form = FaultForm(control, "w.placeholder")
-            app.push_screen(form)
-            await until(pilot, lambda: app.screen is form and bool(form.query("#step")))
-            for field, value in (("#step", step), ("#workflow", workflow), ("#count", count), ("#delay", delay)):
-                form.query_one(field, Input).value = value
-            form.query_one("#message", Input).value = message
-            form.action_submit()
-            await until(pilot, lambda: not form.busy and (app.screen is not form or _form_error(form)))
-            faults = control.faults()
-            if app.screen is form:
-                assert faults == [] and "\n" not in _form_error(form)
-            else:
-                assert len(faults) == 1
-                control.clear_faults()
+            for values in [*fixed, *forms]:
+                await _fill_fault_form(pilot, control, *values)
 
     run(scenario)
+
+
+async def _fill_fault_form(pilot: Pilot, control: Control, step, workflow, count, delay, message) -> None:
+    app = pilot.app
+    form = FaultForm(control, "w.placeholder")
+    app.push_screen(form)
+    await until(pilot, lambda: app.screen is form and bool(form.query("#step")))
+    for field, value in (("#step", step), ("#workflow", workflow), ("#count", count), ("#delay", delay)):
+        form.query_one(field, Input).value = value
+    form.query_one("#message", Input).value = message
+    form.action_submit()
+    await until(pilot, lambda: not form.busy and (app.screen is not form or _form_error(form)))
+    faults = control.faults()
+    if app.screen is form:
+        assert faults == [] and "\n" not in _form_error(form)
+        app.pop_screen()
+        await until(pilot, lambda: app.screen is not form)
+    else:
+        assert len(faults) == 1
+        control.clear_faults()
 
 
 @workflow(name="fuzz.accepts_anything")
