@@ -318,9 +318,9 @@ class Engine:
 
     # scheduling --------------------------------------------------------------------------------
 
-    def run_claimed(self, claimed: list[ClaimedWorkflow]) -> int:
+    def run_claimed(self, claimed: list[ClaimedWorkflow]) -> list[ClaimedWorkflow]:
         """Run workflows this executor just claimed, replaying their recorded steps; one whose deadline passed
-        while nobody ran it is timed out instead."""
+        while nobody ran it is timed out instead. Returns those that run here."""
         overdue = [c.workflow_id for c in claimed if c.deadline_in is not None and c.deadline_in <= 0]
         if overdue:
             self.store.deadlines.time_out(overdue)
@@ -329,12 +329,12 @@ class Engine:
             if c.name not in REGISTRY:
                 log.error("workflow %s: no function registered as %r here", c.workflow_id, c.name)
         if not runnable:
-            return 0
+            return []
         self._start([(c.workflow_id, REGISTRY[c.name], c.inputs, c.recorded) for c in runnable])
         for c in runnable:
             if c.deadline_in is not None:
                 self.deadlines.arm(c.workflow_id, c.deadline_in)
-        return len(runnable)
+        return runnable
 
     def _runs_here(self, workflow_id: str) -> bool:
         return self.runs.future(workflow_id) is not None

@@ -137,3 +137,21 @@ def test_a_burst_into_a_full_queue_costs_no_claims_and_freed_slots_still_wake(sl
     for handle in running + waiting:
         handle.result(timeout=10)
     assert time.monotonic() - started < 10  # each finish woke the claim of the next, well within a beat
+
+
+def test_a_stream_of_enqueues_is_claimed_in_batches_and_a_quiet_spell_claims_at_once(slow_beat, control, runs_dir):
+    """While new work streams in, claims for it are NEW_WORK_SPACING apart (one claim takes many workflows, not
+    one NOTIFY each); the first enqueue after a quiet spell is claimed at once. The spacing is stretched to 2 s
+    here so the bounds are far from a loaded machine's timings."""
+    slow_beat.heartbeat.NEW_WORK_SPACING = 2.0
+    (runs_dir / "hold").touch()
+    wait_for(lambda: _claims_settled(slow_beat))
+    first = queue_app.OPEN.enqueue(queue_app.record, 0.0)
+    wait_for(lambda: control.get_workflow(first.workflow_id).status == "PENDING")
+    assert _seconds_queued(control, first.workflow_id) < 1.0  # not held back by the spacing
+    claims = slow_beat.heartbeat.claims
+    stream = [queue_app.OPEN.enqueue(queue_app.record, 0.0) for _ in range(30)]
+    wait_for(lambda: all(control.get_workflow(h.workflow_id).status == "PENDING" for h in stream))
+    assert slow_beat.heartbeat.claims - claims <= 4  # 30 wakes, a claim every 2 s at most
+    (runs_dir / "hold").unlink()
+    assert [h.result(timeout=10) for h in [first, *stream]] == [""] * 31
