@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -268,6 +269,9 @@ def run_dashboard(
     try:
         with Control(database_url, schema=schema) as control:
             app = DashboardApp(control, read_only=read_only, dev=dev)
+            # Everything imported so far lives as long as the process: out of the cyclic collector's walks,
+            # a full collection no longer stalls the UI loop for the size of Textual and rich (~40k objects).
+            gc.freeze()
             app.run()
     finally:
         logger.removeHandler(handler)

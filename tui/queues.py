@@ -20,8 +20,8 @@ from engine.records import QueueFigures
 from tui.base import DashScreen
 from tui.format import age, clip
 from tui.live import Changes, Refresher
+from tui.table import set_rows, update_cells
 from tui.throughput import sparkline
-from tui.widgets import set_rows, update_cells
 
 COLUMNS = [
     ("queue", "queue", 18),

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Static
 from engine.records import ExecutorRecord
 from tui.base import DashScreen
 from tui.format import age, clip, clock_time
-from tui.widgets import set_rows, update_cells
+from tui.table import set_rows, update_cells
 
 COLUMNS = [
     ("executor", "executor", 22),

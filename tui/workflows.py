@@ -29,8 +29,9 @@ from tui.columns import Column, Placed, fit, middle
 from tui.dialogs import PickScreen
 from tui.format import STATUS_STYLES, clip, clock_time, duration, status_text
 from tui.live import Changes, Refresher
+from tui.table import show_window, update_cells
 from tui.waits import live_wait
-from tui.widgets import WindowTable, show_window, update_cells
+from tui.widgets import WindowTable
 from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
 
 COLUMNS = [
