@@ -303,6 +303,14 @@ class WorkflowsScreen(WorkflowActions):
         at = next((i for i, r in enumerate(self.page) if r.workflow_id == keep), None) if keep is not None else None
         show_window(self.table, [self._cells(r, now) for r in self.page], self.column_keys, at)
 
+    def shown(self, workflow_id: str, column: str) -> object:
+        """What the list shows in `column` for `workflow_id` (rows are keyed by position); None when the
+        workflow is not on the page or the column is not shown."""
+        row = next((i for i, r in enumerate(self.page) if r.workflow_id == workflow_id), None)
+        if row is None or column not in self.column_keys or row >= self.table.row_count:
+            return None
+        return self.table.get_cell(str(row), column)
+
     def executors_changed(self) -> None:
         self._refresh_pending(self.dash.clock(), every_second=True)
         self.sync_bindings()
