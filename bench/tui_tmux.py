@@ -49,7 +49,10 @@ class Tmux:
         return self._tmux("capture-pane", "-p", "-t", "dash").splitlines()
 
     def close(self) -> None:
+        """Stop this server and remove its socket file (tmux leaves it behind)."""
+        path = Path(self._tmux("display-message", "-p", "#{socket_path}").strip())
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+        path.unlink(missing_ok=True)
 
 
 def row_of(lines: list[str], wid: str) -> str | None:
