@@ -46,11 +46,8 @@ def status(control: Control, wid: str) -> str:
 def cell(app, wid: str, column: str = "status") -> str:
     screen = app.screen
     assert isinstance(screen, WorkflowsScreen)
-    try:
-        value = screen.table.get_cell(wid, column)
-    except Exception:
-        return ""
-    return getattr(value, "plain", str(value))
+    value = screen.shown(wid, column)
+    return "" if value is None else getattr(value, "plain", str(value))
 
 
 def select(app, wid: str) -> None:

@@ -45,7 +45,7 @@ def test_the_queues_screen_shows_each_queue_against_its_limits_and_enter_lists_i
             await until(pilot, lambda: len(listing.page) == 5)
             assert listing.filters.queue == "emails" and "queue=emails" in listing.filters.describe()
             assert sorted(r.workflow_id for r in listing.page) == [f"mail-{i}" for i in range(1, 6)]
-            assert {str(listing.table.get_cell(f"mail-{i}", "info")) for i in (3, 4, 5)} == {"queue emails full (2/2)"}
+            assert {str(listing.shown(f"mail-{i}", "info")) for i in (3, 4, 5)} == {"queue emails full (2/2)"}
 
     run(scenario)
 
@@ -79,7 +79,7 @@ def queue_later(control: Control, database_url: str, schema: str) -> None:
 
 
 def later_info(screen: WorkflowsScreen) -> str:
-    return str(screen.table.get_cell("later", "info"))
+    return str(screen.shown("later", "info"))
 
 
 def test_a_delayed_workflow_says_when_it_starts_and_counts_down_with_the_clock(
@@ -130,7 +130,7 @@ def test_a_workflow_held_by_a_rate_limit_counts_down_to_the_next_slot(
             assert isinstance(screen, WorkflowsScreen)
 
             def info() -> str:
-                return str(screen.table.get_cell("sms-3", "info"))
+                return str(screen.shown("sms-3", "info"))
 
             await until(pilot, lambda: info() == "rate limit: next slot in 2.1s")
             now[0] = T0 + timedelta(seconds=1)

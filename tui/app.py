@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
-import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -35,7 +35,7 @@ from tui.dev.status import DevSession
 from tui.faults import FaultsScreen
 from tui.help import HelpScreen
 from tui.keys import key_label, long_description
-from tui.live import Changes, Refresher
+from tui.live import Changes, Coalescer, Refresher
 from tui.queues import QueuesScreen
 from tui.schedules import SchedulesScreen
 from tui.start_dialog import StartWorkflowScreen
@@ -92,7 +92,6 @@ class DashboardApp(App[int]):
         self.read_only = read_only
         self.clock = DbClock(clock)
         self.feed = feed or EventFeed(control.database_url, control.events_channel)
-        self.coalesce_seconds = coalesce_seconds
         self.tick_seconds = tick_seconds
         self.reconcile_seconds = reconcile_seconds
         self.steady = steady
@@ -106,8 +105,7 @@ class DashboardApp(App[int]):
         self.events_seen = 0
         self.throughput = Throughput()
         self._pending = Changes()
-        self._flush_scheduled = False
-        self._last_flush = 0.0
+        self.coalescer = Coalescer(coalesce_seconds, self._flush_changes, self._later)
         self.executors: list[ExecutorRecord] = []
         """The workers as last read: app-level state every screen reads (whether a worker is alive), re-read
         once per executor change, whatever the screen."""
@@ -143,7 +141,7 @@ class DashboardApp(App[int]):
             self.events_seen += 1
             self._pending.add(item)
             self.throughput.add(item)
-            self._schedule_flush()
+            self.coalescer.poke()
             n += 1
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
@@ -161,19 +159,14 @@ class DashboardApp(App[int]):
         else:
             log.warning("event feed down: %s", status.reason)
 
-    def _schedule_flush(self) -> None:
-        if self._flush_scheduled:
-            return
-        self._flush_scheduled = True
-        wait = self._last_flush + self.coalesce_seconds - time.monotonic()
-        if wait > 0:
-            self.set_timer(wait, self._flush_changes)
+    def _later(self, delay: float, callback: Callable[[], None]) -> None:
+        """The coalescer's scheduler: no delay is the next turn of the loop, not a timer's tick."""
+        if delay > 0:
+            self.set_timer(delay, callback)
         else:
-            self.call_later(self._flush_changes)
+            self.call_later(callback)
 
     def _flush_changes(self) -> None:
-        self._flush_scheduled = False
-        self._last_flush = time.monotonic()
         changes, self._pending = self._pending, Changes()
         if changes.everything or changes.executors:
             self.executors_refresher.request()
@@ -190,7 +183,7 @@ class DashboardApp(App[int]):
         """Re-read everything on screen: after a reconnect, and now and then as a safety net."""
         self._pending.everything = True
         self._pending.workflow_status = self._pending.executors = self._pending.faults = True
-        self._schedule_flush()
+        self.coalescer.poke()
 
     def _tick(self) -> None:
         screen = self._visible_screen()
@@ -278,6 +271,9 @@ def run_dashboard(
     try:
         with Control(database_url, schema=schema) as control:
             app = DashboardApp(control, read_only=read_only, dev=dev)
+            # Everything imported so far lives as long as the process: out of the cyclic collector's walks,
+            # a full collection no longer stalls the UI loop for the size of Textual and rich (~40k objects).
+            gc.freeze()
             app.run()
     finally:
         logger.removeHandler(handler)

@@ -15,7 +15,7 @@ from tui.base import DashScreen
 from tui.dialogs import FaultForm
 from tui.format import clip, clock_time, seconds
 from tui.live import Changes, Refresher
-from tui.widgets import set_rows
+from tui.table import set_rows
 
 COLUMNS = [
     ("id", "id", 5),

@@ -1,14 +1,17 @@
 """Keeping the screen current without drowning it: coalesced changes and single-flight reloads.
 
 Notifications arrive one per row change (1000+/s in a burst). They are folded into one `Changes` per
-flush window, and each screen answers a flush with at most one reload in flight: requests that arrive
-while a reload runs collapse into a single follow-up. Nothing piles up, and the last state always wins.
+flush window (`Coalescer`: the first change after a quiet period flushes at once, later ones wait for the
+end of the window), and each screen answers a flush with at most one reload in flight: requests that
+arrive while a reload runs collapse into a single follow-up. Nothing piles up, and the last state wins.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -52,6 +55,42 @@ class Changes:
     @classmethod
     def all(cls) -> Changes:
         return cls(everything=True, workflow_status=True, executors=True, faults=True, schedules=True)
+
+
+class Coalescer:
+    """Leading-edge coalescing: `poke()` says something changed; `flush` runs at most once per `window`.
+
+    The first poke after a quiet period (no flush within `window`) flushes at once (`schedule(0, ...)`: the
+    next turn of the loop), so a lone change waits for nothing; pokes inside the window of the last flush
+    are folded into one trailing flush at its end, so a burst costs one flush per window. `schedule(delay,
+    callback)` and `clock` (seconds) are injected: the app passes its timers, tests a fake clock.
+    """
+
+    def __init__(
+        self,
+        window: float,
+        flush: Callable[[], Any],
+        schedule: Callable[[float, Callable[[], None]], Any],
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.window = window
+        self.flush = flush
+        self.schedule = schedule
+        self.clock = clock
+        self.last = -math.inf
+        self.due = False
+        """A flush is scheduled and has not run yet: further pokes join it."""
+
+    def poke(self) -> None:
+        if self.due:
+            return
+        self.due = True
+        self.schedule(max(0.0, self.last + self.window - self.clock()), self._fire)
+
+    def _fire(self) -> None:
+        self.due = False
+        self.last = self.clock()
+        self.flush()
 
 
 class Refresher(Generic[T]):

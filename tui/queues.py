@@ -15,14 +15,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist
 
 from engine.records import QueueFigures
 from tui.base import DashScreen
 from tui.format import age, clip
 from tui.live import Changes, Refresher
+from tui.table import set_rows, update_cells
 from tui.throughput import sparkline
-from tui.widgets import set_rows
 
 COLUMNS = [
     ("queue", "queue", 18),
@@ -108,13 +107,7 @@ class QueuesScreen(DashScreen):
         )
 
     def tick(self, now: datetime) -> None:
-        for q in self.queues:
-            try:
-                value = age(q.oldest_enqueued_at, now)
-                if self.table.get_cell(q.name, "oldest") != value:
-                    self.table.update_cell(q.name, "oldest", value)
-            except CellDoesNotExist:
-                pass
+        update_cells(self.table, ((q.name, "oldest", age(q.oldest_enqueued_at, now)) for q in self.queues))
 
     def selected(self) -> QueueFigures | None:
         if not self.queues or not self.table.row_count:

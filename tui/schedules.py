@@ -24,7 +24,7 @@ from engine.schedules import next_tick
 from tui.base import DashScreen
 from tui.format import clip, clock_time, seconds, status_text
 from tui.live import Changes, Refresher
-from tui.widgets import set_rows
+from tui.table import set_rows
 
 COLUMNS = [
     ("schedule", "schedule", 16),

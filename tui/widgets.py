@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
 from typing import Any
 
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
+
+from tui.table import LookTable
 
 
 class ConnectionBar(Static):
@@ -54,49 +54,7 @@ class ConnectionBar(Static):
             self.show(*self._shown)
 
 
-def set_rows(
-    table: DataTable[Any],
-    rows: Sequence[tuple[Hashable, Sequence[Any]]],
-    column_keys: Sequence[str],
-    keep: Hashable | None = None,
-) -> None:
-    """Show `rows` (key, cells): cells change in place when the keys are the same, else the table is
-    rebuilt (cheap: it only ever holds one window). The cursor stays on `keep` when it is still there."""
-    keys = [str(k) for k, _ in rows]
-    current = [rk.value for rk in table.rows]
-    if keys == current:
-        for key, cells in rows:
-            for column, value in zip(column_keys, cells, strict=True):
-                if table.get_cell(str(key), column) != value:
-                    table.update_cell(str(key), column, value)
-        return
-    row = table.cursor_row
-    release_render_caches(table)
-    table.clear()
-    for key, cells in rows:
-        table.add_row(*cells, key=str(key))
-    if keep is not None and str(keep) in keys:
-        row = keys.index(str(keep))
-    if table.row_count:
-        table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False)
-
-
-def release_render_caches(table: DataTable[Any]) -> None:
-    """Empty the table's render caches so that reference counting frees them at once.
-
-    Textual's `LRUCache.clear()` (which `DataTable.clear()` calls) drops its index but leaves its ring of
-    links, each holding rendered segments, as cyclic garbage that only a full collection frees. A table
-    rebuilt 10+ times a second (a burst) made gen-2 collections of 40-60k objects that stalled the UI
-    loop for 100-400 ms. Unlinking the ring first (Textual is pinned: `_cache` is its link index) avoids it.
-    """
-    for cache in vars(table).values():
-        if isinstance(cache, LRUCache):
-            for link in cache._cache.values():
-                link.clear()
-            cache.clear()
-
-
-class WindowTable(DataTable[Any]):
+class WindowTable(LookTable):
     """A DataTable holding one window (`offset`, `page_size` rows) of a list paged in SQL.
 
     Moving the cursor past either edge asks the owner to move the window (a `Move` message) instead of

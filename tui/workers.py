@@ -13,12 +13,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist
 
 from engine.records import ExecutorRecord
 from tui.base import DashScreen
 from tui.format import age, clip, clock_time
-from tui.widgets import set_rows
+from tui.table import set_rows, update_cells
 
 COLUMNS = [
     ("executor", "executor", 22),
@@ -98,13 +97,14 @@ class WorkersScreen(DashScreen):
         )
 
     def tick(self, now: datetime) -> None:
-        for w in self.executors:
-            for column, value in (("state", self._state(w, now)), ("heartbeat", age(w.heartbeat_at, now))):
-                try:
-                    if self.table.get_cell(w.executor_id, column) != value:
-                        self.table.update_cell(w.executor_id, column, value)
-                except CellDoesNotExist:
-                    pass
+        update_cells(
+            self.table,
+            (
+                (w.executor_id, column, value)
+                for w in self.executors
+                for column, value in (("state", self._state(w, now)), ("heartbeat", age(w.heartbeat_at, now)))
+            ),
+        )
 
     def selected(self) -> ExecutorRecord | None:
         if not self.executors or not self.table.row_count:

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -20,7 +19,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import CellDoesNotExist
 
 from engine.communication import waiting_topic
 from engine.errors import InvalidInput
@@ -31,8 +29,9 @@ from tui.columns import Column, Placed, fit, middle
 from tui.dialogs import PickScreen
 from tui.format import STATUS_STYLES, clip, clock_time, duration, status_text
 from tui.live import Changes, Refresher
+from tui.table import show_window, update_cells
 from tui.waits import live_wait
-from tui.widgets import WindowTable, set_rows
+from tui.widgets import WindowTable
 from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
 
 COLUMNS = [
@@ -298,9 +297,19 @@ class WorkflowsScreen(WorkflowActions):
         self.sync_bindings()
 
     def _fill(self, keep: str | None) -> None:
-        """Show `self.page` in the table, the cursor on `keep` if it is there (else on the same row)."""
+        """Show `self.page` in the table, the cursor on `keep` if it is there (else on the same row). Rows are
+        keyed by position: arrivals shift values through the cells, and only the rows that differ repaint."""
         now = self.dash.clock()
-        set_rows(self.table, [(r.workflow_id, self._cells(r, now)) for r in self.page], self.column_keys, keep)
+        at = next((i for i, r in enumerate(self.page) if r.workflow_id == keep), None) if keep is not None else None
+        show_window(self.table, [self._cells(r, now) for r in self.page], self.column_keys, at)
+
+    def shown(self, workflow_id: str, column: str) -> object:
+        """What the list shows in `column` for `workflow_id` (rows are keyed by position); None when the
+        workflow is not on the page or the column is not shown."""
+        row = next((i for i, r in enumerate(self.page) if r.workflow_id == workflow_id), None)
+        if row is None or column not in self.column_keys or row >= self.table.row_count:
+            return None
+        return self.table.get_cell(str(row), column)
 
     def executors_changed(self) -> None:
         self._refresh_pending(self.dash.clock(), every_second=True)
@@ -336,7 +345,7 @@ class WorkflowsScreen(WorkflowActions):
             text.append(f"rows {first:,}–{self.table.window_offset + len(self.page):,} of {self.total:,}", style="dim")
         else:
             text.append("no workflow matches", style="dim")
-        self.query_one("#counts", Static).update(text)
+        self.query_one("#counts", Static).update(text, layout=False)  # its size is fixed: no screen reflow
 
     def _show_throughput(self) -> None:
         width = self.size.width or self.app.size.width
@@ -382,25 +391,18 @@ class WorkflowsScreen(WorkflowActions):
 
     def _refresh_pending(self, now: datetime, every_second: bool) -> None:
         """Countdowns every tick; durations and the dead-worker mark (a lease expiring) once a second."""
-        table = self.table
-        for r in self.page:
+        changes: list[tuple[int, str, object]] = []
+        for row, r in enumerate(self.page):
             if r.status == WorkflowStatus.ENQUEUED and (r.not_before or r.next_slot_at) is not None:
-                self._set(table, r.workflow_id, "info", self._info(r, now))
+                changes.append((row, "info", self._info(r, now)))
             if r.status != WorkflowStatus.PENDING:
                 continue
             if r.next_attempt_at is not None or every_second:
-                self._set(table, r.workflow_id, "info", self._info(r, now))
+                changes.append((row, "info", self._info(r, now)))
             if every_second:
-                self._set(table, r.workflow_id, "duration", duration(r.started_at, None, now))
-                self._set(table, r.workflow_id, "executor", self._executor(r, now))
-
-    @staticmethod
-    def _set(table: DataTable[Any], row: str, column: str, value: object) -> None:
-        try:
-            if table.get_cell(row, column) != value:
-                table.update_cell(row, column, value)
-        except CellDoesNotExist:
-            pass
+                changes.append((row, "duration", duration(r.started_at, None, now)))
+                changes.append((row, "executor", self._executor(r, now)))
+        update_cells(self.table, changes)
 
     # navigation and filters -----------------------------------------------------------------
 

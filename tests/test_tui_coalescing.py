@@ -1,0 +1,82 @@
+"""The live list as changes arrive: the first change after a quiet period is shown at once, a burst is
+folded into one flush, and changed cells are updated in place under a cursor that stays put.
+
+The coalescer's clock and scheduler are replaced (no timed assertion): the window is 600 s, so anything
+shown before the fake clock passes it was shown without waiting for the window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from engine import Control
+from tests.tui_data import make_app, run, settle, until
+from tui.workflows import WorkflowsScreen
+
+
+def listed(app) -> list[str]:
+    return [r.workflow_id for r in app.screen.page]
+
+
+def test_the_first_change_after_a_quiet_period_is_shown_at_once_and_a_burst_is_folded(control: Control) -> None:
+    control.enqueue_workflow("co.flow", workflow_id="old-1")
+
+    async def scenario() -> None:
+        app = make_app(control, coalesce_seconds=600.0)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await settle(pilot)
+            now = [1000.0]
+            held: list[Callable[[], None]] = []
+
+            def schedule(delay: float, callback: Callable[[], None]) -> None:
+                if delay > 0:
+                    held.append(callback)  # the trailing flush: run below, once the fake clock has passed
+                else:
+                    app.call_later(callback)
+
+            app.coalescer.clock = lambda: now[0]
+            app.coalescer.schedule = schedule
+            app.coalescer.last = now[0]
+            now[0] += 601.0  # a quiet period longer than the window
+            control.enqueue_workflow("co.flow", workflow_id="first")
+            await until(pilot, lambda: listed(app)[:1] == ["first"])
+            assert not held, "the first change did not wait for the window"
+
+            for i in range(20):  # within the window of that flush: folded, held back
+                control.enqueue_workflow("co.flow", workflow_id=f"burst-{i:02d}")
+            await until(pilot, lambda: app._pending.events >= 20)
+            assert len(held) == 1 and app.coalescer.due, "one flush for the whole burst"
+            assert "burst-19" not in listed(app)
+            now[0] += 600.0
+            held.pop()()
+            await until(pilot, lambda: listed(app)[:1] == ["burst-19"] and app.loads_in_flight == 0)
+            assert listed(app)[:3] == ["burst-19", "burst-18", "burst-17"] and not app.coalescer.due
+
+    run(scenario)
+
+
+def test_a_changed_cell_is_updated_in_place_under_the_cursor(control: Control) -> None:
+    for i in range(1, 6):
+        control.enqueue_workflow("co.flow", workflow_id=f"cell-{i}")
+
+    async def scenario() -> None:
+        app = make_app(control)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, WorkflowsScreen)
+            table = screen.table
+            await pilot.press("down", "down")
+            assert table.cursor_row == 2 and listed(app)[2] == "cell-3"
+            keys = [k.value for k in table.rows]
+            control.cancel("cell-1")  # the last row
+            await until(pilot, lambda: str(table.get_cell("4", "status")) == "CANCELLED")
+            assert [k.value for k in table.rows] == keys == ["0", "1", "2", "3", "4"], "no rebuild: same rows"
+            assert table.cursor_row == 2 and listed(app)[2] == "cell-3"
+            control.enqueue_workflow("co.flow", workflow_id="cell-6")  # arrives above: values shift down
+            await until(pilot, lambda: listed(app)[:1] == ["cell-6"] and app.loads_in_flight == 0)
+            assert table.cursor_row == 3 and listed(app)[3] == "cell-3", "the cursor follows its workflow"
+            now = app.clock()
+            for i, r in enumerate(screen.page):
+                assert [str(c) for c in table.get_row(str(i))] == [str(c) for c in screen._cells(r, now)]
+
+    run(scenario)
