@@ -195,6 +195,22 @@ async def first_paint(control: Control, idle_seconds: float) -> tuple[float, flo
     return paint, rss, idle
 
 
+def measure(url: str, rows: int, samples: int, burst_seconds: float, idle_seconds: float) -> dict:
+    """Latency and the burst on a fresh schema, then first paint and idle CPU on `rows` seeded workflows."""
+    live, big = f"bench_tui_{uuid.uuid4().hex[:6]}", f"bench_tui_{uuid.uuid4().hex[:6]}"
+    try:
+        with Control(url, schema=live) as control:
+            lat, burst = asyncio.run(latency(control, samples, burst_seconds))
+        seed(url, big, rows)
+        with Control(url, schema=big) as control:
+            paint, rss, idle = asyncio.run(first_paint(control, idle_seconds))
+    finally:
+        with psycopg.connect(url, autocommit=True) as c:
+            for s in (live, big):
+                c.execute(f"DROP SCHEMA IF EXISTS {s} CASCADE")
+    return {"latencies": lat, "burst": burst, "paint_ms": paint, "rss_mb": rss, "idle_cpu_percent": idle}
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--writer"]:
         url, schema, part, parts, rate, seconds = sys.argv[2:8]
@@ -209,18 +225,9 @@ def main() -> None:
     url = os.environ.get("DURABLE_DATABASE_URL")
     if not url:
         raise SystemExit("set DURABLE_DATABASE_URL to a Postgres the benchmark may create schemas in")
-    live, big = f"bench_tui_{uuid.uuid4().hex[:6]}", f"bench_tui_{uuid.uuid4().hex[:6]}"
-    try:
-        with Control(url, schema=live) as control:
-            lat, burst = asyncio.run(latency(control, args.samples, args.burst_seconds))
-        seed(url, big, args.rows)
-        with Control(url, schema=big) as control:
-            paint, rss, idle = asyncio.run(first_paint(control, args.idle_seconds))
-    finally:
-        with psycopg.connect(url, autocommit=True) as c:
-            for s in (live, big):
-                c.execute(f"DROP SCHEMA IF EXISTS {s} CASCADE")
-    lat.sort()
+    found = measure(url, args.rows, args.samples, args.burst_seconds, args.idle_seconds)
+    lat, burst = sorted(found["latencies"]), found["burst"]
+    paint, rss, idle = found["paint_ms"], found["rss_mb"], found["idle_cpu_percent"]
     rows = [
         ("commit → row rendered, median", f"{statistics.median(lat):.1f} ms", "< 100 ms"),
         ("commit → row rendered, p99", f"{lat[int(len(lat) * 0.99) - 1]:.1f} ms", ""),
