@@ -182,24 +182,29 @@ class Run:
     def rate(self) -> float:
         return self.workflows / self.wall
 
-    def verdict(self) -> str:
-        """Which resource is the limit: commits (WAL flush, NOTIFY's lock), locks, CPU, else round trips."""
+    def limit(self) -> tuple[str, str]:
+        """Which resource is the limit, in a word and in a sentence: commits (the WAL flush, NOTIFY's lock), other
+        locks, CPU, else round trips."""
         ours = self.workers_cpu + self.postgres_cpu
         cpu = f"machine {self.machine_busy:.0%} busy, ours {ours:.2f} of {CORES} cores"
         if self.notify >= 0.25:
-            return (
-                f"commits: {self.notify:.0%} of active backends wait for the lock NOTIFY holds through a commit "
+            return "commits (NOTIFY lock)", (
+                f"{self.notify:.0%} of active backends wait for the lock NOTIFY holds through a commit "
                 f"(one notifying commit at a time); {cpu}"
             )
         if self.lock >= 0.25:
-            return f"locks: {self.lock:.0%} of active backends wait on a lock ({self.top_lock}); {cpu}"
+            return "locks", f"{self.lock:.0%} of active backends wait on a lock ({self.top_lock}); {cpu}"
         if self.wal >= 0.25:
-            return f"commits: {self.wal:.0%} of active backends wait on the WAL flush; {cpu}"
+            return "commits (WAL flush)", f"{self.wal:.0%} of active backends wait on the WAL flush; {cpu}"
         if self.machine_busy >= 0.9 or ours >= 0.9 * CORES:
-            return f"CPU: {cpu} (workers {self.workers_cpu:.2f}, Postgres {self.postgres_cpu:.2f})"
+            return "CPU", f"{cpu} (workers {self.workers_cpu:.2f}, Postgres {self.postgres_cpu:.2f})"
         if self.workers_cpu / self.workers >= 0.9:
-            return f"CPU of the worker processes ({self.workers_cpu / self.workers:.2f} core each, one GIL each)"
-        return f"round trips: no resource saturated ({cpu})"
+            return "CPU (GIL)", f"worker processes {self.workers_cpu / self.workers:.2f} core each, one GIL each"
+        return "round trips", f"no resource saturated ({cpu})"
+
+    def verdict(self) -> str:
+        word, sentence = self.limit()
+        return f"{word}: {sentence}"
 
 
 def wait_success(conn: psycopg.Connection, schema: str, workflows: int, procs: list[subprocess.Popen]) -> None:
