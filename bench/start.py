@@ -80,12 +80,12 @@ def bench_dbos(url: str, workflows: int) -> Result:
         return Result("DBOS", note="not installed (pip install 'durable-tui[bench]')")
 
     @DBOS.step()
-    def dbos_noop(i: int) -> int:
+    def dbos_start_noop(i: int) -> int:
         return i
 
     @DBOS.workflow()
     def dbos_three(i: int) -> int:
-        return dbos_noop(i) + dbos_noop(i) + dbos_noop(i)
+        return dbos_start_noop(i) + dbos_start_noop(i) + dbos_start_noop(i)
 
     version = launch_dbos("bench-start", url, DBOS_SCHEMA)
     try:
