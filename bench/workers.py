@@ -14,7 +14,8 @@ Per worker count: N worker subprocesses (each an Engine on one schema) start the
 - locks: `pg_stat_activity` sampled every 20 ms; of the active backends of this database, the share running
   (no wait event), waiting on the WAL (a commit's flush), on the lock a notifying transaction takes at commit
   (wait event "object": NOTIFY lets one such commit through at a time, across the whole server), or on
-  another lock (row or table; the most frequent is kept with its statement).
+  another lock (row or table; the most frequent is kept with its statement). NOTIFY's lock is one for the
+  whole server: whose commit holds it (this database's or another's) is sampled too.
 
 A verdict per row says which of them is the limit. Figures are medians over `--runs`, the spread beside.
 """
@@ -102,6 +103,11 @@ def commits(conn: psycopg.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+HOLDER = """
+    SELECT a.datname = current_database() FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+    WHERE l.locktype = 'object' AND l.classid = 'pg_database'::regclass AND l.objid = 0 AND l.granted"""
+
+
 class WaitSampler:
     """Every 20 ms, what each active backend of this database is doing: running, or waiting and on what."""
 
@@ -109,6 +115,7 @@ class WaitSampler:
         self.url = url
         self.counts: Counter[str] = Counter()
         self.locks: Counter[str] = Counter()
+        self.holders: Counter[str] = Counter()  # whose commit held NOTIFY's lock at each sample: ours, others'
         self.samples = 0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -126,6 +133,8 @@ class WaitSampler:
                     self.counts[classify(state, kind, event)] += 1
                     if kind == "Lock":
                         self.locks[f"{event}: {' '.join(statement.split())}"] += 1
+                for (ours,) in conn.execute(HOLDER):
+                    self.holders["ours" if ours else "others"] += 1
 
     def __enter__(self) -> WaitSampler:
         self.thread.start()
@@ -177,6 +186,7 @@ class Run:
     notify: float
     active_backends: float
     top_lock: str
+    notify_held_by_others: float  # of the samples where a commit held NOTIFY's lock, the share from other databases
 
     @property
     def rate(self) -> float:
@@ -190,7 +200,8 @@ class Run:
         if self.notify >= 0.25:
             return "commits (NOTIFY lock)", (
                 f"{self.notify:.0%} of active backends wait for the lock NOTIFY holds through a commit "
-                f"(one notifying commit at a time); {cpu}"
+                f"(one notifying commit at a time on the whole server; held by other databases' commits "
+                f"{self.notify_held_by_others:.0%} of the time); {cpu}"
             )
         if self.lock >= 0.25:
             return "locks", f"{self.lock:.0%} of active backends wait on a lock ({self.top_lock}); {cpu}"
@@ -267,6 +278,7 @@ def measure(url: str, workers: int, workflows: int) -> Run:
         notify=shares.get("notify", 0.0),
         active_backends=shares["active backends"],
         top_lock=next(iter(sampler.locks.most_common(1)), ("none", 0))[0],
+        notify_held_by_others=sampler.holders["others"] / max(1, sum(sampler.holders.values())),
     )
 
 
