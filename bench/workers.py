@@ -10,7 +10,8 @@ Per worker count: N worker subprocesses (each an Engine on one schema) start the
   of this database (/proc/PID/stat, Postgres on this machine), both in cores over the run; and how busy the
   whole machine was (/proc/stat; the machine is shared, so others' work shows there too);
 - commits: `pg_stat_database.xact_commit` of this database, per second (read once the workers have exited,
-  since a backend reports its counts when idle or at exit);
+  since a backend reports its counts when idle or at exit), less the bench's own reads; the workers' reads
+  count (a read-only transaction is a commit there too);
 - locks: `pg_stat_activity` sampled every 20 ms; of the active backends of this database, the share running
   (no wait event), waiting on the WAL (a commit's flush), on the lock a notifying transaction takes at commit
   (wait event "object": NOTIFY lets one such commit through at a time, across the whole server), or on
@@ -218,12 +219,16 @@ class Run:
         return f"{word}: {sentence}"
 
 
-def wait_success(conn: psycopg.Connection, schema: str, workflows: int, procs: list[subprocess.Popen]) -> None:
+def wait_success(conn: psycopg.Connection, schema: str, workflows: int, procs: list[subprocess.Popen]) -> int:
+    """Poll until every workflow is SUCCESS; the number of polls (each a transaction of its own)."""
     done = f"SELECT count(*) FROM {schema}.workflows WHERE status = 'SUCCESS' AND name = 'bench_workers_three'"
+    polls = 1
     while conn.execute(done).fetchone()[0] < workflows:  # type: ignore[index]
         if any(p.poll() is not None for p in procs):
             raise SystemExit("a worker exited early")
         time.sleep(0.01)
+        polls += 1
+    return polls
 
 
 def measure(url: str, workers: int, workflows: int) -> Run:
@@ -249,7 +254,7 @@ def measure(url: str, workers: int, workflows: int) -> Run:
                 for p in procs:
                     p.stdin.write("go\n")  # type: ignore[union-attr]
                     p.stdin.flush()  # type: ignore[union-attr]
-                wait_success(conn, schema, workflows, procs)
+                polls = wait_success(conn, schema, workflows, procs)
             window = time.perf_counter() - began
             pg1, busy1 = backend_cpu(conn), machine_busy()
             workers_cpu = sum(json.loads(p.stdout.readline())["cpu"] for p in procs)  # type: ignore[union-attr]
@@ -258,7 +263,9 @@ def measure(url: str, workers: int, workflows: int) -> Run:
             ).fetchone()  # type: ignore[misc]
             stop(procs)
             gone(conn)
-            committed = commits(conn) - commits0
+            # xact_commit counts read-only transactions too: leave out the bench's own (polls, samples of two
+            # queries, the reads between the two counts)
+            committed = commits(conn) - commits0 - polls - 2 * sampler.samples - 4
     finally:
         stop(procs)
         drop_schemas(url, schema)
