@@ -206,7 +206,6 @@ def part_recovery(ctx: Context) -> tuple[list[Line], Any]:
         else:
             lines[0].unjudged = "the DBOS ratio"
     lines[0].dbos = ctx.dbos or lines[0].dbos
-    lines[1].dbos = "-"
     return lines, found
 
 
