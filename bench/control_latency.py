@@ -125,29 +125,39 @@ def trial(ctl: Control, conn: psycopg.Connection, w: Worker, op: str, n: int) ->
     return (t1 - t0) * 1000, (reacted - t1) * 1000
 
 
-def drive(trials: int) -> None:
+OPERATIONS = (("cancel", "cancel -> workflow stopped"), ("retry", "retry_now -> next attempt"))
+
+
+def measure(trials: int) -> dict[str, list[tuple[float, float]]]:
+    """(call ms, reaction ms) of each trial, by operation label, against one worker subprocess."""
     url = database_url()
     drop_schemas(url, SCHEMA)
     w = Worker()
-    rows = []
+    figures = {}
     with Control(url, schema=SCHEMA) as ctl, psycopg.connect(url, autocommit=True) as conn:
-        for op, label in (("cancel", "cancel -> workflow stopped"), ("retry", "retry_now -> next attempt")):
+        for op, label in OPERATIONS:
             trial(ctl, conn, w, op, -1)  # warm-up
-            figures = [trial(ctl, conn, w, op, n) for n in range(trials)]
-            calls, reactions = [f[0] for f in figures], [f[1] for f in figures]
-            rows.append(
-                [
-                    label,
-                    median(reactions),
-                    percentile(reactions, 90),
-                    percentile(reactions, 99),
-                    max(reactions),
-                    median(calls),
-                    median([c + r for c, r in figures]),
-                ]
-            )
+            figures[label] = [trial(ctl, conn, w, op, n) for n in range(trials)]
     w.stop()
     drop_schemas(url, SCHEMA)
+    return figures
+
+
+def drive(trials: int) -> None:
+    rows = []
+    for label, figures in measure(trials).items():
+        calls, reactions = [f[0] for f in figures], [f[1] for f in figures]
+        rows.append(
+            [
+                label,
+                median(reactions),
+                percentile(reactions, 90),
+                percentile(reactions, 99),
+                max(reactions),
+                median(calls),
+                median([c + r for c, r in figures]),
+            ]
+        )
     print_table(
         f"Control latency, {trials} trials each, worker subprocess (ms after the operation's call returned)",
         ["operation", "median", "p90", "p99", "max", "call (median)", "from call start (median)"],

@@ -154,6 +154,57 @@ def header_reads(control: Control) -> None:
     control.count(name=NAMES[3])
 
 
+@dataclass
+class Measured:
+    """What one history run found: the figures on both schemas, the EXPLAIN rows if asked, the build time."""
+
+    workflows: int
+    build_seconds: float
+    figures: list[Figure]
+    explained: list[tuple[str, float, bool]]
+
+    def rows(self) -> list[list[object]]:
+        return [f.row(within_tenth if f.name in RELATIVE else partial(under_limit, f)) for f in self.figures]
+
+
+RELATIVE = {"per step, 100-step workflow", "start_workflow call"}
+
+
+def measure(
+    url: str,
+    workflows: int,
+    runs: int = 10,
+    starts: int = 300,
+    samples: int = 20,
+    paints: int = 3,
+    explained: bool = False,
+    keep: bool = False,
+) -> Measured:
+    """Build the history, then measure it against an empty schema (alternating); drop both unless `keep`."""
+    drop_schemas(url, BIG, EMPTY)
+    try:
+        seconds = build(url, BIG, workflows)
+        print(f"history of {workflows:,} workflows ({workflows * 5:,} steps) built in {seconds:.1f} s", flush=True)
+        tag = uuid.uuid4().hex[:6]
+        with (
+            Engine(url, f"bench-big-{tag}", schema=BIG) as big,
+            Engine(url, f"bench-empty-{tag}", schema=EMPTY) as empty,
+        ):
+            engines = {EMPTY: empty, BIG: big}
+            figures = [per_step(engines, runs), start_calls(engines, starts)]
+        with Control(url, schema=BIG) as big_control, Control(url, schema=EMPTY) as empty_control:
+            controls = {EMPTY: empty_control, BIG: big_control}
+            prefix = big_control.summaries(limit=1)[0].workflow_id[:2]
+            failed = big_control.summaries(status="ERROR", limit=1)[0].workflow_id
+            figures.append(first_paint(controls, paints))
+            figures += pages(controls, samples, prefix)
+        rows = explain(url, BIG, NAMES, failed) if explained else []
+        return Measured(workflows, seconds, figures, rows)
+    finally:
+        if not keep:
+            drop_schemas(url, BIG, EMPTY)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workflows", type=int, default=1_000_000, help="finished workflows in the history")
@@ -164,40 +215,20 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every frequent statement")
     parser.add_argument("--keep", action="store_true", help="keep the schemas (to explore them with psql)")
     args = parser.parse_args()
-    url = database_url()
-    drop_schemas(url, BIG, EMPTY)
-    try:
-        seconds = build(url, BIG, args.workflows)
-        print(f"history of {args.workflows:,} workflows ({args.workflows * 5:,} steps) built in {seconds:.1f} s")
-        tag = uuid.uuid4().hex[:6]
-        with (
-            Engine(url, f"bench-big-{tag}", schema=BIG) as big,
-            Engine(url, f"bench-empty-{tag}", schema=EMPTY) as empty,
-        ):
-            engines = {EMPTY: empty, BIG: big}
-            figures = [per_step(engines, args.runs), start_calls(engines, args.starts)]
-        with Control(url, schema=BIG) as big_control, Control(url, schema=EMPTY) as empty_control:
-            controls = {EMPTY: empty_control, BIG: big_control}
-            prefix = big_control.summaries(limit=1)[0].workflow_id[:2]
-            failed = big_control.summaries(status="ERROR", limit=1)[0].workflow_id
-            figures.append(first_paint(controls, args.paints))
-            figures += pages(controls, args.samples, prefix)
-        relative = {"per step, 100-step workflow", "start_workflow call"}
+    found = measure(
+        database_url(), args.workflows, args.runs, args.starts, args.samples, args.paints, args.explain, args.keep
+    )
+    print_table(
+        f"cost with history: {args.workflows:,} finished workflows vs an empty schema, ms (same run, alternating)",
+        ["figure", "empty", "history", "history p10-p90", "ratio", "target", ""],
+        found.rows(),
+    )
+    if args.explain:
         print_table(
-            f"cost with history: {args.workflows:,} finished workflows vs an empty schema, ms (same run, alternating)",
-            ["figure", "empty", "history", "history p10-p90", "ratio", "target", ""],
-            [f.row(within_tenth if f.name in relative else partial(under_limit, f)) for f in figures],
+            f"EXPLAIN ANALYZE on the history ({args.workflows:,} workflows)",
+            ["statement", "ms", "seq scan of a history table"],
+            [[label, ms, "SEQ SCAN" if seq else ""] for label, ms, seq in found.explained],
         )
-        if args.explain:
-            rows = explain(url, BIG, NAMES, failed)
-            print_table(
-                f"EXPLAIN ANALYZE on the history ({args.workflows:,} workflows)",
-                ["statement", "ms", "seq scan of a history table"],
-                [[label, ms, "SEQ SCAN" if seq else ""] for label, ms, seq in rows],
-            )
-    finally:
-        if not args.keep:
-            drop_schemas(url, BIG, EMPTY)
 
 
 def within_tenth(empty: float, history: float) -> bool:

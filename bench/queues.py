@@ -112,6 +112,11 @@ def measure(url: str, mode: str, workers: int, workflows: int) -> Run:
     return Run(mode, workers, [float(r[0]) for r in rows], wall)
 
 
+def measure_all(url: str, workflows: int, counts: list[int]) -> list[Run]:
+    """Direct, then queued, for each worker count."""
+    return [measure(url, mode, n, workflows) for n in counts for mode in MODES]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workflows", type=int, default=1000, help="workflows per measurement (default 1000)")
@@ -130,8 +135,7 @@ def main() -> None:
         parser.error(f"--workers takes counts like 1,4, not {args.workers!r}")
     if args.workflows < 1 or any(n < 1 for n in counts):
         parser.error("--workflows and each --workers count must be at least 1")
-    url = database_url()
-    runs = [measure(url, mode, n, args.workflows) for n in counts for mode in MODES]
+    runs = measure_all(database_url(), args.workflows, counts)
     print_table(
         f"{args.workflows} three-step workflows started at once, direct vs a concurrency=100 queue, one run",
         ["how", "created -> started (claimed) median ms", "p90", "first start -> last finish s", "workflows/s"],

@@ -207,24 +207,33 @@ def one_run(url: str, system: str, n: int, takeover: bool) -> dict[str, float]:
     return figures
 
 
-def drive(args: argparse.Namespace) -> None:
-    url = database_url()
-    cases = []
-    if "ours" in args.systems:
-        cases += [
-            ("durable-tui restart (same executor id)", "ours", False),
-            ("durable-tui takeover (other executor)", "ours", True),
-        ]
-    if "dbos" in args.systems:
+CASES = [
+    ("durable-tui restart (same executor id)", "ours", False),
+    ("durable-tui takeover (other executor)", "ours", True),
+    ("DBOS restart (same executor id)", "dbos", False),
+]
+
+
+def measure(url: str, workflows: int, runs: int, systems: list[str]) -> dict[str, list[dict[str, float]]]:
+    """The runs of each case of the systems asked for, by case label; DBOS absent is left out (and said)."""
+    cases = [c for c in CASES if c[1] in systems]
+    if "dbos" in systems:
         try:
             import dbos  # noqa: F401
-
-            cases.append(("DBOS restart (same executor id)", "dbos", False))
         except ImportError:
             print("DBOS: not installed (pip install 'durable-tui[bench]')")
-    rows = []
+            cases = [c for c in cases if c[1] != "dbos"]
+    figures = {}
     for label, system, takeover in cases:
-        runs = [one_run(url, system, args.workflows, takeover) for _ in range(args.runs)]
+        figures[label] = [one_run(url, system, workflows, takeover) for _ in range(runs)]
+        total = ", ".join(f"{r['all_success']:.3f}" for r in figures[label])
+        print(f"{label}: all SUCCESS after {total} s", flush=True)
+    return figures
+
+
+def drive(args: argparse.Namespace) -> None:
+    rows = []
+    for label, runs in measure(database_url(), args.workflows, args.runs, args.systems.split(",")).items():
         total = [r["all_success"] for r in runs]
         rows.append(
             [
@@ -236,7 +245,6 @@ def drive(args: argparse.Namespace) -> None:
                 median([r["spawn_to_success"] for r in runs]),
             ]
         )
-        print(f"{label}: all SUCCESS after {', '.join(f'{t:.3f}' for t in total)} s", flush=True)
     print_table(
         f"Recovery of {args.workflows} PENDING workflows (3 steps, 2 recorded) after SIGKILL, "
         f"{args.runs} run(s) each; seconds from the new worker's launch",

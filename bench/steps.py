@@ -162,6 +162,18 @@ def profile_ours(url: str, runs: int, path: str) -> None:
     stats.sort_stats("cumulative").print_stats(40)
 
 
+def measure(url: str, runs: int, systems: list[str]) -> list[Result]:
+    """Every system asked for, one after another; DBOS absent gives a Result with a note and no figures."""
+    results: list[Result] = []
+    if "raw" in systems:
+        results += bench_raw(url, runs)
+    if "ours" in systems:
+        results.append(bench_ours(url, runs))
+    if "dbos" in systems:
+        results.append(bench_dbos(url, runs))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20, help="timed workflows per system (default 20)")
@@ -172,15 +184,7 @@ def main() -> None:
     if args.profile:
         profile_ours(url, args.runs, args.profile)
         return
-    systems = args.systems.split(",")
-    results: list[Result] = []
-    if "raw" in systems:
-        results += bench_raw(url, args.runs)
-    if "ours" in systems:
-        results.append(bench_ours(url, args.runs))
-    if "dbos" in systems:
-        results.append(bench_dbos(url, args.runs))
-
+    results = measure(url, args.runs, args.systems.split(","))
     measured = [r for r in results if r.step_seconds]
     print_table(
         f"{STEPS} no-op steps per workflow, {args.runs} workflows per system (+{WARMUP} warm-up), "
