@@ -51,7 +51,7 @@ def test_suite_quick_prints_one_table_and_writes_the_json(database_url, tmp_path
     assert [f["values"]["limit"] for name, f in figures.items() if "worker process" in name]
     assert any("concurrency=100 queue" in name for name in figures)
     assert figures["cancel -> workflow stopped (median, from the call)"]["values"]["ours_ms"] > 0
-    assert found["details"]["history"]["explain"] and found["details"]["tui"]["burst"]["commits"] > 0
+    assert found["details"]["history"]["explain"] and found["details"]["tui"]["burst_commits"] > 0
 
 
 @pytest.mark.parametrize(
