@@ -40,7 +40,7 @@ class _Queued:
         self.query = query
         self.params = params
         self.done = threading.Event()
-        self.result = False
+        self.result: Any = False
         self.error: BaseException | None = None
 
 
@@ -52,8 +52,8 @@ class GroupCommit:
         self._writers = 0
         self._queued: list[_Queued] = []
 
-    def write(self, query: str, params: Any) -> bool:
-        """Run a checkpoint statement that returns one row with a count; True when it counted a row."""
+    def write(self, query: str, params: Any) -> Any:
+        """Run a checkpoint statement that returns at most one row: its first column, or False for no row."""
         with self._lock:
             if self._writers < self.max_writers:
                 self._writers += 1
@@ -69,7 +69,7 @@ class GroupCommit:
         try:
             with self.pool.connection() as conn:
                 row = conn.execute(query, params).fetchone()
-            return bool(row and row[0])
+            return row[0] if row else False
         finally:
             self._drain()
 
@@ -91,7 +91,7 @@ class GroupCommit:
                 committed = True
                 for item, cursor in zip(batch, cursors, strict=True):
                     row = cursor.fetchone()
-                    item.result = bool(row and row[0])
+                    item.result = row[0] if row else False
         except Exception as exc:
             if not committed and certainly_rolled_back(exc):
                 self._write_one_by_one(batch)
@@ -108,6 +108,6 @@ class GroupCommit:
             try:
                 with self.pool.connection() as conn:
                     row = conn.execute(item.query, item.params).fetchone()
-                item.result = bool(row and row[0])
+                item.result = row[0] if row else False
             except Exception as exc:
                 item.error = exc
