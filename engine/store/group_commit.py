@@ -21,6 +21,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from engine.store.connection import fetch_one
+
 
 def certainly_rolled_back(exc: BaseException) -> bool:
     """True when `exc` proves that nothing of the failed transaction committed.
@@ -67,8 +69,7 @@ class GroupCommit:
                 raise mine.error
             return mine.result
         try:
-            with self.pool.connection() as conn:
-                row = conn.execute(query, params).fetchone()
+            row = fetch_one(self.pool, query, params)
             return row[0] if row else False
         finally:
             self._drain()

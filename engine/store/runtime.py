@@ -20,6 +20,7 @@ from psycopg_pool import ConnectionPool
 
 from engine.records import FaultRecord, WorkflowOutcome, WorkflowState
 from engine.states import StepKind, StepStatus, WorkflowStatus
+from engine.store.connection import fetch_one
 from engine.store.group_commit import GroupCommit
 from engine.store.names import events_channel
 from engine.store.notes import LaterNotes
@@ -218,8 +219,7 @@ class RuntimeStore:
             "timeout": timeout,
             "later": "on",
         }
-        with self.pool.connection() as c:
-            row = c.execute(self._start_workflow, params).fetchone()
+        row = fetch_one(self.pool, self._start_workflow, params)
         if row is None:
             return False
         self.notes.add(row[0])
