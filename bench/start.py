@@ -1,10 +1,11 @@
 """Starting workflows: the `start_workflow` call and 1000 three-step workflows started together.
 
-    python bench/start.py [--workflows 1000] [--systems ours,dbos,raw]
+    python bench/start.py [--workflows 1000] [--systems ours,bulk,dbos,raw]
 
 Per system, in one run on the same Postgres: each start call's latency (row committed, handle returned)
 while the workflows already started run beside it, and the wall time from the first start to the last
-result. The floor is a raw single-row INSERT+COMMIT on one connection, measured in the same run.
+result. The floor is a raw single-row INSERT+COMMIT on one connection, measured in the same run. `bulk` is
+ours starting them all with one `start_workflows` call (its "start call" is that call's time per workflow).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from benchlib import database_url, drop_schemas, launch_dbos, median, percentile
 from engine import Engine, step, workflow
 
 SCHEMA, DBOS_SCHEMA, RAW_SCHEMA = "bench_start", "bench_start_dbos", "bench_start_raw"
+BULK = "durable-tui start_workflows"
 
 
 @dataclass
@@ -69,6 +71,21 @@ def bench_ours(url: str, workflows: int) -> Result:
         result = together(
             Result("durable-tui (ours)"), workflows, lambda i: eng.start_workflow(three, i), lambda h: h.result()
         )
+    drop_schemas(url, SCHEMA)
+    return result
+
+
+def bench_bulk(url: str, workflows: int) -> Result:
+    drop_schemas(url, SCHEMA)
+    result = Result(BULK)
+    with Engine(url, f"bench-{uuid.uuid4().hex[:6]}", schema=SCHEMA) as eng:
+        eng.run_workflow(three, -1)
+        began = time.perf_counter()
+        handles = eng.start_workflows(three, [(i,) for i in range(workflows)])
+        result.calls = [(time.perf_counter() - began) / workflows]
+        for handle in handles:
+            handle.result()
+        result.wall = time.perf_counter() - began
     drop_schemas(url, SCHEMA)
     return result
 
@@ -123,6 +140,8 @@ def measure(url: str, workflows: int, systems: list[str]) -> list[Result]:
         results.append(bench_raw(url, workflows))
     if "ours" in systems:
         results.append(bench_ours(url, workflows))
+    if "bulk" in systems:
+        results.append(bench_bulk(url, workflows))
     if "dbos" in systems:
         results.append(bench_dbos(url, workflows))
     return results
@@ -131,7 +150,7 @@ def measure(url: str, workflows: int, systems: list[str]) -> list[Result]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workflows", type=int, default=1000, help="workflows started together (default 1000)")
-    parser.add_argument("--systems", default="ours,dbos,raw", help="comma-separated: ours, dbos, raw")
+    parser.add_argument("--systems", default="ours,bulk,dbos,raw", help="comma-separated: ours, bulk, dbos, raw")
     args = parser.parse_args()
     url = database_url()
     results = measure(url, args.workflows, args.systems.split(","))
@@ -142,12 +161,15 @@ def main() -> None:
         ["system", "start call median ms", "p90", "start -> all results s", "workflows/s"],
         [r.row(args.workflows) for r in measured],
     )
-    by = {r.system.split(" ")[0]: r for r in measured}
+    by = {r.system.split(" ")[0]: r for r in measured if r.system != "durable-tui start_workflows"}
     ours, raw, dbos = by.get("durable-tui"), by.get("raw"), by.get("DBOS")
     if ours and raw:
         print(f"ratio start call ours / raw INSERT+COMMIT: median {median(ours.calls) / median(raw.calls):.2f}x")
     if ours and dbos:
         print(f"ratio throughput ours / DBOS: {dbos.wall / ours.wall:.1f}x")
+    bulk = next((r for r in measured if r.system == "durable-tui start_workflows"), None)
+    if ours and bulk:
+        print(f"ratio throughput start_workflows / start_workflow: {ours.wall / bulk.wall:.1f}x")
     for r in results:
         if r.note:
             print(f"{r.system}: {r.note}")

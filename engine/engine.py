@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from engine.context import set_default_engine
 from engine.control import Control
 from engine.database import resolve_database_url
 from engine.deadlines import Deadlines, check_timeout
-from engine.errors import DurableError, WorkflowConflict, WorkflowNotFound
+from engine.errors import DurableError, InvalidInput, WorkflowConflict, WorkflowNotFound
 from engine.execution import execute
 from engine.faults import FaultCache
 from engine.handle import WorkflowHandle
@@ -40,12 +40,11 @@ from engine.runtime import Runtime
 from engine.schedules import SCHEDULES, Scheduler
 from engine.serialization import dumps
 from engine.specs import REGISTRY, WorkflowSpec, name_and_timeout, spec_of
-from engine.states import WorkflowStatus
 from engine.store import Store
 from engine.store.queues import QueueDefinition
 from engine.store.runtime import ClaimedWorkflow, RuntimeStore
 from engine.validation import check_workflow_id
-from engine.worker import ControlListener, Finisher, Heartbeat, SlowStepMarker, claim_identity
+from engine.worker import ControlListener, Finisher, Heartbeat, Notifier, SlowStepMarker, claim_identity
 
 log = logging.getLogger("durable")
 
@@ -115,6 +114,7 @@ class Engine:
         self.runtime_store.skew = self.runs.clock.skew
         self.slow_steps = SlowStepMarker()
         self.finisher = Finisher(self.runtime_store, self.executor_id, self.runs.strand)
+        self.notifier = Notifier(self.runtime_store.notes)
         self.heartbeat = Heartbeat(self)
         self.listener = ControlListener(self, conn)
         self.deadlines = Deadlines(self.store.deadlines, self._runs_here, self.runs.cancel)
@@ -148,6 +148,7 @@ class Engine:
         self.launched = True
         self.slow_steps.start()
         self.finisher.start()
+        self.notifier.start()
         self.deadlines.start()
         self.heartbeat.start()
         self.scheduler.start()
@@ -173,6 +174,7 @@ class Engine:
         self.heartbeat.stop()
         self._threads.shutdown(wait=wait, cancel_futures=True)
         self.finisher.stop()
+        self.notifier.stop()
         self.deadlines.stop()
         self.runs.release_all()
         self.slow_steps.stop()
@@ -233,9 +235,7 @@ class Engine:
         timeout = check_timeout(timeout_seconds) if timeout_seconds is not None else spec.timeout_seconds
         inputs = {"args": list(args), "kwargs": kwargs}
         encoded = dumps(inputs, f"workflow {wid!r} ({spec.name}) inputs")
-        created = self.runtime_store.insert_workflow(
-            wid, spec.name, WorkflowStatus.PENDING, encoded, self.executor_id, timeout=timeout
-        )
+        created = self.runtime_store.start_workflow(wid, spec.name, encoded, self.executor_id, timeout=timeout)
         if not created:
             state = self.runtime_store.workflow_state(wid)
             if state is not None and state.name != spec.name:
@@ -247,6 +247,51 @@ class Engine:
         if timeout is not None:
             self.deadlines.arm(wid, timeout)
         return WorkflowHandle(self, wid)
+
+    def start_workflows(
+        self,
+        fn: Callable[..., Any] | str,
+        calls: Iterable[Sequence[Any] | Mapping[str, Any]],
+        *,
+        workflow_ids: Sequence[str] | None = None,
+        timeout_seconds: float | None = None,
+    ) -> list[WorkflowHandle]:
+        """Start many workflows of one function in this process with one statement and one commit; a handle each,
+        in order. Each call is a tuple of positional arguments or a dict of keyword arguments.
+
+        As with `start_workflow`, an id that exists already is not run again; an id that names another workflow
+        raises WorkflowConflict, once the new ones are started (they are committed: they run either way).
+        """
+        self._require_launched()
+        spec = spec_of(fn)
+        inputs = [_inputs_of(call) for call in calls]
+        if workflow_ids is None:
+            wids = [str(uuid.uuid4()) for _ in inputs]
+        else:
+            wids = [check_workflow_id(wid) for wid in workflow_ids]
+            if len(wids) != len(inputs):
+                raise InvalidInput(f"{len(wids)} workflow ids for {len(inputs)} calls: give one id per call")
+        if not wids:
+            return []
+        timeout = check_timeout(timeout_seconds) if timeout_seconds is not None else spec.timeout_seconds
+        encoded = [dumps(i, f"workflow {wid!r} ({spec.name}) inputs") for wid, i in zip(wids, inputs, strict=True)]
+        created = self.runtime_store.start_workflows(wids, spec.name, encoded, self.executor_id, timeout)
+        fresh: dict[str, dict[str, Any]] = {}
+        for wid, i in zip(wids, inputs, strict=True):
+            if wid in created:
+                fresh.setdefault(wid, i)  # an id given twice runs once
+        self._start([(wid, spec, i, False) for wid, i in fresh.items()])
+        if timeout is not None:
+            for wid in fresh:
+                self.deadlines.arm(wid, timeout)
+        existing = [wid for wid in dict.fromkeys(wids) if wid not in created]
+        if existing:
+            names = self.runtime_store.workflow_names(existing)
+            others = sorted((wid, name) for wid, name in names.items() if name != spec.name)
+            if others:
+                listed = ", ".join(f"{wid!r} ({name})" for wid, name in others[:5])
+                raise WorkflowConflict(f"workflow ids already exist for other workflows than {spec.name!r}: {listed}")
+        return [WorkflowHandle(self, wid) for wid in wids]
 
     def enqueue_workflow(
         self,
@@ -373,6 +418,15 @@ class Engine:
     def _rerun(self, wid: str, what: tuple[WorkflowSpec, dict[str, Any]]) -> None:
         spec, inputs = what
         self._start([(wid, spec, inputs, True)])
+
+
+def _inputs_of(call: Sequence[Any] | Mapping[str, Any]) -> dict[str, Any]:
+    """A workflow's recorded inputs from one call of `start_workflows`: positional or keyword arguments."""
+    if isinstance(call, Mapping):
+        return {"args": [], "kwargs": dict(call)}
+    if isinstance(call, str | bytes) or not isinstance(call, Sequence):
+        raise InvalidInput(f"each call is a tuple of arguments or a dict of keyword arguments, not {call!r:.80}")
+    return {"args": list(call), "kwargs": {}}
 
 
 def _defined_queues() -> dict[str, QueueDefinition]:

@@ -500,10 +500,9 @@ def run_child(ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...], k
     encoded = dumps(inputs, f"child workflow {child_id!r} inputs")
     with checkpointing():
         run.mark(StepStatus.RUNNING, child=child_id)
-        created = rt.store.insert_workflow(
+        created = rt.store.start_workflow(
             child_id,
             spec.name,
-            WorkflowStatus.PENDING,
             encoded,
             rt.executor_id,
             parent=(ctx.workflow_id, run.step_id),

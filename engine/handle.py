@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from engine.errors import WorkflowNotFound, WorkflowTimeout
-from engine.outcome import recorded_outcome
+from engine.outcome import Outcome, recorded_outcome
 from engine.records import WorkflowOutcome, WorkflowRecord
 from engine.states import WorkflowStatus
 
@@ -53,7 +53,7 @@ class WorkflowHandle:
                 raise WorkflowTimeout(f"workflow {self.workflow_id!r} did not finish in {timeout}s") from None
             if outcome.recorded_here:
                 return outcome.value(self.workflow_id)
-        elif recent is not None and (recent.raised is not None or self.status() == recent.status):
+        elif recent is not None and (recent.raised is not None or _settled(recent) or self.status() == recent.status):
             return recent.value(self.workflow_id)  # unless a controller has moved it on since
         pause = 0.005
         while True:
@@ -74,3 +74,9 @@ class WorkflowHandle:
 
     def __repr__(self) -> str:
         return f"WorkflowHandle({self.workflow_id!r})"
+
+
+def _settled(outcome: Outcome) -> bool:
+    """No controller moves a success on (a resume takes an error or a cancel; a fork is a new workflow): the
+    memory of it needs no read of its row to be current."""
+    return outcome.status == WorkflowStatus.SUCCESS

@@ -26,6 +26,7 @@ from engine.services import Service
 from engine.states import StepStatus
 from engine.store import connect
 from engine.store.counts import fold_counts
+from engine.store.notes import LaterNotes
 from engine.store.runtime import RuntimeStore
 from engine.store.session import listen, try_lock_executor
 
@@ -358,6 +359,36 @@ class Finisher(Service):
                 done(committed)
             except Exception:
                 log.exception("handling a finished workflow failed")
+
+
+class Notifier(Service):
+    """Sends the notifications of this worker's starts and checkpoints after their commit, a window's worth per
+    statement (see engine/store/notes.py): the hot path's commits then never wait on one another's NOTIFY."""
+
+    WINDOW = 0.01
+    """Seconds to gather payloads before sending: far below what a dashboard shows, long enough for a burst."""
+
+    def __init__(self, notes: LaterNotes):
+        super().__init__("durable-notifier")
+        self.notes = notes
+
+    def interrupt(self) -> None:
+        self.notes.ready.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Send what waits, then stop."""
+        super().stop(timeout)
+        try:
+            self.notes.send()
+        except Exception as exc:
+            log.debug("could not send the last notifications: %s", exc)
+
+    def run(self) -> None:
+        while not self.stopping:
+            self.notes.ready.wait()
+            if self._stop.wait(self.WINDOW):
+                return
+            self.notes.send()
 
 
 class SlowStepMarker(Service):

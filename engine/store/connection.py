@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg_pool import ConnectionPool
 
@@ -69,3 +71,25 @@ def open_pool(url: str, max_size: int, application_name: str, check: bool = Fals
     )
     pool.open(wait=True, timeout=CONNECT_TIMEOUT * 2)
     return pool
+
+
+HOT_CURSOR = "_durable_hot_cursor"
+"""The attribute of a pooled connection that keeps its hot-path cursor (it goes with the connection)."""
+
+
+def fetch_one(pool: ConnectionPool, query: str, params: Any) -> tuple[Any, ...] | None:
+    """The first row of one hot-path statement (a start, a checkpoint) on a pooled autocommit connection.
+
+    Lighter than `pool.connection()` and `conn.execute`, which a step pays for once per checkpoint: no context
+    manager around the connection (its exit would only commit what autocommit already committed), a cursor kept
+    with each connection instead of a new one per statement, and the statement prepared at its first use.
+    """
+    conn = pool.getconn()
+    try:
+        cursor: psycopg.Cursor[Any] | None = getattr(conn, HOT_CURSOR, None)
+        if cursor is None:
+            cursor = conn.cursor()
+            setattr(conn, HOT_CURSOR, cursor)
+        return cursor.execute(query, params, prepare=True).fetchone()
+    finally:
+        pool.putconn(conn)

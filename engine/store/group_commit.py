@@ -21,6 +21,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from engine.store.connection import fetch_one
+
 
 def certainly_rolled_back(exc: BaseException) -> bool:
     """True when `exc` proves that nothing of the failed transaction committed.
@@ -40,7 +42,7 @@ class _Queued:
         self.query = query
         self.params = params
         self.done = threading.Event()
-        self.result = False
+        self.result: Any = False
         self.error: BaseException | None = None
 
 
@@ -52,8 +54,8 @@ class GroupCommit:
         self._writers = 0
         self._queued: list[_Queued] = []
 
-    def write(self, query: str, params: Any) -> bool:
-        """Run a checkpoint statement that returns one row with a count; True when it counted a row."""
+    def write(self, query: str, params: Any) -> Any:
+        """Run a checkpoint statement that returns at most one row: its first column, or False for no row."""
         with self._lock:
             if self._writers < self.max_writers:
                 self._writers += 1
@@ -67,9 +69,8 @@ class GroupCommit:
                 raise mine.error
             return mine.result
         try:
-            with self.pool.connection() as conn:
-                row = conn.execute(query, params).fetchone()
-            return bool(row and row[0])
+            row = fetch_one(self.pool, query, params)
+            return row[0] if row else False
         finally:
             self._drain()
 
@@ -91,7 +92,7 @@ class GroupCommit:
                 committed = True
                 for item, cursor in zip(batch, cursors, strict=True):
                     row = cursor.fetchone()
-                    item.result = bool(row and row[0])
+                    item.result = row[0] if row else False
         except Exception as exc:
             if not committed and certainly_rolled_back(exc):
                 self._write_one_by_one(batch)
@@ -108,6 +109,6 @@ class GroupCommit:
             try:
                 with self.pool.connection() as conn:
                     row = conn.execute(item.query, item.params).fetchone()
-                item.result = bool(row and row[0])
+                item.result = row[0] if row else False
             except Exception as exc:
                 item.error = exc

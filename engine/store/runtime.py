@@ -20,7 +20,10 @@ from psycopg_pool import ConnectionPool
 
 from engine.records import FaultRecord, WorkflowOutcome, WorkflowState
 from engine.states import StepKind, StepStatus, WorkflowStatus
+from engine.store.connection import fetch_one
 from engine.store.group_commit import GroupCommit
+from engine.store.names import events_channel
+from engine.store.notes import LaterNotes
 from engine.store.queries import for_schema
 
 
@@ -67,11 +70,14 @@ class RuntimeStore:
         self.pool = pool
         self.group_commit = GroupCommit(pool)
         self.sql = for_schema(schema)
-        # the hot path's two statements, looked up once rather than at every checkpoint
+        self.notes = LaterNotes(pool, self.sql, events_channel(schema))
+        """The notifications of this store's starts and checkpoints, sent after their commit by the notifier."""
+        # the hot path's statements, looked up once rather than at every call
         self._record_first_success = self.sql["record_first_success"]
+        self._record_step = self.sql["record_step"]
+        self._start_workflow = self.sql["start_workflow"]
         self.skew: Callable[[], float] = _no_skew
         """Seconds a virtual clock (the test harness's) is ahead of the database's; recorded times follow it."""
-        self._record_step = self.sql["record_step"]
 
     def record_step(
         self,
@@ -97,7 +103,11 @@ class RuntimeStore:
         owner: str,
     ) -> bool:
         """Commit one attempt's outcome; False when the step already had a final outcome recorded or the
-        workflow is no longer owned by `owner` (the fence: a run that lost its workflow writes nothing)."""
+        workflow is no longer owned by `owner` (the fence: a run that lost its workflow writes nothing).
+
+        Outside a transaction (no `conn`) its notification is sent after the commit; in one, the trigger sends it
+        with the transaction's commit."""
+        later = "on" if conn is None else "off"
         if status == StepStatus.SUCCESS and attempt == 1 and with_attempt:
             first = {
                 "wid": workflow_id,
@@ -110,6 +120,7 @@ class RuntimeStore:
                 "started": started,
                 "skew": self.skew(),
                 "me": owner,
+                "later": later,
             }
             return self._one(self._record_first_success, first, conn)
         info = error_info or {}
@@ -135,14 +146,19 @@ class RuntimeStore:
             "policy": policy,
             "skew": self.skew(),
             "me": owner,
+            "later": later,
         }
         return self._one(self._record_step, params, conn)
 
     def _one(self, query: str, params: Any, conn: psycopg.Connection | None) -> bool:
-        if conn is None:
-            return self.group_commit.write(query, params)
-        row = conn.execute(query, params).fetchone()
-        return bool(row and row[0])
+        """Run a checkpoint statement that returns its step's notification, or no row when it wrote nothing."""
+        if conn is not None:
+            row = conn.execute(query, params).fetchone()
+            return row is not None
+        note = self.group_commit.write(query, params)
+        if note:
+            self.notes.add(note)
+        return bool(note)
 
     def mark_step(
         self,
@@ -181,6 +197,56 @@ class RuntimeStore:
                 (workflow_id, name, status, inputs, executor_id, parent_id, parent_step, started, timeout),
             )
             return row.fetchone() is not None
+
+    def start_workflow(
+        self,
+        workflow_id: str,
+        name: str,
+        inputs: str,
+        executor_id: str,
+        parent: tuple[str, int] | None = None,
+        timeout: float | None = None,
+    ) -> bool:
+        """Commit a new PENDING workflow owned by `executor_id` (one round trip); False when the id exists."""
+        parent_id, parent_step = parent or (None, None)
+        params = {
+            "wid": workflow_id,
+            "name": name,
+            "inputs": inputs,
+            "me": executor_id,
+            "parent": parent_id,
+            "parent_step": parent_step,
+            "timeout": timeout,
+            "later": "on",
+        }
+        row = fetch_one(self.pool, self._start_workflow, params)
+        if row is None:
+            return False
+        self.notes.add(row[0])
+        return True
+
+    def start_workflows(
+        self, workflow_ids: list[str], name: str, inputs: list[str], executor_id: str, timeout: float | None = None
+    ) -> set[str]:
+        """Commit new PENDING workflows of one name, in one statement and one commit; returns the ids created
+        (an id that exists already, or that appears twice, is created at most once)."""
+        params = {
+            "ids": workflow_ids,
+            "name": name,
+            "inputs": inputs,
+            "me": executor_id,
+            "timeout": timeout,
+            "later": "on",
+        }
+        with self.pool.connection() as c:
+            rows = c.execute(self.sql["start_workflows"], params).fetchall()
+        self.notes.extend([note for _, note in rows])
+        return {wid for wid, _ in rows}
+
+    def workflow_names(self, workflow_ids: list[str]) -> dict[str, str]:
+        """The name of each of these workflows that exists, by id."""
+        with self.pool.connection() as c:
+            return dict(c.execute(self.sql["names_of_workflows"], (workflow_ids,)).fetchall())
 
     def finish_workflows(self, executor_id: str, outcomes: list[tuple[str, str, str | None, str | None]]) -> None:
         """Record how workflows ended, (id, status, output, error) each, in one statement and one commit.

@@ -34,7 +34,10 @@ class FakeConnection:
     def __init__(self, pool: FakePool):
         self.pool = pool
 
-    def execute(self, query: str, params: Any = None) -> FakeCursor:
+    def cursor(self) -> FakeConnection:
+        return self
+
+    def execute(self, query: str, params: Any = None, prepare: bool | None = None) -> FakeCursor:
         self.pool.sent.append(query)
         answer = self.pool.answers.get(query, (1,))
         if isinstance(answer, BaseException):
@@ -71,6 +74,12 @@ class FakePool:
     @contextmanager
     def connection(self) -> Iterator[FakeConnection]:
         yield FakeConnection(self)
+
+    def getconn(self) -> FakeConnection:
+        return FakeConnection(self)
+
+    def putconn(self, conn: FakeConnection) -> None:
+        pass
 
 
 def batch_of(*queries: str) -> list[_Queued]:
@@ -126,8 +135,8 @@ def test_an_error_after_the_commit_is_never_resent() -> None:
 def test_a_lone_write_is_one_statement_without_a_batch() -> None:
     pool = FakePool(answers={"x": (1,), "y": (0,)})
     group = GroupCommit(pool)  # type: ignore[arg-type]
-    assert group.write("x", ()) is True
-    assert group.write("y", ()) is False
+    assert group.write("x", ()) == 1  # the statement's first column
+    assert group.write("y", ()) == 0
     assert pool.sent == ["x", "y"] and pool.transactions == 0
 
 

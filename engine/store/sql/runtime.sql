@@ -16,12 +16,24 @@ ARRAY(SELECT (l.classid::bigint << 32) | l.objid::bigint FROM pg_locks l
 -- Fragment: workflow %(wid)s is still owned by this executor %(me)s (a checkpoint's fence; a cancel keeps the owner).
 EXISTS (SELECT 1 FROM {schema}.workflows fw WHERE fw.workflow_id = %(wid)s AND fw.executor_id = %(me)s)
 
+-- name: notify_later
+-- Fragment: with %(later)s 'on', this transaction's workflow and step row triggers stay silent and the worker sends their notifications after the commit (migration 9).
+(set_config('durable.notify_later', %(later)s, true) IS NOT NULL)
+
+-- name: step_note
+-- Fragment: the notification of step row `st`, as its trigger sends it.
+json_build_object('t', 's', 'id', st.workflow_id, 'step', st.step_id, 's', st.status, 'n', st.attempts)::text
+
+-- name: workflow_note
+-- Fragment: the notification of the workflow row being written, as its trigger sends it.
+json_build_object('t', 'w', 'id', workflow_id, 's', status)::text
+
 -- name: now
 -- Fragment: the time recorded for a workflow's events: the database clock, plus the skew of a virtual clock in tests.
 (clock_timestamp() + make_interval(secs => %(skew)s::float8))
 
 -- name: record_step
--- One attempt's outcome, if the workflow is still ours: upsert the step row unless it is final, and insert its attempt row; counts the step.
+-- One attempt's outcome, if the workflow is still ours: upsert the step row unless it is final, and insert its attempt row; returns the step's notification (no row: nothing written).
 WITH s AS (
     INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts,
                                       next_attempt_at, output, error, child_workflow_id, started_at, finished_at,
@@ -30,14 +42,14 @@ WITH s AS (
            {now} + make_interval(secs => %(delay)s::float8),
            %(output)s::jsonb, %(error)s::jsonb, %(child)s, %(started)s,
            CASE WHEN %(final)s THEN {now} END, %(policy)s
-    WHERE {owned_by_me}
+    WHERE {owned_by_me} AND {notify_later}
     ON CONFLICT (workflow_id, step_id) DO UPDATE SET
         status = excluded.status, attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
         output = excluded.output, error = excluded.error, finished_at = excluded.finished_at,
         child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id),
         policy = coalesce(excluded.policy, st.policy)
     WHERE st.status NOT IN ('SUCCESS', 'ERROR') AND st.name = excluded.name
-    RETURNING 1
+    RETURNING {step_note} AS note
 ), a AS (
     INSERT INTO {schema}.attempts (workflow_id, step_id, attempt, started_at, finished_at,
                                    error_type, error_message, traceback, end_reason)
@@ -45,19 +57,19 @@ WITH s AS (
     WHERE %(with_attempt)s AND EXISTS (SELECT 1 FROM s)
     ON CONFLICT DO NOTHING
 )
-SELECT count(*) FROM s
+SELECT note FROM s
 
 -- name: record_first_success
--- The commonest checkpoint, a success at the first attempt, if the workflow is still ours: a single-row upsert (the row is attempt 1).
+-- The commonest checkpoint, a success at the first attempt, if the workflow is still ours: a single-row upsert (the row is attempt 1); returns the step's notification.
 INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts, output,
                                   child_workflow_id, started_at, finished_at)
 SELECT %(wid)s, %(sid)s, %(name)s, %(kind)s, 'SUCCESS', 1, %(max)s, %(output)s::jsonb, %(child)s, %(started)s, {now}
-WHERE {owned_by_me}
+WHERE {owned_by_me} AND {notify_later}
 ON CONFLICT (workflow_id, step_id) DO UPDATE SET
     status = 'SUCCESS', attempts = 1, output = excluded.output, finished_at = excluded.finished_at,
     next_attempt_at = NULL, child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id)
 WHERE st.status NOT IN ('SUCCESS', 'ERROR') AND st.name = excluded.name
-RETURNING 1
+RETURNING {step_note}
 
 -- name: mark_step
 -- A step in progress made visible; never moves a step backwards (only a later attempt, or the same running one).
@@ -78,6 +90,32 @@ INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, 
 VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END, %s)
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING workflow_id
+
+-- name: start_workflow
+-- A new PENDING workflow of this executor, started now; an existing id is left as it is (the id is the idempotency key). Returns its notification, sent after the commit.
+INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, parent_workflow_id,
+                                parent_step_id, started_at, timeout_seconds)
+SELECT %(wid)s, %(name)s, 'PENDING', %(inputs)s::jsonb, %(me)s, %(parent)s, %(parent_step)s, clock_timestamp(), %(timeout)s
+WHERE {notify_later}
+ON CONFLICT (workflow_id) DO NOTHING
+RETURNING {workflow_note}
+
+-- name: start_workflows
+-- New PENDING workflows of this executor, one per id, in one statement; existing ids are left as they are. Returns the new ones' ids and notifications.
+INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, started_at, timeout_seconds)
+SELECT v.workflow_id, %(name)s, 'PENDING', v.inputs::jsonb, %(me)s, clock_timestamp(), %(timeout)s
+FROM unnest(%(ids)s::text[], %(inputs)s::text[]) AS v(workflow_id, inputs)
+WHERE {notify_later}
+ON CONFLICT (workflow_id) DO NOTHING
+RETURNING workflow_id, {workflow_note}
+
+-- name: names_of_workflows
+-- The names of these workflows, by id.
+SELECT workflow_id, name FROM {schema}.workflows WHERE workflow_id = ANY(%s)
+
+-- name: notify_many
+-- Send the notifications of rows committed with their triggers silenced, one per payload, in one transaction.
+SELECT count(*) FROM (SELECT pg_notify(%s, note) FROM unnest(%s::text[]) AS note) sent
 
 -- name: finish_workflows
 -- Outcomes of many workflows in one statement; only those still PENDING and owned by this executor change.
