@@ -19,6 +19,7 @@ from tests.helpers import wait_for
 from tests.tui_data import WorkerProcess, make_app, run, settle, until
 from tui.detail import DetailScreen
 from tui.dialogs import ConfirmScreen, FaultForm
+from tui.faults import FaultsScreen
 from tui.fork_form import ForkForm
 from tui.workers import WorkersScreen
 from tui.workflows import WorkflowsScreen
@@ -282,10 +283,10 @@ def test_inject_and_clear_fault(control: Control, worker: WorkerProcess) -> None
                 1,
             )
             await pilot.press("escape", "3")
-            await until(pilot, lambda: getattr(app.screen, "faults", None))
+            await until(pilot, lambda: isinstance(app.screen, FaultsScreen) and app.screen.records)
             await pilot.press("c")
             await until(pilot, lambda: not control.faults())
-            await until(pilot, lambda: not app.screen.faults)
+            await until(pilot, lambda: not app.screen.records)
 
     run(scenario)
 
@@ -296,7 +297,7 @@ def test_crash_worker(control: Control, worker: WorkerProcess) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             await pilot.press("2")
-            await until(pilot, lambda: isinstance(app.screen, WorkersScreen) and app.screen.executors)
+            await until(pilot, lambda: isinstance(app.screen, WorkersScreen) and app.screen.records)
             await pilot.press("x")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert "exec-a" in app.screen.targets[0]

@@ -150,7 +150,7 @@ def test_fault_form_targets_one_workflow_or_all_and_shows_refusals(control: Cont
             assert not control.faults()
             form.query_one("#delay", Input).value = "1.5"
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: isinstance(app.screen, FaultsScreen) and app.screen.faults)
+            await until(pilot, lambda: isinstance(app.screen, FaultsScreen) and app.screen.records)
             fault = control.faults()[0]
             assert (fault.kind, fault.step_name, fault.workflow_id, fault.delay_seconds) == (
                 "delay",
@@ -163,8 +163,8 @@ def test_fault_form_targets_one_workflow_or_all_and_shows_refusals(control: Cont
             await until(pilot, lambda: isinstance(app.screen, FaultForm))
             app.screen.query_one("#step", Input).value = "shop.ship"
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: isinstance(app.screen, FaultsScreen) and len(app.screen.faults) == 2)
-            shown = {f.step_name: app.screen.table.get_cell(str(f.fault_id), "workflow") for f in app.screen.faults}
+            await until(pilot, lambda: isinstance(app.screen, FaultsScreen) and len(app.screen.records) == 2)
+            shown = {f.step_name: app.screen.table.get_cell(str(f.fault_id), "workflow") for f in app.screen.records}
             assert shown == {"shop.charge": "order-7", "shop.ship": "any"}
             assert next(f for f in control.faults() if f.step_name == "shop.ship").workflow_id is None
 

@@ -35,7 +35,7 @@ def test_the_queues_screen_shows_each_queue_against_its_limits_and_enter_lists_i
             assert isinstance(screen, QueuesScreen)
             emails = cell_texts(screen, "emails")
             assert emails[:6] == ["emails", "2/2", "1", "no limit", "3", "42s"]
-            assert sum(screen.queues[0].starts) == 2 and emails[6].count("█") == 2
+            assert sum(screen.records[0].starts) == 2 and emails[6].count("█") == 2
             reports = cell_texts(screen, "reports")
             assert reports[:6] == ["reports", "0", "-", "0/10 per 60s", "0", ""]
             await pilot.press("enter")

@@ -10,21 +10,18 @@ tick, so it needs no query and rolls over to the following tick by itself.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets import DataTable
 
 from engine.records import ScheduleRecord
 from engine.schedules import next_tick
-from tui.base import DashScreen
 from tui.format import clip, clock_time, seconds, status_text
 from tui.live import Changes, Refresher
-from tui.table import set_rows
+from tui.records_screen import RecordsScreen
+from tui.table import update_cells
 
 COLUMNS = [
     ("schedule", "schedule", 16),
@@ -35,7 +32,6 @@ COLUMNS = [
     ("status", "last run", 9),
     ("run", "its workflow", 52),
 ]
-COLUMN_KEYS = [key for key, _, _ in COLUMNS]
 
 
 def next_cell(schedule: ScheduleRecord, now: datetime) -> Text:
@@ -46,7 +42,11 @@ def next_cell(schedule: ScheduleRecord, now: datetime) -> Text:
     return Text(f"in {seconds((upcoming - now).total_seconds())} ({clock_time(upcoming, now)})")
 
 
-class SchedulesScreen(DashScreen):
+class SchedulesScreen(RecordsScreen[ScheduleRecord]):
+    KIND = "schedules"
+    HEADING = " Schedules: each tick runs its workflow once, whatever the number of workers"
+    EMPTY = " No schedule is recorded yet: a worker records the schedules its code defines."
+    COLUMNS = COLUMNS
     BINDINGS = [
         Binding(
             "p", "pause_schedule", "Pause", tooltip="Pause the selected schedule: no tick runs until it is resumed"
@@ -58,26 +58,11 @@ class SchedulesScreen(DashScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.schedules: list[ScheduleRecord] = []
         self._keys_for: tuple[bool, bool] | None = None
-
-    def compose_body(self) -> ComposeResult:
-        yield Static(
-            " Schedules: each tick runs its workflow once, whatever the number of workers", id="schedules-title"
-        )
-        table: DataTable[Any] = DataTable(id="schedules", cursor_type="row", zebra_stripes=True)
-        for key, label, width in COLUMNS:
-            table.add_column(label, width=width, key=key)
-        yield table
-        yield Static("", id="schedules-empty")
-
-    @property
-    def table(self) -> DataTable[Any]:
-        return self.query_one("#schedules", DataTable)
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.refresher = Refresher(self, self.dash.control.list_schedules, self._apply)
+        self.refresher = Refresher(self, self.dash.control.list_schedules, self.show)
         self.table.focus()
         self.refresher.request()
 
@@ -85,7 +70,10 @@ class SchedulesScreen(DashScreen):
         if changes.everything or changes.schedules or changes.workflow_status:
             self.refresher.request()
 
-    def _cells(self, s: ScheduleRecord, now: datetime) -> list[object]:
+    def key_of(self, record: ScheduleRecord) -> str:
+        return record.name
+
+    def cells(self, s: ScheduleRecord, now: datetime) -> list[object]:
         state = Text("paused", style="bold yellow") if s.paused else Text("running", style="green")
         return [
             clip(s.name, 16),
@@ -97,26 +85,12 @@ class SchedulesScreen(DashScreen):
             clip(s.last_workflow_id or "", 52),
         ]
 
-    def _apply(self, schedules: list[ScheduleRecord]) -> None:
-        self.schedules = schedules
-        keep = self.selected()
-        now = self.dash.clock()
-        set_rows(
-            self.table, [(s.name, self._cells(s, now)) for s in schedules], COLUMN_KEYS, keep.name if keep else None
-        )
-        self.query_one("#schedules-empty", Static).update(
-            "" if schedules else " No schedule is recorded yet: a worker records the schedules its code defines."
-        )
+    def show(self, records: list[ScheduleRecord]) -> None:
+        super().show(records)
         self._sync_keys()
 
     def tick(self, now: datetime) -> None:
-        for s in self.schedules:
-            try:
-                value = next_cell(s, now)
-                if self.table.get_cell(s.name, "next") != value:
-                    self.table.update_cell(s.name, "next", value)
-            except CellDoesNotExist:
-                pass
+        update_cells(self.table, ((s.name, "next", next_cell(s, now)) for s in self.records))
 
     def _sync_keys(self) -> None:
         """Redraw the footer only when the selection changes which keys apply (a redraw costs tens of ms, and
@@ -126,11 +100,6 @@ class SchedulesScreen(DashScreen):
         if state != self._keys_for:
             self._keys_for = state
             self.refresh_bindings()
-
-    def selected(self) -> ScheduleRecord | None:
-        if not self.schedules or not self.table.row_count:
-            return None
-        return self.schedules[min(self.table.cursor_row, len(self.schedules) - 1)]
 
     @on(DataTable.RowHighlighted, "#schedules")
     def _highlighted(self) -> None:
