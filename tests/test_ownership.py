@@ -14,10 +14,11 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from engine import db, step, transaction, workflow
+from engine import Engine, db, step, transaction, workflow
 from engine.states import StepStatus
 from engine.store.runtime import ClaimedWorkflow
 from tests.helpers import wait_for
+from tests.private_pg import PrivatePostgres
 
 gates: dict[str, threading.Event] = {}
 entered: dict[str, threading.Event] = {}
@@ -247,3 +248,36 @@ def test_a_claim_of_a_workflow_running_here_replays_what_that_run_recorded(engin
     assert handle.result(10) == ["first", "second"]
     wait_for(lambda: engine.runs.future(handle.workflow_id) is None, timeout=10)
     assert ran == {"first": 1, "second": 1}
+
+
+def test_right_after_a_database_restart_no_executor_is_taken_for_dead() -> None:
+    """A restart drops every executor's lock, and no heartbeat was written while the server was down: for a
+    lease after the server starts, a worker that has not yet taken its lock back is still alive (a process
+    launched meanwhile would otherwise adopt a live process's workflows)."""
+    lease = 30.0  # far longer than the restart and the checks below take
+    with PrivatePostgres() as pg:
+        with Engine(pg.url(), "silent", schema="restart_live", auto_recover=False):
+            pass
+        with psycopg.connect(pg.url(), autocommit=True) as conn:
+            conn.execute(
+                "UPDATE restart_live.executors SET stopped_at = NULL, heartbeat_at = now() - interval '1 hour'"
+            )
+            conn.execute(
+                "INSERT INTO restart_live.workflows (workflow_id, name, status, inputs, executor_id)"
+                " VALUES ('kept', 'own.flow', 'PENDING', '{\"args\": [1], \"kwargs\": {}}', 'silent')"
+            )
+        pg.restart()
+        with Engine(pg.url(), "adopter", schema="restart_live", lease_seconds=lease, auto_recover=False) as eng:
+            limits = eng.recovery_limits()
+            assert eng.runtime_store.claim_dead("adopter", limits, lease, 10) == []
+            assert [w.alive for w in eng.control.workers() if w.executor_id == "silent"] == [True]
+            # the same silent executor, judged with a lease shorter than the server's uptime, is dead
+            pg_up = _seconds_since_start(pg.url())
+            assert [c.workflow_id for c in eng.runtime_store.claim_dead("adopter", limits, pg_up / 2, 10)] == ["kept"]
+
+
+def _seconds_since_start(url: str) -> float:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT extract(epoch FROM clock_timestamp() - pg_postmaster_start_time())").fetchone()
+    assert row is not None
+    return float(row[0])

@@ -2,8 +2,9 @@
 -- A checkpoint is one statement: the `steps` upsert and the `attempts` insert share a data-modifying CTE.
 
 -- name: executor_alive
--- Fragment: executor `e` is alive: not stopped, and its heartbeat is younger than the lease or its process holds its lock; needs %(lease)s.
+-- Fragment: executor `e` is alive: not stopped, and its heartbeat is younger than the lease or its process holds its lock, or the server started less than a lease ago (a restart drops every lock and no beat could be written while it was down: a live process takes both back within a lease); needs %(lease)s.
 (e.stopped_at IS NULL AND (e.heartbeat_at > clock_timestamp() - make_interval(secs => %(lease)s)
+                           OR pg_postmaster_start_time() > clock_timestamp() - make_interval(secs => %(lease)s)
                            OR hashtext('durable-executor:{schema}:' || e.executor_id)::bigint = ANY({held_executor_locks})))
 
 -- name: held_executor_locks
