@@ -15,7 +15,8 @@ from tui.table import LookTable
 
 class ConnectionBar(Static):
     """Where the dashboard is connected, and whether the live feed is up (a red banner when it is not).
-    In a narrow terminal the product name goes first, so that the live/connecting state stays visible."""
+    In a narrow terminal the product name goes first and the location last, so that the live/connecting state
+    and the read-only mark stay visible however long the location (an embedded server's socket path) is."""
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -46,7 +47,7 @@ class ConnectionBar(Static):
             return
         text = Text.assemble(tabs, " durable-tui · ", where, ro, " · ", state)
         if text.cell_len > (self.size.width or self.app.size.width):
-            text = Text.assemble(tabs, " ", state, " · ", where, ro)
+            text = Text.assemble(tabs, " ", state, ro, " · ", where)
         self.update(text)
 
     def on_resize(self) -> None:
