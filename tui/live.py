@@ -122,7 +122,8 @@ class Refresher(Generic[T]):
             return
         self.running = True
         self.node.app.loads_in_flight += 1  # type: ignore[attr-defined]
-        self.node.run_worker(self._run(), group="refresh", exit_on_error=False)
+        # The function, not a coroutine: a worker that never starts (the app is closing) leaves none unawaited.
+        self.node.run_worker(self._run, group="refresh", exit_on_error=False)
 
     async def _run(self) -> None:
         try:
