@@ -35,7 +35,7 @@ from tui.widgets import WindowTable
 from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
 
 COLUMNS = [
-    Column("id", "id", 12, 16, 30, essential=True),
+    Column("id", "id", 12, 18, 30, essential=True),
     Column("name", "name", 12, 18, 24),
     Column("status", "status", 9, 9, 9, essential=True),
     Column("step", "step", 14, 18, 28, essential=True),
