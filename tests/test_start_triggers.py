@@ -66,7 +66,7 @@ def test_deadlines_are_set_for_a_timeout_and_a_child_and_cleared_by_a_resume(
     assert store.start_workflow("child", "triggers.nowhere", INPUTS, "me", parent=("parent", 1))
     assert store.start_workflow("free", "triggers.nowhere", INPUTS, "me")
     with psycopg.connect(database_url, autocommit=True) as conn:
-        rows = dict(
+        rows: dict[str, Any] = dict(
             conn.execute(
                 f"SELECT workflow_id, extract(epoch FROM deadline_at - started_at) FROM {schema}.workflows"
             ).fetchall()
@@ -94,6 +94,8 @@ def test_counts_stay_true_when_a_counted_start_shares_a_transaction_with_other_i
         assert [r[0] for r in conn.execute(sql["start_workflows"], bulk).fetchall()] == ["b"]
         conn.execute(sql["insert_workflow"], ("s", "triggers.nowhere", "SUCCESS", "{}", None, None, None, False, None))
     with Control(database_url, schema=schema) as control, psycopg.connect(database_url) as conn:
-        truth = dict(conn.execute(f"SELECT status, count(*) FROM {schema}.workflows GROUP BY status").fetchall())
+        truth: dict[str, int] = dict(
+            conn.execute(f"SELECT status, count(*) FROM {schema}.workflows GROUP BY status").fetchall()
+        )
         assert truth == {"PENDING": 2, "ENQUEUED": 1, "SUCCESS": 1}
         assert control.status_counts() == truth
