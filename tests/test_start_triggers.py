@@ -99,31 +99,3 @@ def test_counts_stay_true_when_a_counted_start_shares_a_transaction_with_other_i
         )
         assert truth == {"PENDING": 2, "ENQUEUED": 1, "SUCCESS": 1}
         assert control.status_counts() == truth
-
-
-def test_a_finish_reads_only_its_own_rows_whatever_the_statistics_say(
-    store: RuntimeStore, database_url: str, schema: str
-) -> None:
-    """Statistics taken while few workflows were PENDING made the finish walk every active row of the executor
-    (the partial index looked tiny): a burst of 1000 was read whole for each finish. It must go by id."""
-    sql = for_schema(schema)
-    done = [f"old-{i}" for i in range(200)]
-    store.start_workflows(done, "triggers.nowhere", [INPUTS] * len(done), "me")
-    store.finish_workflows("me", [(wid, "SUCCESS", "1", None) for wid in done])
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"ANALYZE {schema}.workflows")  # no PENDING row as far as the planner knows
-        running = [f"new-{i}" for i in range(300)]
-        store.start_workflows(running, "triggers.nowhere", [INPUTS] * len(running), "me")
-        finish = {"ids": running[:2], "statuses": ["SUCCESS"] * 2, "outputs": ["1"] * 2, "errors": [None] * 2}
-        with conn.transaction(force_rollback=True):
-            row = conn.execute(
-                f"EXPLAIN (ANALYZE, FORMAT JSON) {sql['finish_workflows']}", {**finish, "me": "me", "skew": 0.0}
-            ).fetchone()
-        assert row is not None
-        assert rows_read(row[0][0]["Plan"], "workflows") <= 2
-
-
-def rows_read(node: dict[str, Any], table: str) -> int:
-    """Rows that the plan's scans of `table` returned, over all their loops."""
-    own = node["Actual Rows"] * node["Actual Loops"] if node.get("Relation Name") == table else 0
-    return own + sum(rows_read(child, table) for child in node.get("Plans", []))

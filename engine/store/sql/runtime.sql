@@ -134,13 +134,12 @@ SELECT workflow_id, name FROM {schema}.workflows WHERE workflow_id = ANY(%s)
 SELECT count(*) FROM (SELECT pg_notify(%s, note) FROM unnest(%s::text[]) AS note) sent
 
 -- name: finish_workflows
--- Outcomes of many workflows in one statement; only those still PENDING and owned by this executor change. The rows are found by id: status and owner are checked with IS NOT DISTINCT FROM (the same test for these non-null values), which no partial index's predicate follows from, so the planner never walks all of this executor's active rows (a plan picked while few were PENDING read every one of a burst's 1000 for each finish).
+-- Outcomes of many workflows in one statement; only those still PENDING and owned by this executor change.
 UPDATE {schema}.workflows w SET status = v.status, output = v.output::jsonb, error = v.error::jsonb,
        finished_at = {now}, updated_at = clock_timestamp()
 FROM unnest(%(ids)s::text[], %(statuses)s::text[], %(outputs)s::text[], %(errors)s::text[])
      AS v(workflow_id, status, output, error)
-WHERE w.workflow_id = v.workflow_id AND w.status IS NOT DISTINCT FROM 'PENDING'
-  AND w.executor_id IS NOT DISTINCT FROM %(me)s
+WHERE w.workflow_id = v.workflow_id AND w.status = 'PENDING' AND w.executor_id = %(me)s
 
 -- name: steps_for_run
 -- Every recorded step of these workflows, with what is left of each one's wait, for replay.
