@@ -40,6 +40,7 @@ def _statements(schema: str, names: list[str], wid: str) -> Iterator[tuple[str, 
             "started": None,
             "me": ME,
             "skew": 0.0,
+            "later": "on",
         },
     )
     yield (
@@ -67,6 +68,7 @@ def _statements(schema: str, names: list[str], wid: str) -> Iterator[tuple[str, 
             "with_attempt": True,
             "me": ME,
             "skew": 0.0,
+            "later": "on",
         },
     )
     yield (
@@ -117,7 +119,7 @@ def _statements(schema: str, names: list[str], wid: str) -> Iterator[tuple[str, 
     yield "deadlines_of", sql["deadlines_of"], ([wid],)
     yield "schedules_all", sql["schedules_all"], None
     yield "send_message", sql["send_message"], {"target": wid, "topic": "", "value": "1", "key": None}
-    yield "workflows_by_id (detail)", sql["workflows_by_id"], ([wid],)
+    yield "workflows_by_id (detail)", sql["workflows_by_id"], {"ids": [wid], **lease}
     yield "steps_by_workflow (detail)", sql["steps_by_workflow"], ([wid],)
     yield "attempts_by_workflow (detail)", sql["attempts_by_workflow"], ([wid],)
     yield "children_of (detail)", sql["children_of"], ([wid],)
@@ -142,7 +144,7 @@ def _statements(schema: str, names: list[str], wid: str) -> Iterator[tuple[str, 
         yield f"count [{label}]", list_statement(sql, head, params), params
         for sort in SORTS:
             query = list_statement(sql, "workflow_summaries_head", params, sort, "workflow_page", *_tail(sql))
-            yield f"page [{label}] by {sort}", query, {**params, "limit": PAGE, "offset": 0}
+            yield f"page [{label}] by {sort}", query, {**params, "limit": PAGE, "offset": 0, **lease}
     assert set(FILTERS) >= {k for f in filters for k in f}
 
 

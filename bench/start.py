@@ -1,11 +1,13 @@
 """Starting workflows: the `start_workflow` call and 1000 three-step workflows started together.
 
-    python bench/start.py [--workflows 1000] [--systems ours,bulk,dbos,raw]
+    python bench/start.py [--workflows 1000] [--alone 200] [--systems ours,bulk,dbos,raw]
 
-Per system, in one run on the same Postgres: each start call's latency (row committed, handle returned)
-while the workflows already started run beside it, and the wall time from the first start to the last
-result. The floor is a raw single-row INSERT+COMMIT on one connection, measured in the same run. `bulk` is
-ours starting them all with one `start_workflows` call (its "start call" is that call's time per workflow).
+Per system, in one run on the same Postgres: the start call's latency (row committed, handle returned)
+measured two ways: *alone* (one start, then its result, then the next: nothing else of ours runs beside
+the call) and *in burst* (while the workflows already started run beside it), and the wall time from the
+first start of the burst to its last result. The floor is a raw single-row INSERT+COMMIT on one connection,
+measured in the same run. `bulk` is ours starting them all with one `start_workflows` call (its "start
+call" is that call's time per workflow).
 """
 
 from __future__ import annotations
@@ -31,11 +33,21 @@ class Result:
     calls: list[float] = field(default_factory=list)
     wall: float = float("nan")
     note: str = ""
+    alone: list[float] = field(default_factory=list)
 
     def row(self, workflows: int) -> list[object]:
         ms = [c * 1000 for c in self.calls]
+        lone = [c * 1000 for c in self.alone]
         rate = round(workflows / self.wall) if self.wall == self.wall else ""
-        return [self.system, median(ms), percentile(ms, 90), self.wall if self.wall == self.wall else "", rate]
+        return [
+            self.system,
+            median(lone) if lone else "",
+            percentile(lone, 90) if lone else "",
+            median(ms),
+            percentile(ms, 90),
+            self.wall if self.wall == self.wall else "",
+            rate,
+        ]
 
 
 @step(name="bench_start_noop")
@@ -46,6 +58,18 @@ def noop(i: int) -> int:
 @workflow(name="bench_start_three")
 def three(i: int) -> int:
     return noop(i) + noop(i) + noop(i)
+
+
+def one_at_a_time(
+    result: Result, count: int, start: Callable[[int], object], wait: Callable[[object], object]
+) -> Result:
+    """Time `count` start calls, each alone: the previous workflow has finished before the next starts."""
+    for i in range(count):
+        t0 = time.perf_counter()
+        handle = start(i)
+        result.alone.append(time.perf_counter() - t0)
+        wait(handle)
+    return result
 
 
 def together(
@@ -64,13 +88,14 @@ def together(
     return result
 
 
-def bench_ours(url: str, workflows: int) -> Result:
+def bench_ours(url: str, workflows: int, alone: int = 0) -> Result:
     drop_schemas(url, SCHEMA)
     with Engine(url, f"bench-{uuid.uuid4().hex[:6]}", schema=SCHEMA) as eng:
         eng.run_workflow(three, -1)  # warm up: the pool's connections, prepared statements
-        result = together(
-            Result("durable-tui (ours)"), workflows, lambda i: eng.start_workflow(three, i), lambda h: h.result()
+        result = one_at_a_time(
+            Result("durable-tui (ours)"), alone, lambda i: eng.start_workflow(three, -2 - i), lambda h: h.result()
         )
+        result = together(result, workflows, lambda i: eng.start_workflow(three, i), lambda h: h.result())
     drop_schemas(url, SCHEMA)
     return result
 
@@ -90,7 +115,7 @@ def bench_bulk(url: str, workflows: int) -> Result:
     return result
 
 
-def bench_dbos(url: str, workflows: int) -> Result:
+def bench_dbos(url: str, workflows: int, alone: int = 0) -> Result:
     try:
         from dbos import DBOS
     except ImportError:
@@ -107,9 +132,9 @@ def bench_dbos(url: str, workflows: int) -> Result:
     version = launch_dbos("bench-start", url, DBOS_SCHEMA)
     try:
         DBOS.start_workflow(dbos_three, -1).get_result()
-        return together(
-            Result(f"DBOS {version}"), workflows, lambda i: DBOS.start_workflow(dbos_three, i), lambda h: h.get_result()
-        )
+        result = Result(f"DBOS {version}")
+        one_at_a_time(result, alone, lambda i: DBOS.start_workflow(dbos_three, -2 - i), lambda h: h.get_result())
+        return together(result, workflows, lambda i: DBOS.start_workflow(dbos_three, i), lambda h: h.get_result())
     finally:
         DBOS.destroy()
         drop_schemas(url, DBOS_SCHEMA)
@@ -133,38 +158,52 @@ def bench_raw(url: str, workflows: int) -> Result:
     return result
 
 
-def measure(url: str, workflows: int, systems: list[str]) -> list[Result]:
-    """Every system asked for, one after another; DBOS absent gives a Result with a note and no figures."""
+def measure(url: str, workflows: int, systems: list[str], alone: int | None = None) -> list[Result]:
+    """Every system asked for, one after another; DBOS absent gives a Result with a note and no figures.
+    `alone`: how many start calls are timed one at a time before the burst (default: up to 200)."""
+    lone = min(workflows, 200) if alone is None else alone
     results: list[Result] = []
     if "raw" in systems:
         results.append(bench_raw(url, workflows))
     if "ours" in systems:
-        results.append(bench_ours(url, workflows))
+        results.append(bench_ours(url, workflows, lone))
     if "bulk" in systems:
         results.append(bench_bulk(url, workflows))
     if "dbos" in systems:
-        results.append(bench_dbos(url, workflows))
+        results.append(bench_dbos(url, workflows, lone))
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workflows", type=int, default=1000, help="workflows started together (default 1000)")
+    parser.add_argument("--alone", type=int, default=200, help="start calls timed one at a time (default 200)")
     parser.add_argument("--systems", default="ours,bulk,dbos,raw", help="comma-separated: ours, bulk, dbos, raw")
     args = parser.parse_args()
     url = database_url()
-    results = measure(url, args.workflows, args.systems.split(","))
+    results = measure(url, args.workflows, args.systems.split(","), args.alone)
     measured = [r for r in results if r.calls]
     print_table(
         f"{args.workflows} three-step workflows started together, one run, Postgres "
         f"{psycopg.conninfo.conninfo_to_dict(url).get('host', 'local')}",
-        ["system", "start call median ms", "p90", "start -> all results s", "workflows/s"],
+        [
+            "system",
+            "start call alone median ms",
+            "p90",
+            "start call in burst median ms",
+            "p90",
+            "start -> all results s",
+            "workflows/s",
+        ],
         [r.row(args.workflows) for r in measured],
     )
     by = {r.system.split(" ")[0]: r for r in measured if r.system != "durable-tui start_workflows"}
     ours, raw, dbos = by.get("durable-tui"), by.get("raw"), by.get("DBOS")
     if ours and raw:
-        print(f"ratio start call ours / raw INSERT+COMMIT: median {median(ours.calls) / median(raw.calls):.2f}x")
+        floor = median(raw.calls)
+        if ours.alone:
+            print(f"ratio start call, alone / raw INSERT+COMMIT: median {median(ours.alone) / floor:.2f}x")
+        print(f"ratio start call, in burst / raw INSERT+COMMIT: median {median(ours.calls) / floor:.2f}x")
     if ours and dbos:
         print(f"ratio throughput ours / DBOS: {dbos.wall / ours.wall:.1f}x")
     bulk = next((r for r in measured if r.system == "durable-tui start_workflows"), None)

@@ -390,6 +390,32 @@ MIGRATIONS: list[str] = [
         FOR EACH ROW WHEN (current_setting('durable.notify_later', true) IS DISTINCT FROM 'on')
         EXECUTE FUNCTION {schema}.notify_step();
     """,
+    # 10: a cheaper start and finish (issue 12). Per start, the server ran two PL/pgSQL triggers that rarely do
+    # anything: the deadline trigger fired for every insert and every status change (it acts only for a workflow
+    # with a timeout or a parent becoming PENDING, or a finished one queued again), and the count of inserts ran a
+    # statement-level function over a transition table. The deadline trigger is split by event and WHEN-guarded
+    # (the function is unchanged and still decides): an insert calls it only in the case it acts on, an update
+    # only towards PENDING or ENQUEUED (a short guard: the full condition, compiled at every execution, cost a
+    # finish more than the call it saved), so a plain start or finish calls no function. A worker's start
+    # statements now append their own count delta (a CTE, no function call) and mark the statement
+    # (`durable.counted` = its statement_timestamp()); the insert trigger skips only the statement that carries
+    # that mark, so every other insert, in the same transaction or not, is still counted by the trigger. No index
+    # changes: each one serves a list page, a claim or a sweep (bench/history_explain.py).
+    """
+    DROP TRIGGER workflows_deadline ON {schema}.workflows;
+    CREATE TRIGGER workflows_deadline_insert BEFORE INSERT ON {schema}.workflows
+        FOR EACH ROW WHEN (NEW.status = 'PENDING' AND NEW.deadline_at IS NULL
+                           AND (NEW.timeout_seconds IS NOT NULL OR NEW.parent_workflow_id IS NOT NULL))
+        EXECUTE FUNCTION {schema}.set_deadline();
+    CREATE TRIGGER workflows_deadline_update BEFORE UPDATE OF status ON {schema}.workflows
+        FOR EACH ROW WHEN (NEW.status IN ('PENDING', 'ENQUEUED')) EXECUTE FUNCTION {schema}.set_deadline();
+
+    DROP TRIGGER workflows_count_inserted ON {schema}.workflows;
+    CREATE TRIGGER workflows_count_inserted AFTER INSERT ON {schema}.workflows
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+        WHEN (current_setting('durable.counted', true) IS DISTINCT FROM statement_timestamp()::text)
+        EXECUTE FUNCTION {schema}.count_inserted();
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

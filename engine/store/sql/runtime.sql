@@ -21,6 +21,10 @@ EXISTS (SELECT 1 FROM {schema}.workflows fw WHERE fw.workflow_id = %(wid)s AND f
 -- Fragment: with %(later)s 'on', this transaction's workflow and step row triggers stay silent and the worker sends their notifications after the commit (migration 9).
 (set_config('durable.notify_later', %(later)s, true) IS NOT NULL)
 
+-- name: counted_here
+-- Fragment: this statement appends its own count delta to `workflow_counts`; the insert trigger skips the statement whose statement_timestamp() is the mark (migration 10), never another one of the same transaction.
+(set_config('durable.counted', statement_timestamp()::text, true) IS NOT NULL)
+
 -- name: step_note
 -- Fragment: the notification of step row `st`, as its trigger sends it.
 json_build_object('t', 's', 'id', st.workflow_id, 'step', st.step_id, 's', st.status, 'n', st.attempts)::text
@@ -85,7 +89,7 @@ WHERE st.status NOT IN ('SUCCESS', 'ERROR')
   AND (st.attempts < excluded.attempts OR (st.attempts = excluded.attempts AND st.status = 'RUNNING'))
 
 -- name: insert_workflow
--- A new workflow row; an existing id is left as it is (the id is the idempotency key). A trigger sets its deadline.
+-- A new workflow row; an existing id is left as it is (the id is the idempotency key). Triggers set its deadline and count it.
 INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, parent_workflow_id,
                                 parent_step_id, started_at, timeout_seconds)
 VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END, %s)
@@ -93,22 +97,33 @@ ON CONFLICT (workflow_id) DO NOTHING
 RETURNING workflow_id
 
 -- name: start_workflow
--- A new PENDING workflow of this executor, started now; an existing id is left as it is (the id is the idempotency key). Returns its notification, sent after the commit.
-INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, parent_workflow_id,
-                                parent_step_id, started_at, timeout_seconds)
-SELECT %(wid)s, %(name)s, 'PENDING', %(inputs)s::jsonb, %(me)s, %(parent)s, %(parent_step)s, clock_timestamp(), %(timeout)s
-WHERE {notify_later}
-ON CONFLICT (workflow_id) DO NOTHING
-RETURNING {workflow_note}
+-- A new PENDING workflow of this executor, started now; an existing id is left as it is (the id is the idempotency key). Counts itself (no trigger function runs for a plain start). Returns its notification, sent after the commit.
+WITH started AS (
+    INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, parent_workflow_id,
+                                    parent_step_id, started_at, timeout_seconds)
+    SELECT %(wid)s, %(name)s, 'PENDING', %(inputs)s::jsonb, %(me)s, %(parent)s, %(parent_step)s, clock_timestamp(),
+           %(timeout)s
+    WHERE {notify_later} AND {counted_here}
+    ON CONFLICT (workflow_id) DO NOTHING
+    RETURNING {workflow_note} AS note
+), counted AS (
+    INSERT INTO {schema}.workflow_counts (status, n) SELECT 'PENDING', count(*) FROM started HAVING count(*) > 0
+)
+SELECT note FROM started
 
 -- name: start_workflows
--- New PENDING workflows of this executor, one per id, in one statement; existing ids are left as they are. Returns the new ones' ids and notifications.
-INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, started_at, timeout_seconds)
-SELECT v.workflow_id, %(name)s, 'PENDING', v.inputs::jsonb, %(me)s, clock_timestamp(), %(timeout)s
-FROM unnest(%(ids)s::text[], %(inputs)s::text[]) AS v(workflow_id, inputs)
-WHERE {notify_later}
-ON CONFLICT (workflow_id) DO NOTHING
-RETURNING workflow_id, {workflow_note}
+-- New PENDING workflows of this executor, one per id, in one statement; existing ids are left as they are. Counts them itself. Returns the new ones' ids and notifications.
+WITH started AS (
+    INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, started_at, timeout_seconds)
+    SELECT v.workflow_id, %(name)s, 'PENDING', v.inputs::jsonb, %(me)s, clock_timestamp(), %(timeout)s
+    FROM unnest(%(ids)s::text[], %(inputs)s::text[]) AS v(workflow_id, inputs)
+    WHERE {notify_later} AND {counted_here}
+    ON CONFLICT (workflow_id) DO NOTHING
+    RETURNING workflow_id, {workflow_note} AS note
+), counted AS (
+    INSERT INTO {schema}.workflow_counts (status, n) SELECT 'PENDING', count(*) FROM started HAVING count(*) > 0
+)
+SELECT workflow_id, note FROM started
 
 -- name: names_of_workflows
 -- The names of these workflows, by id.

@@ -1,0 +1,101 @@
+"""A plain start or finish runs no trigger function (migration 10), and what the triggers kept stays true: the
+counts per status and the deadlines of workflows with a timeout or a parent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import ConnectionPool
+
+from engine import Control, Engine
+from engine.store.queries import for_schema
+from engine.store.runtime import RuntimeStore
+
+INPUTS = '{"args": [1], "kwargs": {}}'
+
+
+@pytest.fixture
+def store(engine: Engine, database_url: str, schema: str) -> Iterator[RuntimeStore]:
+    """A store on one connection of its own (the engine migrated the schema; no worker registers our names)."""
+    with ConnectionPool(database_url, min_size=1, max_size=1, kwargs={"autocommit": True}) as pool:
+        yield RuntimeStore(pool, schema)
+
+
+def fired(conn: psycopg.Connection[Any], statement: str, params: Any) -> set[str]:
+    """The triggers whose function ran for `statement` (EXPLAIN ANALYZE lists only those), rolled back."""
+    with conn.transaction(force_rollback=True):
+        row = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).fetchone()
+    assert row is not None
+    return {t["Trigger Name"] for t in row[0][0].get("Triggers", [])}
+
+
+def start_params(wid: str, timeout: float | None = None, parent: str | None = None) -> dict[str, Any]:
+    return {
+        "wid": wid,
+        "name": "triggers.nowhere",
+        "inputs": INPUTS,
+        "me": "me",
+        "parent": parent,
+        "parent_step": 1 if parent else None,
+        "timeout": timeout,
+        "later": "on",
+    }
+
+
+def test_a_plain_start_and_finish_call_no_trigger_function(database_url: str, schema: str, engine: Engine) -> None:
+    sql = for_schema(schema)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert fired(conn, sql["start_workflow"], start_params("plain")) == set()
+        bulk = {"ids": ["b1", "b2"], "name": "n", "inputs": [INPUTS] * 2, "me": "me", "timeout": None, "later": "on"}
+        assert fired(conn, sql["start_workflows"], bulk) == set()
+        conn.execute(sql["start_workflow"], start_params("done")).fetchone()
+        finish = {"ids": ["done"], "statuses": ["SUCCESS"], "outputs": ["1"], "errors": [None], "me": "me", "skew": 0.0}
+        # the finish notifies in its own commit and counts the change of status; no deadline work
+        assert fired(conn, sql["finish_workflows"], finish) == {"workflows_notify", "workflows_count_status"}
+        # a start with a timeout, or of a child, still gets its deadline from the trigger
+        assert fired(conn, sql["start_workflow"], start_params("timed", timeout=30)) == {"workflows_deadline_insert"}
+
+
+def test_deadlines_are_set_for_a_timeout_and_a_child_and_cleared_by_a_resume(
+    store: RuntimeStore, database_url: str, schema: str
+) -> None:
+    assert store.start_workflow("parent", "triggers.nowhere", INPUTS, "me", timeout=600)
+    assert store.start_workflow("child", "triggers.nowhere", INPUTS, "me", parent=("parent", 1))
+    assert store.start_workflow("free", "triggers.nowhere", INPUTS, "me")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows: dict[str, Any] = dict(
+            conn.execute(
+                f"SELECT workflow_id, extract(epoch FROM deadline_at - started_at) FROM {schema}.workflows"
+            ).fetchall()
+        )
+        assert 599 < rows["parent"] < 601
+        assert rows["child"] is not None and rows["child"] <= rows["parent"]  # the parent's deadline
+        assert rows["free"] is None
+        conn.execute(f"UPDATE {schema}.workflows SET status = 'CANCELLED' WHERE workflow_id = 'parent'")
+        conn.execute(f"UPDATE {schema}.workflows SET status = 'ENQUEUED' WHERE workflow_id = 'parent'")  # resume
+        deadline = conn.execute(f"SELECT deadline_at FROM {schema}.workflows WHERE workflow_id = 'parent'").fetchone()
+        assert deadline == (None,)
+
+
+def test_counts_stay_true_when_a_counted_start_shares_a_transaction_with_other_inserts(
+    store: RuntimeStore, database_url: str, schema: str
+) -> None:
+    """A start counts itself and marks only its own statement: an insert after it in the same transaction is
+    still counted by the trigger, and an id started twice is counted once."""
+    sql = for_schema(schema)
+    with store.pool.connection() as conn, conn.transaction():
+        assert conn.execute(sql["start_workflow"], start_params("a")).fetchone()
+        assert conn.execute(sql["start_workflow"], start_params("a")).fetchone() is None  # exists: not counted
+        conn.execute(sql["insert_workflow"], ("q", "triggers.nowhere", "ENQUEUED", "{}", None, None, None, False, None))
+        bulk = {"ids": ["a", "b", "b"], "name": "n", "inputs": [INPUTS] * 3, "me": "me", "timeout": None, "later": "on"}
+        assert [r[0] for r in conn.execute(sql["start_workflows"], bulk).fetchall()] == ["b"]
+        conn.execute(sql["insert_workflow"], ("s", "triggers.nowhere", "SUCCESS", "{}", None, None, None, False, None))
+    with Control(database_url, schema=schema) as control, psycopg.connect(database_url) as conn:
+        truth: dict[str, int] = dict(
+            conn.execute(f"SELECT status, count(*) FROM {schema}.workflows GROUP BY status").fetchall()
+        )
+        assert truth == {"PENDING": 2, "ENQUEUED": 1, "SUCCESS": 1}
+        assert control.status_counts() == truth
