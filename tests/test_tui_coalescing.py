@@ -7,6 +7,7 @@ shown before the fake clock passes it was shown without waiting for the window."
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 from engine import Control
@@ -114,5 +115,26 @@ def test_a_burst_off_screen_draws_no_line_and_a_change_on_screen_draws_only_its_
             await until(pilot, lambda: str(screen.shown(shown[3], "status")) == "CANCELLED")
             await settle(pilot)
             assert table.lines_drawn == drawn + 1, "only that workflow's line"
+
+    run(scenario)
+
+
+def test_the_dashboard_freezes_what_its_first_screen_built(control: Control) -> None:
+    """`run_dashboard` asks for it: once the first screen is up, its objects leave the collector's walks."""
+
+    async def scenario() -> None:
+        app = make_app(control, freeze_startup=True)
+        try:
+            async with app.run_test(size=(120, 30)) as pilot:
+                await settle(pilot)
+                assert app.startup_frozen is not None and gc.get_freeze_count() > app.startup_frozen
+                walked = {id(o) for o in gc.get_objects()}  # (frozen objects are in no generation)
+                assert id(app.screen.table) not in walked and id(app.screen) not in walked
+        finally:
+            gc.unfreeze()  # (the test process goes on: let the collector see them again)
+        plain = make_app(control)
+        async with plain.run_test(size=(120, 30)) as pilot:
+            await settle(pilot)
+            assert plain.startup_frozen is None, "only when asked"
 
     run(scenario)
