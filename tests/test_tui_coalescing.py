@@ -1,11 +1,13 @@
 """The live list as changes arrive: the first change after a quiet period is shown at once, a burst is
-folded into one flush, and changed cells are updated in place under a cursor that stays put.
+folded into one flush, changed cells are updated in place under a cursor that stays put, and only the
+lines that look different are drawn again.
 
 The coalescer's clock and scheduler are replaced (no timed assertion): the window is 600 s, so anything
 shown before the fake clock passes it was shown without waiting for the window."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 from engine import Control
@@ -78,5 +80,61 @@ def test_a_changed_cell_is_updated_in_place_under_the_cursor(control: Control) -
             now = app.clock()
             for i, r in enumerate(screen.page):
                 assert [str(c) for c in table.get_row(str(i))] == [str(c) for c in screen._cells(r, now)]
+
+    run(scenario)
+
+
+def test_a_burst_off_screen_draws_no_line_and_a_change_on_screen_draws_only_its_own(control: Control) -> None:
+    """The mechanism that keeps a burst's frames cheap: a re-read whose window looks the same draws nothing,
+    and one changed row draws one line (the table counts the lines Textual asks it to draw)."""
+    ids = [f"row-{i:02d}" for i in range(60)]
+    for wid in ids:
+        control.enqueue_workflow("co.flow", workflow_id=wid)
+
+    async def scenario() -> None:
+        app = make_app(control)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, WorkflowsScreen)
+            table, shown = screen.table, listed(app)
+            off = [wid for wid in ids if wid not in shown]
+            assert len(shown) > 10 and len(off) > 30
+            applied: list[int] = []
+            apply = screen.refresher.apply
+            screen.refresher.apply = lambda page: (applied.append(len(page.rows)), apply(page))
+            drawn = table.lines_drawn
+
+            control.cancel_ids(off)  # a burst of changes, none to a row on screen
+            await until(pilot, lambda: screen.counts.get("CANCELLED") == len(off))
+            await settle(pilot)
+            assert applied, "the window was read again (the counts changed)"
+            assert table.lines_drawn == drawn, "it looks the same: no line drawn"
+
+            control.cancel(shown[3])
+            await until(pilot, lambda: str(screen.shown(shown[3], "status")) == "CANCELLED")
+            await settle(pilot)
+            assert table.lines_drawn == drawn + 1, "only that workflow's line"
+
+    run(scenario)
+
+
+def test_the_dashboard_freezes_what_its_first_screen_built(control: Control) -> None:
+    """`run_dashboard` asks for it: once the first screen is up, its objects leave the collector's walks."""
+
+    async def scenario() -> None:
+        app = make_app(control, freeze_startup=True)
+        try:
+            async with app.run_test(size=(120, 30)) as pilot:
+                await settle(pilot)
+                assert app.startup_frozen is not None and gc.get_freeze_count() > app.startup_frozen
+                walked = {id(o) for o in gc.get_objects()}  # (frozen objects are in no generation)
+                assert id(app.screen.table) not in walked and id(app.screen) not in walked
+        finally:
+            gc.unfreeze()  # (the test process goes on: let the collector see them again)
+        plain = make_app(control)
+        async with plain.run_test(size=(120, 30)) as pilot:
+            await settle(pilot)
+            assert plain.startup_frozen is None, "only when asked"
 
     run(scenario)

@@ -1,4 +1,4 @@
-"""Widgets shared by the screens: the connection bar and a DataTable that shows a window of a long list."""
+"""Widgets shared by the screens: the connection bar and a table that shows a window of a long list."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static
 
-from tui.table import LookTable
+from tui.linetable import LineTable
 
 
 class ConnectionBar(Static):
@@ -55,8 +55,8 @@ class ConnectionBar(Static):
             self.show(*self._shown)
 
 
-class WindowTable(LookTable):
-    """A DataTable holding one window (`offset`, `page_size` rows) of a list paged in SQL.
+class WindowTable(LineTable):
+    """A table holding one window (`offset`, `page_size` rows) of a list paged in SQL.
 
     Moving the cursor past either edge asks the owner to move the window (a `Move` message) instead of
     scrolling: 100,000 rows never need to exist as widgets, only the ones on screen. Every move the user
@@ -83,7 +83,7 @@ class WindowTable(LookTable):
             self.hold = hold
 
     def __init__(self, **kwargs: Any):
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(zebra_stripes=True, **kwargs)
         self.window_offset = 0
         self.total = 0
 

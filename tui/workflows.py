@@ -18,7 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from engine.communication import waiting_topic
 from engine.errors import InvalidInput
@@ -28,8 +28,8 @@ from engine.validation import check_filter
 from tui.columns import Column, Placed, fit, middle
 from tui.dialogs import PickScreen
 from tui.format import STATUS_STYLES, clip, clock_time, duration, status_text
+from tui.linetable import LineTable, TableColumn
 from tui.live import Changes, Refresher
-from tui.table import show_window, update_cells
 from tui.waits import live_wait
 from tui.widgets import WindowTable
 from tui.workflow_actions import WAITING_STEPS, WORKFLOW_BINDINGS, Target, WorkflowActions, worker_dead
@@ -169,6 +169,7 @@ class WorkflowsScreen(WorkflowActions):
         self.counts_timer = False
         self.second = -1
         self.spark_second = -1
+        self.throughput_width = -1
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="list-header"):
@@ -179,8 +180,7 @@ class WorkflowsScreen(WorkflowActions):
         yield search
         table = WindowTable(id="workflows")
         self.columns = layout(self.app.size.width)
-        for column in self.columns:
-            table.add_column(column.label, width=column.width, key=column.key)
+        table.set_columns(self._table_columns())
         yield table
         yield Static(EMPTY_TEXT, id="empty")
 
@@ -192,6 +192,9 @@ class WorkflowsScreen(WorkflowActions):
     def column_keys(self) -> list[str]:
         return [c.key for c in self.columns]
 
+    def _table_columns(self) -> list[TableColumn]:
+        return [TableColumn(c.key, c.label, c.width) for c in self.columns]
+
     def on_resize(self) -> None:
         """Refit the columns to the new width; rebuild the table only when the layout changed."""
         columns = layout(self.size.width)
@@ -200,9 +203,7 @@ class WorkflowsScreen(WorkflowActions):
         self.columns = columns
         table = self.table
         keep = self.page[min(table.cursor_row, len(self.page) - 1)].workflow_id if self.page else None
-        table.clear(columns=True)  # (the cursor goes back to the top: `keep` puts it back)
-        for column in columns:
-            table.add_column(column.label, width=column.width, key=column.key)
+        table.set_columns(self._table_columns())
         self._fill(keep)
         self._show_throughput()
 
@@ -298,10 +299,10 @@ class WorkflowsScreen(WorkflowActions):
 
     def _fill(self, keep: str | None) -> None:
         """Show `self.page` in the table, the cursor on `keep` if it is there (else on the same row). Rows are
-        keyed by position: arrivals shift values through the cells, and only the rows that differ repaint."""
+        positions: arrivals shift values through the lines, and only the lines that look different repaint."""
         now = self.dash.clock()
         at = next((i for i, r in enumerate(self.page) if r.workflow_id == keep), None) if keep is not None else None
-        show_window(self.table, [self._cells(r, now) for r in self.page], self.column_keys, at)
+        self.table.show_rows([self._cells(r, now) for r in self.page], at)
 
     def shown(self, workflow_id: str, column: str) -> object:
         """What the list shows in `column` for `workflow_id` (rows are keyed by position); None when the
@@ -309,7 +310,7 @@ class WorkflowsScreen(WorkflowActions):
         row = next((i for i, r in enumerate(self.page) if r.workflow_id == workflow_id), None)
         if row is None or column not in self.column_keys or row >= self.table.row_count:
             return None
-        return self.table.get_cell(str(row), column)
+        return self.table.get_cell(row, column)
 
     def executors_changed(self) -> None:
         self._refresh_pending(self.dash.clock(), every_second=True)
@@ -348,9 +349,15 @@ class WorkflowsScreen(WorkflowActions):
         self.query_one("#counts", Static).update(text, layout=False)  # its size is fixed: no screen reflow
 
     def _show_throughput(self) -> None:
+        """The sparklines, once a second. Their box is as wide as its text (`width: auto`), so a redraw of
+        the same width skips the screen's layout: a layout of the whole screen cost 20-50 ms of the UI
+        loop under a burst, where the figures change every second and their width almost never."""
         width = self.size.width or self.app.size.width
         cells = max(c for w, c in SPARK_CELLS.items() if width >= w or w == 80)
-        self.query_one("#throughput", Static).update(self.dash.throughput.render(cells))
+        text = self.dash.throughput.render(cells)
+        widest = max(line.cell_len for line in text.split())
+        self.query_one("#throughput", Static).update(text, layout=widest != self.throughput_width)
+        self.throughput_width = widest
 
     def _cells(self, r: WorkflowSummary, now: datetime) -> list[object]:
         width = {c.key: c.width for c in self.columns}
@@ -402,7 +409,7 @@ class WorkflowsScreen(WorkflowActions):
             if every_second:
                 changes.append((row, "duration", duration(r.started_at, None, now)))
                 changes.append((row, "executor", self._executor(r, now)))
-        update_cells(self.table, changes)
+        self.table.update_cells(changes)
 
     # navigation and filters -----------------------------------------------------------------
 
@@ -428,7 +435,7 @@ class WorkflowsScreen(WorkflowActions):
             return None
         return allowed
 
-    @on(DataTable.RowHighlighted, "#workflows")
+    @on(LineTable.RowHighlighted, "#workflows")
     def _highlighted(self) -> None:
         self.sync_bindings()
 
@@ -447,7 +454,7 @@ class WorkflowsScreen(WorkflowActions):
         self.hold_after_move = message.hold
         self.refresher.request()
 
-    @on(DataTable.RowSelected, "#workflows")
+    @on(LineTable.RowSelected, "#workflows")
     def _row_selected(self) -> None:
         self.action_open()
 
