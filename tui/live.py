@@ -123,7 +123,7 @@ class Refresher(Generic[T]):
         self.running = True
         self.node.app.loads_in_flight += 1  # type: ignore[attr-defined]
         # The function, not a coroutine: a worker that never starts (the app is closing) leaves none unawaited.
-        self.node.run_worker(self._run, group="refresh", exit_on_error=False)
+        self.node.run_worker(self._run, group="refresh", exit_on_error=False)  # type: ignore[arg-type]
 
     async def _run(self) -> None:
         try:
