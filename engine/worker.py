@@ -284,6 +284,7 @@ class Heartbeat(Service):
             if limit == 0 or self.stopping:
                 break
             claim = engine.store.queues.claim(defined.definition, engine.executor_id, names, limit)
+            engine.runtime_store.notes.extend(claim.notes)
             took += len(engine.run_claimed(claim.claimed))
             if claim.opens_in is not None:
                 moments.append(claim.opens_in)

@@ -7,7 +7,7 @@ the one before it committed, and `concurrency` and the limiter hold across all w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -41,6 +41,9 @@ class QueueClaim:
     claimed: list[ClaimedWorkflow]
     opens_in: float | None
     saturated: bool = False
+    notes: list[str] = field(default_factory=list)
+    """The notifications of the rows this claim changed, which its row triggers left to be sent after the commit
+    (`LaterNotes`): a claim's commit then takes no database-wide notify lock."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ class QueueStore:
         """Start what the queue allows now in every partition that has due work, each under its own lock."""
         claimed: list[ClaimedWorkflow] = []
         opens: list[float] = []
+        notes: list[str] = []
         saturated = False
         with self.pool.connection() as c:
             partitions = [""]
@@ -166,10 +170,11 @@ class QueueStore:
                     break
                 claim = self._claim_partition(c, queue, partition, executor_id, names, capacity - len(claimed))
                 claimed.extend(claim.claimed)
+                notes.extend(claim.notes)
                 if claim.opens_in is not None:
                     opens.append(claim.opens_in)
                 saturated = claim.saturated and not queue.partitioned
-        return QueueClaim(claimed, min(opens) if opens else None, saturated)
+        return QueueClaim(claimed, min(opens) if opens else None, saturated, notes)
 
     def _claim_partition(
         self,
@@ -182,7 +187,8 @@ class QueueStore:
     ) -> QueueClaim:
         """One transaction, sent as one pipeline (one round trip): the partition's lock as its own statement, so
         the claim after it (a fresh snapshot under READ COMMITTED) counts everything the previous holder
-        committed; then the claim; then, for a rate-limited queue, when its window next opens."""
+        committed; then the claim; then, for a rate-limited queue, when its window next opens. The rows' notifications
+        come back in the claim's `notes`, for the caller to send once committed."""
         where = f"queue {queue.name}" + (" (this partition)" if queue.partitioned else "")
         key = {"queue": queue.name, "partition": partition, "me": executor_id, "period": queue.rate_period or 0.0}
         params = {
@@ -206,11 +212,12 @@ class QueueStore:
         rows = claims.fetchall()
         columns = ("workflow_id", "name", "inputs", "status", "recorded", "deadline_in")
         took = [ClaimedWorkflow(**{k: r[k] for k in columns}) for r in rows if r["workflow_id"] is not None]
+        notes = [r["note"] for r in rows if r["workflow_id"] is not None] + list(rows[0]["told"])
         opens_in = None
         if limited and rows[0]["started"] >= (queue.rate_limit or 0):
             opens = window.fetchone()
             opens_in = max(0.0, opens[0]) if opens and opens[0] is not None else None
-        return QueueClaim(took, opens_in, bool(rows[0]["saturated"]))
+        return QueueClaim(took, opens_in, bool(rows[0]["saturated"]), notes)
 
     def debounce(
         self,
