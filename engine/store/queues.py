@@ -140,14 +140,18 @@ class QueueStore:
 
     def survey(self, executor_id: str, names: list[str], limit: int, queues: list[str]) -> Survey:
         """What a worker's wake-up starts with, sent as one pipeline (one round trip): claim due workflows of no
-        queue (up to `limit`), find the queues among these with due work, and when the next delayed one is due."""
+        queue (up to `limit`), find the queues among these with due work, and when the next delayed one is due; in
+        one transaction with the settings of a queue claim (one kept plan each, no sequential scans)."""
         with self.pool.connection() as c:
             plain = c.cursor(row_factory=class_row(ClaimedWorkflow))
             outlook = c.cursor()
-            with c.pipeline():
+            with c.pipeline(), c.transaction():
+                c.execute(self.sql["survey_settings"], prepare=True)
                 if limit > 0:
-                    plain.execute(self.sql["claim_enqueued"], {"me": executor_id, "names": names, "limit": limit})
-                outlook.execute(self.sql["queue_outlook"], {"queues": queues, "names": names})
+                    plain.execute(
+                        self.sql["claim_enqueued"], {"me": executor_id, "names": names, "limit": limit}, prepare=True
+                    )
+                outlook.execute(self.sql["queue_outlook"], {"queues": queues, "names": names}, prepare=True)
             claimed = plain.fetchall() if limit > 0 else []
             row = outlook.fetchone()
         assert row is not None
@@ -188,7 +192,8 @@ class QueueStore:
         """One transaction, sent as one pipeline (one round trip): the partition's lock as its own statement, so
         the claim after it (a fresh snapshot under READ COMMITTED) counts everything the previous holder
         committed; then the claim; then, for a rate-limited queue, when its window next opens. The rows' notifications
-        come back in the claim's `notes`, for the caller to send once committed."""
+        come back in the claim's `notes`, for the caller to send once committed. Each statement is prepared at its
+        first use on a connection, so its generic plan (`claim_settings`) serves from the first claim on."""
         where = f"queue {queue.name}" + (" (this partition)" if queue.partitioned else "")
         key = {"queue": queue.name, "partition": partition, "me": executor_id, "period": queue.rate_period or 0.0}
         params = {
@@ -205,10 +210,10 @@ class QueueStore:
         window = c.cursor()
         limited = queue.rate_limit is not None
         with c.pipeline(), c.transaction():
-            c.execute(self.sql["queue_lock"], (f"{self.schema}\x1f{queue.name}\x1f{partition}",))
-            claims.execute(self.sql["claim_queue"], params)
+            c.execute(self.sql["queue_lock"], (f"{self.schema}\x1f{queue.name}\x1f{partition}",), prepare=True)
+            claims.execute(self.sql["claim_queue"], params, prepare=True)
             if limited:
-                window.execute(self.sql["rate_window_opens"], {**key, "limit": queue.rate_limit})
+                window.execute(self.sql["rate_window_opens"], {**key, "limit": queue.rate_limit}, prepare=True)
         rows = claims.fetchall()
         columns = ("workflow_id", "name", "inputs", "status", "recorded", "deadline_in")
         took = [ClaimedWorkflow(**{k: r[k] for k in columns}) for r in rows if r["workflow_id"] is not None]
