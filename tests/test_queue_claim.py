@@ -97,3 +97,15 @@ def test_the_claim_is_planned_once_without_sequential_scans_and_commits_without_
         assert settings.fetchone() == ("force_generic_plan", "off")
         conn.rollback()
     assert "Seq Scan" not in plan, plan
+
+
+def test_the_survey_settings_hold_for_the_statements_after_them_in_its_pipeline(store, database_url):
+    """The survey sends its settings, the plain claim and the outlook in one pipeline without BEGIN: they are one
+    implicit transaction up to the pipeline's Sync, so settings local to the transaction reach the statements."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        read = conn.cursor()
+        with conn.pipeline():
+            conn.execute(store.sql["survey_settings"], prepare=True)
+            read.execute("SELECT current_setting('plan_cache_mode'), current_setting('enable_seqscan')")
+        assert read.fetchone() == ("force_generic_plan", "off")
+        assert conn.execute("SELECT current_setting('enable_seqscan')").fetchone() == ("on",)  # and no further

@@ -140,12 +140,13 @@ class QueueStore:
 
     def survey(self, executor_id: str, names: list[str], limit: int, queues: list[str]) -> Survey:
         """What a worker's wake-up starts with, sent as one pipeline (one round trip): claim due workflows of no
-        queue (up to `limit`), find the queues among these with due work, and when the next delayed one is due; in
-        one transaction with the settings of a queue claim (one kept plan each, no sequential scans)."""
+        queue (up to `limit`), find the queues among these with due work, and when the next delayed one is due; with
+        the settings of a queue claim (one kept plan each, no sequential scans). No explicit transaction: BEGIN and
+        COMMIT cost this process about 0.2 ms of CPU per wake-up."""
         with self.pool.connection() as c:
             plain = c.cursor(row_factory=class_row(ClaimedWorkflow))
             outlook = c.cursor()
-            with c.pipeline(), c.transaction():
+            with c.pipeline():  # one implicit transaction up to the pipeline's Sync: the settings hold for all three
                 c.execute(self.sql["survey_settings"], prepare=True)
                 if limit > 0:
                     plain.execute(

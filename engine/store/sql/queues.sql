@@ -68,7 +68,7 @@ set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_se
 set_config('synchronous_commit', 'off', true)
 
 -- name: survey_settings
--- The settings of a claim (`claim_settings`) for the wake-up's survey transaction.
+-- The settings of a claim (`claim_settings`) for the statements of the wake-up's survey (one implicit transaction, up to its pipeline's Sync).
 SELECT {claim_settings}
 
 -- name: queue_lock
