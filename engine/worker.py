@@ -168,7 +168,8 @@ class Heartbeat(Service):
         self.engine = engine
         self._poke = threading.Event()
         self._urgent = threading.Event()
-        """Set for what must be claimed at once: room freed in a queue, a stop."""
+        """Set for what must be claimed at once: room freed while a queue's limits left none at the last claim, a
+        stop. A freeing wake (a finish's) while no queue was full is claimed like new work: spaced while busy."""
         self._busy = False
         """The last claim took work: more may be streaming in."""
         self._freeing_wakes = 0
@@ -197,10 +198,13 @@ class Heartbeat(Service):
 
         New work in a queue whose limits were reached at a claim that began after the last freeing wake cannot
         start now: claiming again would only find it full (a burst of enqueues into a full queue costs no
-        claims). The room comes back with a freeing wake, or a timer (the limiter's window)."""
+        claims). The room comes back with a freeing wake, or a timer (the limiter's window). A freeing wake is
+        urgent only while some queue is full: every finish of a queued workflow sends one, and claiming at each
+        would take a workflow or two per claim where the spacing takes a batch."""
         if queue is None:
             self._freeing_wakes += 1
-            self._urgent.set()
+            if self._saturated:  # room was short: the freed slot is claimed at once, else as new work is
+                self._urgent.set()
         elif self._saturated.get(queue) == self._freeing_wakes:
             return
         self._poke.set()
@@ -284,6 +288,7 @@ class Heartbeat(Service):
             if limit == 0 or self.stopping:
                 break
             claim = engine.store.queues.claim(defined.definition, engine.executor_id, names, limit)
+            engine.runtime_store.notes.extend(claim.notes)
             took += len(engine.run_claimed(claim.claimed))
             if claim.opens_in is not None:
                 moments.append(claim.opens_in)

@@ -7,7 +7,7 @@ the one before it committed, and `concurrency` and the limiter hold across all w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -41,6 +41,9 @@ class QueueClaim:
     claimed: list[ClaimedWorkflow]
     opens_in: float | None
     saturated: bool = False
+    notes: list[str] = field(default_factory=list)
+    """The notifications of the rows this claim changed, which its row triggers left to be sent after the commit
+    (`LaterNotes`): a claim's commit then takes no database-wide notify lock."""
 
 
 @dataclass(frozen=True)
@@ -137,14 +140,19 @@ class QueueStore:
 
     def survey(self, executor_id: str, names: list[str], limit: int, queues: list[str]) -> Survey:
         """What a worker's wake-up starts with, sent as one pipeline (one round trip): claim due workflows of no
-        queue (up to `limit`), find the queues among these with due work, and when the next delayed one is due."""
+        queue (up to `limit`), find the queues among these with due work, and when the next delayed one is due; with
+        the settings of a queue claim (one kept plan each, no sequential scans). No explicit transaction: BEGIN and
+        COMMIT cost this process about 0.2 ms of CPU per wake-up."""
         with self.pool.connection() as c:
             plain = c.cursor(row_factory=class_row(ClaimedWorkflow))
             outlook = c.cursor()
-            with c.pipeline():
+            with c.pipeline():  # one implicit transaction up to the pipeline's Sync: the settings hold for all three
+                c.execute(self.sql["survey_settings"], prepare=True)
                 if limit > 0:
-                    plain.execute(self.sql["claim_enqueued"], {"me": executor_id, "names": names, "limit": limit})
-                outlook.execute(self.sql["queue_outlook"], {"queues": queues, "names": names})
+                    plain.execute(
+                        self.sql["claim_enqueued"], {"me": executor_id, "names": names, "limit": limit}, prepare=True
+                    )
+                outlook.execute(self.sql["queue_outlook"], {"queues": queues, "names": names}, prepare=True)
             claimed = plain.fetchall() if limit > 0 else []
             row = outlook.fetchone()
         assert row is not None
@@ -155,6 +163,7 @@ class QueueStore:
         """Start what the queue allows now in every partition that has due work, each under its own lock."""
         claimed: list[ClaimedWorkflow] = []
         opens: list[float] = []
+        notes: list[str] = []
         saturated = False
         with self.pool.connection() as c:
             partitions = [""]
@@ -166,10 +175,11 @@ class QueueStore:
                     break
                 claim = self._claim_partition(c, queue, partition, executor_id, names, capacity - len(claimed))
                 claimed.extend(claim.claimed)
+                notes.extend(claim.notes)
                 if claim.opens_in is not None:
                     opens.append(claim.opens_in)
                 saturated = claim.saturated and not queue.partitioned
-        return QueueClaim(claimed, min(opens) if opens else None, saturated)
+        return QueueClaim(claimed, min(opens) if opens else None, saturated, notes)
 
     def _claim_partition(
         self,
@@ -182,7 +192,9 @@ class QueueStore:
     ) -> QueueClaim:
         """One transaction, sent as one pipeline (one round trip): the partition's lock as its own statement, so
         the claim after it (a fresh snapshot under READ COMMITTED) counts everything the previous holder
-        committed; then the claim; then, for a rate-limited queue, when its window next opens."""
+        committed; then the claim; then, for a rate-limited queue, when its window next opens. The rows' notifications
+        come back in the claim's `notes`, for the caller to send once committed. Each statement is prepared at its
+        first use on a connection, so its generic plan (`claim_settings`) serves from the first claim on."""
         where = f"queue {queue.name}" + (" (this partition)" if queue.partitioned else "")
         key = {"queue": queue.name, "partition": partition, "me": executor_id, "period": queue.rate_period or 0.0}
         params = {
@@ -199,18 +211,19 @@ class QueueStore:
         window = c.cursor()
         limited = queue.rate_limit is not None
         with c.pipeline(), c.transaction():
-            c.execute(self.sql["queue_lock"], (f"{self.schema}\x1f{queue.name}\x1f{partition}",))
-            claims.execute(self.sql["claim_queue"], params)
+            c.execute(self.sql["queue_lock"], (f"{self.schema}\x1f{queue.name}\x1f{partition}",), prepare=True)
+            claims.execute(self.sql["claim_queue"], params, prepare=True)
             if limited:
-                window.execute(self.sql["rate_window_opens"], {**key, "limit": queue.rate_limit})
+                window.execute(self.sql["rate_window_opens"], {**key, "limit": queue.rate_limit}, prepare=True)
         rows = claims.fetchall()
         columns = ("workflow_id", "name", "inputs", "status", "recorded", "deadline_in")
         took = [ClaimedWorkflow(**{k: r[k] for k in columns}) for r in rows if r["workflow_id"] is not None]
+        notes = [r["note"] for r in rows if r["workflow_id"] is not None] + list(rows[0]["told"])
         opens_in = None
         if limited and rows[0]["started"] >= (queue.rate_limit or 0):
             opens = window.fetchone()
             opens_in = max(0.0, opens[0]) if opens and opens[0] is not None else None
-        return QueueClaim(took, opens_in, bool(rows[0]["saturated"]))
+        return QueueClaim(took, opens_in, bool(rows[0]["saturated"]), notes)
 
     def debounce(
         self,

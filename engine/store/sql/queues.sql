@@ -62,9 +62,18 @@ RETURNING workflow_id, pg_notify(%(channel)s, json_build_object('op', 'wake', 'q
 SELECT workflow_id FROM {schema}.workflows
 WHERE queue_name = %s AND deduplication_id = %s AND status IN ('ENQUEUED', 'PENDING')
 
+-- name: claim_settings
+-- Fragment: settings of a claim's transaction. Its statements are planned once per connection and that plan kept (each plan took about a millisecond of the server's CPU at every claim) and without sequential scans (a plan made while the table is still small, which it often is when a worker connects, would otherwise read the whole table at every claim once it has grown: 10 ms at 2,000 rows); its commit does not wait for the WAL flush (a claim lost in a crash leaves its workflows ENQUEUED, claimed again; a later checkpoint's flush makes it durable).
+set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
+set_config('synchronous_commit', 'off', true)
+
+-- name: survey_settings
+-- The settings of a claim (`claim_settings`) for the statements of the wake-up's survey (one implicit transaction, up to its pipeline's Sync).
+SELECT {claim_settings}
+
 -- name: queue_lock
--- Serialises the claims of one queue partition across workers, until the claim's transaction ends.
-SELECT pg_advisory_xact_lock(hashtext(%s))
+-- Serialises the claims of one queue partition across workers, until the claim's transaction ends. For that transaction: the row triggers stay silent (the claim returns their notifications, sent after its commit, so the commit takes no database-wide notify lock), and `claim_settings`.
+SELECT pg_advisory_xact_lock(hashtext(%s)), set_config('durable.notify_later', 'on', true), {claim_settings}
 
 -- name: queue_outlook
 -- Which of these queues hold due workflows of these names (a claim looks only at those; stops at the first of each), and seconds until the next delayed one of these names is due (NULL: none waits).
@@ -89,24 +98,26 @@ FROM (SELECT dequeued_at FROM {schema}.workflows
       ORDER BY dequeued_at DESC OFFSET %(limit)s - 1 LIMIT 1) d
 
 -- name: claim_queue
--- After the partition's lock: count what it holds, start up to what its limits leave (by priority, 0 for all in a queue without, then enqueue order: the index's order), tell 100 due rows not yet told why the rest wait; each row says whether the limits are now reached and the starts in the period (one row with no workflow when none started).
-WITH counts AS (
+-- After the partition's lock: count what it holds (each count once; the worker's own and the starts in the period only for a queue with that limit), start up to what its limits leave (by priority, 0 for all in a queue without, then enqueue order: the index's order), tell 100 due rows not yet told why the rest wait; each row says whether the limits are now reached, the starts in the period and the notifications of the rows told (one row with no workflow when none started).
+WITH counts AS MATERIALIZED (
     SELECT
         (SELECT count(*) FROM {schema}.workflows
          WHERE status = 'PENDING' AND queue_name = %(queue)s AND partition_key = %(partition)s) AS pending,
+        CASE WHEN %(worker_concurrency)s::int IS NULL THEN 0 ELSE
         (SELECT count(*) FROM {schema}.workflows
-         WHERE status = 'PENDING' AND queue_name = %(queue)s AND executor_id = %(me)s) AS mine,
-        (SELECT count(*) FROM {schema}.workflows
-         WHERE queue_name = %(queue)s AND partition_key = %(partition)s AND dequeued_at IS NOT NULL
-           AND dequeued_at >= statement_timestamp() - make_interval(secs => %(period)s::float8)) AS started
-), limits AS (
-    SELECT pending, started,
-           least(coalesce(%(concurrency)s::int - pending, %(capacity)s::int),
-                 coalesce(%(worker_concurrency)s::int - mine, %(capacity)s::int),
-                 coalesce(%(rate_limit)s::int - started, %(capacity)s::int)) AS allowed
-    FROM counts
-), room AS (
-    SELECT pending, started, allowed, greatest(0, least(%(capacity)s::int, allowed)) AS n FROM limits
+         WHERE status = 'PENDING' AND queue_name = %(queue)s AND executor_id = %(me)s) END AS mine,
+        CASE WHEN %(rate_limit)s::int IS NULL THEN 0 ELSE
+        (SELECT count(*) FROM (SELECT 1 FROM {schema}.workflows
+                               WHERE queue_name = %(queue)s AND partition_key = %(partition)s AND dequeued_at IS NOT NULL
+                                 AND dequeued_at >= statement_timestamp() - make_interval(secs => %(period)s::float8)
+                               ORDER BY dequeued_at DESC LIMIT %(rate_limit)s::int) s) END AS started
+), room AS MATERIALIZED (
+    SELECT pending, started, allowed, greatest(0, least(%(capacity)s::int, allowed)) AS n
+    FROM (SELECT pending, started,
+                 least(coalesce(%(concurrency)s::int - pending, %(capacity)s::int),
+                       coalesce(%(worker_concurrency)s::int - mine, %(capacity)s::int),
+                       coalesce(%(rate_limit)s::int - started, %(capacity)s::int)) AS allowed
+          FROM counts) l
 ), picked AS (
     SELECT c.workflow_id FROM {schema}.workflows c
     WHERE c.status = 'ENQUEUED' AND c.queue_name = %(queue)s AND c.partition_key = %(partition)s
@@ -129,15 +140,24 @@ WITH counts AS (
           AND workflow_id NOT IN (SELECT workflow_id FROM picked)
         LIMIT 100
         FOR UPDATE SKIP LOCKED)
+    RETURNING {workflow_note} AS note
+), moment AS MATERIALIZED (
+    SELECT clock_timestamp() AS at
 ), claimed AS (
+    -- one moment for both: started_at equal to dequeued_at says this claim started it first, so (unless forked, with
+    -- copied steps) it has no steps and `recorded` needs no look at them
     UPDATE {schema}.workflows w SET status = 'PENDING', executor_id = %(me)s, wait_reason = NULL,
-           started_at = coalesce(started_at, clock_timestamp()), dequeued_at = clock_timestamp(),
+           started_at = coalesce(started_at, (SELECT at FROM moment)), dequeued_at = (SELECT at FROM moment),
            updated_at = clock_timestamp()
     WHERE w.workflow_id = ANY(ARRAY(SELECT workflow_id FROM picked))
-    {claim_columns}
+    RETURNING w.workflow_id, w.name, w.inputs, w.status,
+              CASE WHEN w.started_at = w.dequeued_at AND w.forked_from IS NULL THEN false
+                   ELSE EXISTS (SELECT 1 FROM {schema}.steps s WHERE s.workflow_id = w.workflow_id) END AS recorded,
+              {deadline_in}, {workflow_note} AS note
 )
-SELECT c.workflow_id, c.name, c.inputs, c.status, c.recorded, c.deadline_in,
-       r.allowed <= (SELECT count(*) FROM picked) AS saturated, r.started + (SELECT count(*) FROM picked) AS started
+SELECT c.workflow_id, c.name, c.inputs, c.status, c.recorded, c.deadline_in, c.note,
+       r.allowed <= (SELECT count(*) FROM picked) AS saturated, r.started + (SELECT count(*) FROM picked) AS started,
+       ARRAY(SELECT note FROM told) AS told
 FROM room r LEFT JOIN claimed c ON true
 
 -- name: debounce_lock
