@@ -194,6 +194,15 @@ class Engine:
         self.shutdown()
 
     @property
+    def beat_seconds(self) -> float:
+        """How often the heartbeat goes: every `heartbeat_seconds`, but at least four times a lease.
+
+        A beat vouches for this worker's runs for half a lease; past that a run confirms it still owns its
+        workflow before each step (one read). Beats as far apart as the lease itself (lease 1 s, heartbeat 1 s)
+        left half of every second to such reads: in a recovery of 1000 workflows, 532 of them paid one."""
+        return min(self.heartbeat_seconds, self.lease_seconds / 4)
+
+    @property
     def workflow_names(self) -> list[str]:
         return sorted(REGISTRY)
 

@@ -164,7 +164,7 @@ class Heartbeat(Service):
 
     def __init__(self, engine: Engine):
         # Retried at least once a beat: a worker whose beats stop for a lease is taken for dead.
-        super().__init__("durable-heartbeat", longest_pause=engine.heartbeat_seconds)
+        super().__init__("durable-heartbeat", longest_pause=engine.beat_seconds)
         self.engine = engine
         self._poke = threading.Event()
         self._urgent = threading.Event()
@@ -227,7 +227,7 @@ class Heartbeat(Service):
                     engine.runtime_store.explain_waiting(engine.lease_seconds)
                     fold_counts(engine.runtime_store.pool, engine.runtime_store.sql)
                 self._beats += 1
-                self._next_beat = now + engine.heartbeat_seconds
+                self._next_beat = now + engine.beat_seconds
             wake_at = self._next_beat
             changes_in = self.claim_work()
             claimed_at = time.monotonic()
