@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool
 from engine.records import FaultRecord, WorkflowOutcome, WorkflowState
 from engine.states import StepKind, StepStatus, WorkflowStatus
 from engine.store.connection import fetch_one
-from engine.store.group_commit import GroupCommit
+from engine.store.group_commit import GroupCommit, Merge
 from engine.store.names import events_channel
 from engine.store.notes import LaterNotes
 from engine.store.queries import for_schema
@@ -68,7 +68,6 @@ class ClaimedWorkflow:
 class RuntimeStore:
     def __init__(self, pool: ConnectionPool, schema: str):
         self.pool = pool
-        self.group_commit = GroupCommit(pool)
         self.sql = for_schema(schema)
         self.notes = LaterNotes(pool, self.sql, events_channel(schema))
         """The notifications of this store's starts and checkpoints, sent after their commit by the notifier."""
@@ -76,6 +75,8 @@ class RuntimeStore:
         self._record_first_success = self.sql["record_first_success"]
         self._record_step = self.sql["record_step"]
         self._start_workflow = self.sql["start_workflow"]
+        first_successes = Merge(self.sql["record_first_successes"], _first_successes, _step_of_params, _step_of_row)
+        self.group_commit = GroupCommit(pool, merges={self._record_first_success: first_successes})
         self.skew: Callable[[], float] = _no_skew
         """Seconds a virtual clock (the test harness's) is ahead of the database's; recorded times follow it."""
 
@@ -376,3 +377,29 @@ def _limit_columns(limits: dict[str, int]) -> dict[str, list[Any]]:
 
 def _no_skew() -> float:
     return 0.0
+
+
+def _first_successes(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The parameters of `record_first_successes` from those of queued `record_first_success` checkpoints (all
+    from group commit, so all written with their notification sent later)."""
+    return {
+        "wids": [p["wid"] for p in items],
+        "sids": [p["sid"] for p in items],
+        "names": [p["name"] for p in items],
+        "kinds": [p["kind"] for p in items],
+        "maxes": [p["max"] for p in items],
+        "outputs": [p["output"] for p in items],
+        "children": [p["child"] for p in items],
+        "starteds": [p["started"] for p in items],
+        "skews": [float(p["skew"]) for p in items],
+        "owners": [p["me"] for p in items],
+        "later": items[0]["later"],
+    }
+
+
+def _step_of_params(params: dict[str, Any]) -> tuple[str, int]:
+    return params["wid"], params["sid"]
+
+
+def _step_of_row(row: tuple[Any, ...]) -> tuple[str, int]:
+    return row[0], row[1]
