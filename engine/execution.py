@@ -301,6 +301,18 @@ class PlainAttempts:
             raise policy.exhausted(self.spec.name, self.errors, self.spec.kind == StepKind.STEP) from exc
 
 
+def _recorded_final(ctx: WorkflowContext, name: str) -> RecordedStep | None:
+    """The next step's outcome if it is recorded final (the position is then taken): replaying it needs no
+    `StepRun`, which a recovered workflow would otherwise build for each of its recorded steps."""
+    if not ctx.recorded:
+        return None
+    rec = ctx.replayed(ctx.last_step + 1, name)
+    if rec is None or not rec.status.final:
+        return None
+    ctx.next_step_id()
+    return rec
+
+
 def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     def call() -> Any:
         return _within_timeout(spec, lambda: body_of(spec)(*args, **kwargs))
@@ -308,6 +320,9 @@ def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     ctx = active_workflow()
     if ctx is None:
         return run_attempts(PlainAttempts(spec), call)
+    rec = _recorded_final(ctx, spec.name)
+    if rec is not None:
+        return _recorded_value(rec)
     run = StepRun(ctx, spec)
     if run.recorded is not None and run.done:
         return _recorded_value(run.recorded)

@@ -10,7 +10,7 @@ presents it as attempt 1.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -45,9 +45,16 @@ class RecordedStep:
     past_errors: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.kind = StepKind(self.kind)
-        self.status = StepStatus(self.status)
+        self.kind = _STEP_KINDS.get(self.kind) or StepKind(self.kind)
+        self.status = _STEP_STATUSES.get(self.status) or StepStatus(self.status)
         self.wait_remaining = self.wait_remaining or 0.0
+
+
+_STEP_KINDS: dict[str, StepKind] = {kind.value: kind for kind in StepKind}
+_STEP_STATUSES: dict[str, StepStatus] = {status.value: status for status in StepStatus}
+_WORKFLOW_STATUSES: dict[str, WorkflowStatus] = {status.value: status for status in WorkflowStatus}
+"""Members by text: a dictionary lookup per row instead of an enum call (a recovery reads thousands of rows)."""
+_RECORDED_COLUMNS = [f.name for f in fields(RecordedStep) if f.name != "past_errors"]
 
 
 @dataclass
@@ -62,7 +69,7 @@ class ClaimedWorkflow:
     """It has steps recorded, which replay reads; a workflow that never ran has none, and costs no read."""
 
     def __post_init__(self) -> None:
-        self.status = WorkflowStatus(self.status)
+        self.status = _WORKFLOW_STATUSES.get(self.status) or WorkflowStatus(self.status)
 
 
 class RuntimeStore:
@@ -271,8 +278,10 @@ class RuntimeStore:
         out: dict[str, dict[int, RecordedStep]] = {wid: {} for wid in workflow_ids}
         with self.pool.connection() as c:
             params = {"ids": workflow_ids, "skew": self.skew()}
-            steps = c.cursor(row_factory=class_row(RecordedStep)).execute(self.sql["steps_for_run"], params)
-            recorded = steps.fetchall()
+            steps = c.execute(self.sql["steps_for_run"], params)
+            if steps.description is None or [d.name for d in steps.description] != _RECORDED_COLUMNS:
+                raise RuntimeError("steps_for_run must return RecordedStep's fields in order")
+            recorded = [RecordedStep(*row) for row in steps.fetchall()]  # by position: no dict per row
             open_steps = any(not step.status.final for step in recorded)
             errors: list[dict[str, Any]] = []
             if open_steps:
