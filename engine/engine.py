@@ -391,7 +391,7 @@ class Engine:
         return runnable
 
     def _runs_here(self, workflow_id: str) -> bool:
-        return self.runs.future(workflow_id) is not None
+        return self.runs.running(workflow_id)
 
     def _start(self, wanted: list[tuple[str, WorkflowSpec, dict[str, Any], bool]]) -> None:
         """Run these workflows here, (id, spec, inputs, has checkpoints to replay) each.
@@ -401,7 +401,7 @@ class Engine:
         recorded in between would run again. A workflow already running here runs again once that run ends."""
         mine: list[tuple[str, WorkflowSpec, dict[str, Any], bool]] = []
         for wid, spec, inputs, replay in wanted:
-            if self.runs.claim(wid) is not None:
+            if self.runs.start(wid):
                 mine.append((wid, spec, inputs, replay))
             elif not self.runs.rerun_later(wid, (spec, inputs)):
                 self._rerun(wid, (spec, inputs))  # that run ended meanwhile

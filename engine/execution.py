@@ -524,7 +524,7 @@ def run_child(ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...], k
             timeout=spec.timeout_seconds,
         )
     outcome = PAUSED
-    if created and rt.runs.claim(child_id) is not None:
+    if created and rt.runs.start(child_id):
         if spec.timeout_seconds is not None:  # an earlier deadline of the parent is the parent's timer
             rt.deadlines.arm(child_id, spec.timeout_seconds)
         outcome = contextvars.Context().run(execute, rt, child_id, spec, inputs, {})

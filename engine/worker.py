@@ -114,7 +114,7 @@ class ControlListener(Service):
 
     def _local(self, msg: dict[str, Any]) -> list[str]:
         """The ids of the message that run in this process (no query for a message about others)."""
-        return [wid for wid in self._ids(msg) if self.engine.runs.future(wid) is not None]
+        return [wid for wid in self._ids(msg) if self.engine.runs.running(wid)]
 
     def handle(self, payload: str) -> None:
         """Act on one control message; anything malformed is logged and ignored."""

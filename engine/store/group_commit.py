@@ -57,13 +57,35 @@ class Merge:
     key_of_row: Callable[[Any], Hashable]
 
 
+class _Done:
+    """Set once, waited for once: a lock held from birth and released by `set` (an Event costs a Condition, a lock
+    and their setup; a recovery of 1000 workflows makes one per queued checkpoint)."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        if self._lock.locked():
+            self._lock.release()
+
+    def is_set(self) -> bool:
+        return not self._lock.locked()
+
+    def wait(self) -> None:
+        self._lock.acquire()
+        self._lock.release()
+
+
 class _Queued:
     __slots__ = ("query", "params", "done", "result", "error")
 
     def __init__(self, query: str, params: Any):
         self.query = query
         self.params = params
-        self.done = threading.Event()
+        self.done = _Done()
         self.result: Any = False
         self.error: BaseException | None = None
 
