@@ -144,7 +144,8 @@ class StepRun:
         if self.wait > 0:
             self.rt.runs.wait(self.workflow_id, self.wait)
         self.rt.runs.check(self.workflow_id)
-        self.started = self.rt.runs.clock.now()
+        if self.wait > 0 or self.attempt > 1:  # else the attempt starts as the step did, a few microseconds ago
+            self.started = self.rt.runs.clock.now()
         if self.attempt > 1:
             self.mark(StepStatus.RUNNING)
         self.rt.confirm_ownership(self.ctx, self.where)
