@@ -116,7 +116,6 @@ class Runtime:
     def strand(self, workflow_id: str) -> None:
         self.runs.strand([workflow_id])
         with contextlib.suppress(Exception):
-            self.store.group_commit.release_idle()  # so that the check sees the kept writer connections too
             self.pool.check()
 
     def confirm_ownership(self, ctx: WorkflowContext, where: str) -> None:

@@ -44,7 +44,6 @@ class Store:
         self.control_channel = control_channel(schema)
 
     def close(self) -> None:
-        self.runtime.group_commit.release_idle()
         self.pool.close()
 
 

@@ -86,15 +86,10 @@ def fetch_one(pool: ConnectionPool, query: str, params: Any) -> tuple[Any, ...] 
     """
     conn = pool.getconn()
     try:
-        return execute_one(conn, query, params)
+        cursor: psycopg.Cursor[Any] | None = getattr(conn, HOT_CURSOR, None)
+        if cursor is None:
+            cursor = conn.cursor()
+            setattr(conn, HOT_CURSOR, cursor)
+        return cursor.execute(query, params, prepare=True).fetchone()
     finally:
         pool.putconn(conn)
-
-
-def execute_one(conn: psycopg.Connection[Any], query: str, params: Any) -> tuple[Any, ...] | None:
-    """The first row of one hot-path statement on this autocommit connection, on its kept cursor, prepared."""
-    cursor: psycopg.Cursor[Any] | None = getattr(conn, HOT_CURSOR, None)
-    if cursor is None:
-        cursor = conn.cursor()
-        setattr(conn, HOT_CURSOR, cursor)
-    return cursor.execute(query, params, prepare=True).fetchone()

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from engine.store.connection import execute_one
+from engine.store.connection import fetch_one
 
 
 def certainly_rolled_back(exc: BaseException) -> bool:
@@ -99,19 +99,13 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._writers = 0
         self._queued: list[_Queued] = []
-        self._idle: list[psycopg.Connection[Any]] = []
-        """Writers' connections kept between lone writes (at most `max_writers`): a step of a lone workflow then
-        pays no pool checkout and return. Any failure hands them all back to the pool, which checks them."""
 
     def write(self, query: str, params: Any) -> Any:
         """Run a checkpoint statement that returns at most one row: its first column, or False for no row."""
-        conn = None
         with self._lock:
             if self._writers < self.max_writers:
                 self._writers += 1
                 mine = None
-                if self._idle:
-                    conn = self._idle.pop()
             else:
                 mine = _Queued(query, params)
                 self._queued.append(mine)
@@ -121,34 +115,17 @@ class GroupCommit:
                 raise mine.error
             return mine.result
         try:
-            if conn is None:
-                conn = self.pool.getconn()
-            row = execute_one(conn, query, params)
+            row = fetch_one(self.pool, query, params)
             return row[0] if row else False
-        except BaseException:
-            if conn is not None:
-                self.pool.putconn(conn)  # broken or not, the pool decides
-                conn = None
-            self.release_idle()
-            raise
         finally:
-            self._drain(conn)
+            self._drain()
 
-    def release_idle(self) -> None:
-        """Hand the kept writer connections back to the pool (a failure, a shutdown)."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            self.pool.putconn(conn)
-
-    def _drain(self, conn: psycopg.Connection[Any] | None = None) -> None:
+    def _drain(self) -> None:
         while True:
             with self._lock:
                 batch, self._queued = self._queued, []
                 if not batch:
                     self._writers -= 1
-                    if conn is not None:
-                        self._idle.append(conn)
                     return
             self._write_batch(batch)
 
