@@ -144,7 +144,8 @@ class StepRun:
         if self.wait > 0:
             self.rt.runs.wait(self.workflow_id, self.wait)
         self.rt.runs.check(self.workflow_id)
-        self.started = self.rt.runs.clock.now()
+        if self.wait > 0 or self.attempt > 1:  # else the attempt starts as the step did, a few microseconds ago
+            self.started = self.rt.runs.clock.now()
         if self.attempt > 1:
             self.mark(StepStatus.RUNNING)
         self.rt.confirm_ownership(self.ctx, self.where)
@@ -301,6 +302,18 @@ class PlainAttempts:
             raise policy.exhausted(self.spec.name, self.errors, self.spec.kind == StepKind.STEP) from exc
 
 
+def _recorded_final(ctx: WorkflowContext, name: str) -> RecordedStep | None:
+    """The next step's outcome if it is recorded final (the position is then taken): replaying it needs no
+    `StepRun`, which a recovered workflow would otherwise build for each of its recorded steps."""
+    if not ctx.recorded:
+        return None
+    rec = ctx.replayed(ctx.last_step + 1, name)
+    if rec is None or not rec.status.final:
+        return None
+    ctx.next_step_id()
+    return rec
+
+
 def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     def call() -> Any:
         return _within_timeout(spec, lambda: body_of(spec)(*args, **kwargs))
@@ -308,6 +321,9 @@ def call_step(spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     ctx = active_workflow()
     if ctx is None:
         return run_attempts(PlainAttempts(spec), call)
+    rec = _recorded_final(ctx, spec.name)
+    if rec is not None:
+        return _recorded_value(rec)
     run = StepRun(ctx, spec)
     if run.recorded is not None and run.done:
         return _recorded_value(run.recorded)
@@ -509,7 +525,7 @@ def run_child(ctx: WorkflowContext, spec: WorkflowSpec, args: tuple[Any, ...], k
             timeout=spec.timeout_seconds,
         )
     outcome = PAUSED
-    if created and rt.runs.claim(child_id) is not None:
+    if created and rt.runs.start(child_id):
         if spec.timeout_seconds is not None:  # an earlier deadline of the parent is the parent's timer
             rt.deadlines.arm(child_id, spec.timeout_seconds)
         outcome = contextvars.Context().run(execute, rt, child_id, spec, inputs, {})

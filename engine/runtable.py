@@ -13,7 +13,6 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
 from engine.clock import Clock
@@ -21,12 +20,17 @@ from engine.errors import WorkflowCancelled
 from engine.outcome import PAUSED, Outcome
 
 
-@dataclass
 class _Run:
-    future: Future[Outcome] = field(default_factory=Future)
-    wakeup: threading.Event = field(default_factory=threading.Event)
-    cancelled: bool = False
-    rerun: Any = None
+    """One run here. Its future (for a `result()` waiting in this process) and its wake-up event (for a wait) are
+    made when first needed, under the table's lock: most runs never need either, and making both cost ~20 us."""
+
+    __slots__ = ("future", "wakeup", "cancelled", "rerun")
+
+    def __init__(self) -> None:
+        self.future: Future[Outcome] | None = None
+        self.wakeup: threading.Event | None = None
+        self.cancelled = False
+        self.rerun: Any = None
 
 
 class RunTable:
@@ -49,14 +53,18 @@ class RunTable:
         """Monotonic time until which no other worker can take this one for dead (half a lease after the
         start of its last heartbeat that went through); past it, a run confirms it still owns its workflow."""
 
-    def claim(self, workflow_id: str) -> Future[Outcome] | None:
-        """Start a run here; None when one is running already."""
+    def start(self, workflow_id: str) -> bool:
+        """Start a run here; False when one is running already."""
         with self._lock:
             if workflow_id in self._runs:
-                return None
+                return False
             self._recent.pop(workflow_id, None)
-            run = self._runs[workflow_id] = _Run()
-            return run.future
+            self._runs[workflow_id] = _Run()
+            return True
+
+    def claim(self, workflow_id: str) -> Future[Outcome] | None:
+        """Start a run here and return its future; None when one is running already."""
+        return self.future(workflow_id) if self.start(workflow_id) else None
 
     def rerun_later(self, workflow_id: str, what: Any) -> bool:
         """Remember `what` to start again when the current run ends; False when nothing runs now."""
@@ -77,7 +85,8 @@ class RunTable:
                     self._recent.popitem(last=False)
         if run is None:
             return None
-        run.future.set_result(outcome)
+        if run.future is not None:  # made under the lock before the pop above, or never
+            run.future.set_result(outcome)
         return run.rerun
 
     def release_all(self) -> None:
@@ -85,12 +94,30 @@ class RunTable:
         with self._lock:
             runs, self._runs = self._runs, {}
         for run in runs.values():
-            if not run.future.done():
+            if run.future is not None and not run.future.done():
                 run.future.set_result(PAUSED)
 
+    def running(self, workflow_id: str) -> bool:
+        return workflow_id in self._runs
+
     def future(self, workflow_id: str) -> Future[Outcome] | None:
-        run = self._runs.get(workflow_id)
-        return None if run is None else run.future
+        """What a caller here waits on for the run's outcome; None when it does not run here."""
+        with self._lock:
+            run = self._runs.get(workflow_id)
+            if run is None:
+                return None
+            if run.future is None:
+                run.future = Future()
+            return run.future
+
+    def _wakeup(self, run: _Run) -> threading.Event:
+        event = run.wakeup
+        if event is None:
+            with self._lock:
+                if run.wakeup is None:
+                    run.wakeup = threading.Event()
+                event = run.wakeup
+        return event
 
     def recent(self, workflow_id: str) -> Outcome | None:
         """The outcome of a run of this process that ended lately, if it decided one (see `RECENT`)."""
@@ -107,7 +134,7 @@ class RunTable:
             if run is not None:
                 run.cancelled = True
         if run is not None:
-            run.wakeup.set()
+            self._wakeup(run).set()
 
     def cancelled(self, workflow_id: str) -> bool:
         run = self._runs.get(workflow_id)
@@ -121,19 +148,19 @@ class RunTable:
     def wake(self, workflow_id: str) -> None:
         run = self._runs.get(workflow_id)
         if run is not None:
-            run.wakeup.set()
+            self._wakeup(run).set()
 
     def wake_all(self) -> None:
         for run in list(self._runs.values()):
-            run.wakeup.set()
+            self._wakeup(run).set()
 
     def wait(self, workflow_id: str, seconds: float) -> None:
         """A durable wait (a backoff, a sleep) of up to `seconds` on the engine's clock; cancel, retry-now
         and shutdown cut it short."""
         run = self._runs.get(workflow_id)
-        self.clock.wait(run.wakeup if run is not None else threading.Event(), seconds)
-        if run is not None:
-            run.wakeup.clear()
+        wakeup = self._wakeup(run) if run is not None else threading.Event()
+        self.clock.wait(wakeup, seconds)
+        wakeup.clear()
         self.check(workflow_id)
 
     def watch(self, workflow_id: str, what: tuple[str, str]) -> None:
@@ -161,8 +188,10 @@ class RunTable:
         run = self._runs.get(workflow_id)
         if run is None:
             time.sleep(seconds)
-        elif run.wakeup.wait(seconds):
-            run.wakeup.clear()
+        else:
+            wakeup = self._wakeup(run)
+            if wakeup.wait(seconds):
+                wakeup.clear()
         self.check(workflow_id)
 
     # outages ----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import psycopg
@@ -47,15 +47,25 @@ class StoreUnreachable(BaseException):
     """
 
 
-@contextlib.contextmanager
-def checkpointing(in_transaction: bool = False) -> Iterator[None]:
+class checkpointing:  # noqa: N801 - used as `with checkpointing():`, like the context manager it was
     """A lost connection is an outage, not an outcome: StoreUnreachable. Inside a `@transaction`, though, a
-    serialization failure or a deadlock (OperationalErrors too) certainly rolled it back: its retries decide."""
-    try:
-        yield
-    except psycopg.OperationalError as exc:
-        if in_transaction and isinstance(exc, RETRYABLE_TRANSACTION_ERRORS):
-            raise
+    serialization failure or a deadlock (OperationalErrors too) certainly rolled it back: its retries decide.
+
+    A class rather than a generator-based context manager: every checkpoint enters one."""
+
+    __slots__ = ("in_transaction",)
+
+    def __init__(self, in_transaction: bool = False):
+        self.in_transaction = in_transaction
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc is None or not isinstance(exc, psycopg.OperationalError):
+            return
+        if self.in_transaction and isinstance(exc, RETRYABLE_TRANSACTION_ERRORS):
+            return
         raise StoreUnreachable(failure_reason(exc)) from exc
 
 

@@ -114,7 +114,7 @@ class ControlListener(Service):
 
     def _local(self, msg: dict[str, Any]) -> list[str]:
         """The ids of the message that run in this process (no query for a message about others)."""
-        return [wid for wid in self._ids(msg) if self.engine.runs.future(wid) is not None]
+        return [wid for wid in self._ids(msg) if self.engine.runs.running(wid)]
 
     def handle(self, payload: str) -> None:
         """Act on one control message; anything malformed is logged and ignored."""
@@ -164,7 +164,7 @@ class Heartbeat(Service):
 
     def __init__(self, engine: Engine):
         # Retried at least once a beat: a worker whose beats stop for a lease is taken for dead.
-        super().__init__("durable-heartbeat", longest_pause=engine.heartbeat_seconds)
+        super().__init__("durable-heartbeat", longest_pause=engine.beat_seconds)
         self.engine = engine
         self._poke = threading.Event()
         self._urgent = threading.Event()
@@ -231,7 +231,7 @@ class Heartbeat(Service):
                     engine.runtime_store.explain_waiting(engine.lease_seconds)
                     fold_counts(engine.runtime_store.pool, engine.runtime_store.sql)
                 self._beats += 1
-                self._next_beat = now + engine.heartbeat_seconds
+                self._next_beat = now + engine.beat_seconds
             wake_at = self._next_beat
             changes_in = self.claim_work()
             claimed_at = time.monotonic()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from datetime import datetime, timezone
 
 import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
+from engine.states import StepKind, StepStatus
 from engine.store.group_commit import GroupCommit, _Queued
 
 
@@ -67,3 +70,44 @@ def test_a_failing_statement_in_a_batch_fails_only_itself(table):
     assert [b.result for b in batch] == [True, False, True]
     assert isinstance(batch[1].error, psycopg.errors.DivisionByZero)
     assert all(b.done.is_set() for b in batch)
+
+
+def _first_successes(store, owner: str, steps: list[tuple[str, int]]) -> list[_Queued]:
+    """The queued checkpoints that `record_step` makes for these first-attempt successes (captured, not written)."""
+    captured: list[_Queued] = []
+    store.group_commit.write = lambda query, params: captured.append(_Queued(query, params)) or False
+    try:
+        for wid, sid in steps:
+            store.record_step(
+                workflow_id=wid, step_id=sid, name="s", kind=StepKind.STEP, status=StepStatus.SUCCESS, attempt=1,
+                max_attempts=3, started=datetime.now(timezone.utc), output=str(sid), owner=owner,
+            )  # fmt: skip
+    finally:
+        del store.group_commit.write
+    return captured
+
+
+def test_queued_first_successes_are_one_statement_and_each_gets_its_own_answer(engine, database_url, schema):
+    store = engine.runtime_store
+    for wid, owner in [("m1", engine.executor_id), ("m2", engine.executor_id), ("theirs", "another-executor")]:
+        assert store.start_workflow(wid, "x", "{}", owner)
+    batch = _first_successes(store, engine.executor_id, [("m1", 1), ("m2", 1), ("theirs", 1), ("m1", 2)])
+    assert len(store.group_commit._plan(batch)) == 1
+    store.group_commit._write_batch(batch)
+    assert all(b.error is None for b in batch)
+    assert [json.loads(b.result)["id"] if b.result else b.result for b in batch] == ["m1", "m2", False, "m1"]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(f"SELECT workflow_id, step_id, status, output FROM {schema}.steps ORDER BY 1, 2").fetchall()
+    assert rows == [("m1", 1, "SUCCESS", 1), ("m1", 2, "SUCCESS", 2), ("m2", 1, "SUCCESS", 1)]
+    again = _first_successes(store, engine.executor_id, [("m2", 1), ("m2", 2)])
+    store.group_commit._write_batch(again)  # an outcome already recorded is never overwritten
+    assert [bool(b.result) for b in again] == [False, True]
+
+
+def test_one_step_twice_in_a_merged_batch_is_written_once(engine):
+    """Two items for one row make the merged statement fail whole; each is then sent alone: the first is written."""
+    store = engine.runtime_store
+    assert store.start_workflow("twice", "x", "{}", engine.executor_id)
+    batch = _first_successes(store, engine.executor_id, [("twice", 1), ("twice", 1)])
+    store.group_commit._write_batch(batch)
+    assert [bool(b.result) for b in batch] == [True, False] and all(b.error is None for b in batch)

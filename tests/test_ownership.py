@@ -281,3 +281,12 @@ def _seconds_since_start(url: str) -> float:
         row = conn.execute("SELECT extract(epoch FROM clock_timestamp() - pg_postmaster_start_time())").fetchone()
     assert row is not None
     return float(row[0])
+
+
+def test_a_heartbeat_slower_than_a_quarter_lease_still_beats_four_times_a_lease(make_engine):
+    """A beat vouches for the runs for half a lease; beats as far apart as the lease would leave runs reading their
+    workflow's owner before every step for half of each beat (and other workers could take the worker for dead)."""
+    eng = make_engine(heartbeat_seconds=60.0, lease_seconds=0.4)
+    assert eng.beat_seconds == pytest.approx(0.1)
+    beats = eng.heartbeat.beats
+    wait_for(lambda: eng.heartbeat.beats >= beats + 3, timeout=5)

@@ -10,7 +10,7 @@ presents it as attempt 1.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool
 from engine.records import FaultRecord, WorkflowOutcome, WorkflowState
 from engine.states import StepKind, StepStatus, WorkflowStatus
 from engine.store.connection import fetch_one
-from engine.store.group_commit import GroupCommit
+from engine.store.group_commit import GroupCommit, Merge
 from engine.store.names import events_channel
 from engine.store.notes import LaterNotes
 from engine.store.queries import for_schema
@@ -45,9 +45,16 @@ class RecordedStep:
     past_errors: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.kind = StepKind(self.kind)
-        self.status = StepStatus(self.status)
+        self.kind = _STEP_KINDS.get(self.kind) or StepKind(self.kind)
+        self.status = _STEP_STATUSES.get(self.status) or StepStatus(self.status)
         self.wait_remaining = self.wait_remaining or 0.0
+
+
+_STEP_KINDS: dict[str, StepKind] = {kind.value: kind for kind in StepKind}
+_STEP_STATUSES: dict[str, StepStatus] = {status.value: status for status in StepStatus}
+_WORKFLOW_STATUSES: dict[str, WorkflowStatus] = {status.value: status for status in WorkflowStatus}
+"""Members by text: a dictionary lookup per row instead of an enum call (a recovery reads thousands of rows)."""
+_RECORDED_COLUMNS = [f.name for f in fields(RecordedStep) if f.name != "past_errors"]
 
 
 @dataclass
@@ -62,13 +69,12 @@ class ClaimedWorkflow:
     """It has steps recorded, which replay reads; a workflow that never ran has none, and costs no read."""
 
     def __post_init__(self) -> None:
-        self.status = WorkflowStatus(self.status)
+        self.status = _WORKFLOW_STATUSES.get(self.status) or WorkflowStatus(self.status)
 
 
 class RuntimeStore:
     def __init__(self, pool: ConnectionPool, schema: str):
         self.pool = pool
-        self.group_commit = GroupCommit(pool)
         self.sql = for_schema(schema)
         self.notes = LaterNotes(pool, self.sql, events_channel(schema))
         """The notifications of this store's starts and checkpoints, sent after their commit by the notifier."""
@@ -76,6 +82,8 @@ class RuntimeStore:
         self._record_first_success = self.sql["record_first_success"]
         self._record_step = self.sql["record_step"]
         self._start_workflow = self.sql["start_workflow"]
+        first_successes = Merge(self.sql["record_first_successes"], _first_successes, _step_of_params, _step_of_row)
+        self.group_commit = GroupCommit(pool, merges={self._record_first_success: first_successes})
         self.skew: Callable[[], float] = _no_skew
         """Seconds a virtual clock (the test harness's) is ahead of the database's; recorded times follow it."""
 
@@ -270,8 +278,10 @@ class RuntimeStore:
         out: dict[str, dict[int, RecordedStep]] = {wid: {} for wid in workflow_ids}
         with self.pool.connection() as c:
             params = {"ids": workflow_ids, "skew": self.skew()}
-            steps = c.cursor(row_factory=class_row(RecordedStep)).execute(self.sql["steps_for_run"], params)
-            recorded = steps.fetchall()
+            steps = c.execute(self.sql["steps_for_run"], params)
+            if steps.description is None or [d.name for d in steps.description] != _RECORDED_COLUMNS:
+                raise RuntimeError("steps_for_run must return RecordedStep's fields in order")
+            recorded = [RecordedStep(*row) for row in steps.fetchall()]  # by position: no dict per row
             open_steps = any(not step.status.final for step in recorded)
             errors: list[dict[str, Any]] = []
             if open_steps:
@@ -376,3 +386,29 @@ def _limit_columns(limits: dict[str, int]) -> dict[str, list[Any]]:
 
 def _no_skew() -> float:
     return 0.0
+
+
+def _first_successes(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The parameters of `record_first_successes` from those of queued `record_first_success` checkpoints (all
+    from group commit, so all written with their notification sent later)."""
+    return {
+        "wids": [p["wid"] for p in items],
+        "sids": [p["sid"] for p in items],
+        "names": [p["name"] for p in items],
+        "kinds": [p["kind"] for p in items],
+        "maxes": [p["max"] for p in items],
+        "outputs": [p["output"] for p in items],
+        "children": [p["child"] for p in items],
+        "starteds": [p["started"] for p in items],
+        "skews": [float(p["skew"]) for p in items],
+        "owners": [p["me"] for p in items],
+        "later": items[0]["later"],
+    }
+
+
+def _step_of_params(params: dict[str, Any]) -> tuple[str, int]:
+    return params["wid"], params["sid"]
+
+
+def _step_of_row(row: tuple[Any, ...]) -> tuple[str, int]:
+    return row[0], row[1]

@@ -84,3 +84,25 @@ def test_recent_outcomes_are_kept_for_late_callers_and_bounded():
     runs.claim("p")
     runs.release("p", PAUSED)
     assert runs.recent("p") is None
+
+
+def test_a_future_asked_for_while_the_run_goes_on_gets_its_outcome_and_none_after():
+    runs = RunTable()
+    assert runs.start("a") and not runs.start("a") and runs.running("a")
+    future = runs.future("a")
+    assert future is not None and runs.future("a") is future
+    runs.release("a", DONE)
+    assert future.result(0) == DONE and runs.future("a") is None and not runs.running("a")
+
+
+def test_a_cancel_or_a_wake_before_the_wait_still_cuts_it_short():
+    """The wake-up event is made when first needed: one set before any wait must still be seen by the wait."""
+    runs = RunTable()
+    runs.start("a")
+    runs.wake("a")
+    started = time.monotonic()
+    runs.wait("a", 10)
+    runs.cancel("a")
+    with pytest.raises(WorkflowCancelled):
+        runs.pause("a", 10)
+    assert time.monotonic() - started < 5
