@@ -9,7 +9,7 @@ from engine.worker import Heartbeat
 
 
 def _heartbeat() -> Any:
-    return Heartbeat(SimpleNamespace(heartbeat_seconds=1.0))  # type: ignore[arg-type]
+    return Heartbeat(SimpleNamespace(beat_seconds=1.0))  # type: ignore[arg-type]
 
 
 def test_a_freeing_wake_is_urgent_only_while_a_queue_is_full():
