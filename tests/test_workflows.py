@@ -479,7 +479,9 @@ def test_lost_database_connections_pause_the_workflow_then_it_resumes(engine, co
     assert handle.result(timeout=20) == ["before", "done"]
     assert killed[0] >= 1
     assert control.get_workflow("outage").recovery_count == 0  # an outage is not a recovery
-    assert len(runs) == 2  # its checkpoint was lost with the connection, so the step ran again
+    # The step ran again when its checkpoint met a dead connection, or once when the checkpoint got a fresh one
+    # because another thread (the heartbeat) met the dead ones first: the threads' timing decides which.
+    assert len(runs) in (1, 2)
 
 
 def test_a_child_paused_by_an_outage_does_not_fail_its_parent(engine, control, database_url):
