@@ -45,7 +45,7 @@ def generic_plan(conn: psycopg.Connection[Any], statement: str, types: dict[str,
             names.append(m.group(1))
         return f"${names.index(m.group(1)) + 1}"
 
-    text = re.sub(r"%\((\w+)\)s", number, statement)
+    text = re.sub(r"%\((\w+)\)[sbt]", number, statement)
     args = pgsql.SQL(", ").join(pgsql.SQL("{}::{}").format(params[n], pgsql.SQL(types[n])) for n in names)
     with conn.transaction(force_rollback=True):
         conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
