@@ -133,6 +133,19 @@ class Recent(Generic[K, V]):
         self.young, self.old = {}, {}
 
 
+class RowMessage(Message):
+    """A row of a LineTable, by its position: what the cursor's messages carry."""
+
+    def __init__(self, table: LineTable, cursor_row: int):
+        super().__init__()
+        self.table = table
+        self.cursor_row = cursor_row
+
+    @property
+    def control(self) -> LineTable:
+        return self.table
+
+
 class LineTable(Widget, can_focus=True):
     """Rows of cells (`str` or rich `Text`) under a header, a row cursor, zebra stripes; no scrolling (the
     owner shows a window of its list: see `tui.widgets.WindowTable`)."""
@@ -208,29 +221,11 @@ class LineTable(Widget, can_focus=True):
     }
     """
 
-    class RowHighlighted(Message):
+    class RowHighlighted(RowMessage):
         """The cursor moved to `cursor_row`."""
 
-        def __init__(self, table: LineTable, cursor_row: int):
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-
-        @property
-        def control(self) -> LineTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(RowMessage):
         """Enter (or a click on the cursor's row) chose the row at `cursor_row`."""
-
-        def __init__(self, table: LineTable, cursor_row: int):
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-
-        @property
-        def control(self) -> LineTable:
-            return self.table
 
     show_header = True
     header_height = 1
