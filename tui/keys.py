@@ -7,11 +7,12 @@ The full description lives in each `Binding`'s `tooltip`, next to the key, so it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -36,14 +37,62 @@ def described(bindings: Iterable[object]) -> list[tuple[str, str]]:
 
 class DashFooter(Footer):
     """The footer, fitted to the width: when the keys do not fit, those whose actions come first in the
-    screen's `footer_drop` leave first (the command palette key and `?` always stay)."""
+    screen's `footer_drop` leave first (the command palette key and `?` always stay).
+
+    A change of bindings that only greys or ungreys keys (the selected row changed which actions apply,
+    the first rows arrived) updates the keys in place. Textual's Footer rebuilds every key instead, and
+    the new keys' first layout and paint held the UI loop 40-50 ms (plus ~20 ms to build them): the
+    longest callbacks of a burst. Only a change of which keys are shown (or their labels) rebuilds; a
+    burst of changes asks for one update, done after the next refresh with the state then."""
 
     def __init__(self, drop_order: Sequence[str] = ()):
         super().__init__(compact=True)
         self.drop_order = list(drop_order)
         self._width = 0
+        self._composed: Hashable = None
+        """`_shown()[0]` of the keys composed now: while it holds, a bindings change needs no rebuild."""
+        self._update_pending = False
+
+    def _shown(self) -> tuple[Hashable, dict[str, bool]]:
+        """Which keys the footer shows, as `Footer.compose` picks them (the first binding of each shown
+        action, then the command palette's), with their labels; and whether each action is enabled."""
+        layout: list[Hashable] = []
+        enabled: dict[str, bool] = {}
+        for _, binding, is_enabled, tooltip in self.screen.active_bindings.values():
+            if binding.show and binding.action not in enabled:
+                enabled[binding.action] = is_enabled
+                group = (binding.group.description, binding.group.compact) if binding.group else None
+                layout.append((binding.key, binding.action, binding.description, group, tooltip))
+        palette = self.app.COMMAND_PALETTE_BINDING
+        if (shown := self.screen.active_bindings.get(palette)) is not None:
+            enabled.setdefault(shown.binding.action, shown.enabled)
+        return (tuple(layout), palette, self.show_command_palette, self.compact, self.size.width), enabled
+
+    def bindings_changed(self, screen: Screen) -> None:  # type: ignore[type-arg]
+        self._bindings_ready = True
+        if not screen.app.app_focus or not (self.is_attached and screen is self.screen):
+            return
+        if not self._update_pending:
+            self._update_pending = True
+            self.call_after_refresh(self._update_keys)
+
+    async def _update_keys(self) -> None:
+        """Grey or ungrey the keys in place when the keys shown are the ones composed; else rebuild."""
+        self._update_pending = False
+        if not self.is_attached:
+            return
+        layout, enabled = self._shown()
+        if layout != self._composed:
+            await self.recompose()
+            return
+        for key in self.query(FooterKey):
+            on = enabled.get(key.action, True)
+            if key._disabled == on:  # what FooterKey reads on a click, and the class that dims it
+                key._disabled = not on
+                key.set_class(not on, "-disabled")
 
     def compose(self) -> ComposeResult:
+        self._composed = self._shown()[0] if self._bindings_ready else None
         widgets = list(super().compose())
         keys = [w for w in widgets if isinstance(w, FooterKey) and not w.has_class("-command-palette")]
         palette = [w for w in widgets if w not in keys]

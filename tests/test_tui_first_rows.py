@@ -1,0 +1,41 @@
+"""The first rows arriving in an empty database: the footer greys and ungreys its keys in place instead of
+rebuilding them (a rebuild and the new keys' first layout held the UI loop 40-70 ms, the longest callback
+of a burst: `bench/tui_latency.py --stall-only`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets._footer import FooterKey
+
+from engine import Control
+from tests.tui_data import make_app, run, settle, until
+from tui.keys import DashFooter
+from tui.workflows import WorkflowsScreen
+
+
+def greyed(footer: DashFooter) -> dict[str, bool]:
+    return {k.action: k.has_class("-disabled") for k in footer.query(FooterKey)}
+
+
+def test_first_rows_ungrey_the_footer_keys_without_rebuilding_them(control: Control) -> None:
+    async def scenario() -> None:
+        app = make_app(control)
+        async with app.run_test(size=(200, 40)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, WorkflowsScreen) and not screen.page
+            footer = screen.query_one(DashFooter)
+            keys = list(footer.query(FooterKey))
+            assert greyed(footer)["bulk_cancel"] and greyed(footer)["cancel"]
+
+            await asyncio.to_thread(control.enqueue_workflow, "bench.none", workflow_id="first-1")
+            await until(pilot, lambda: bool(screen.page))
+            await until(pilot, lambda: not greyed(footer)["bulk_cancel"])
+            await settle(pilot)
+
+            assert not greyed(footer)["cancel"]  # an ENQUEUED workflow may be cancelled
+            assert greyed(footer)["retry_now"]  # ... not retried now: no step waits to retry
+            assert list(footer.query(FooterKey)) == keys  # the same widgets: nothing was rebuilt
+
+    run(scenario)
