@@ -62,10 +62,6 @@ class RunTable:
             self._runs[workflow_id] = _Run()
             return True
 
-    def claim(self, workflow_id: str) -> Future[Outcome] | None:
-        """Start a run here and return its future; None when one is running already."""
-        return self.future(workflow_id) if self.start(workflow_id) else None
-
     def rerun_later(self, workflow_id: str, what: Any) -> bool:
         """Remember `what` to start again when the current run ends; False when nothing runs now."""
         with self._lock:

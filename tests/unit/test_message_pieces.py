@@ -60,8 +60,8 @@ def test_the_pane_shows_events_streams_and_waiting_messages() -> None:
 
 def test_only_the_runs_that_wait_for_it_are_woken() -> None:
     runs = RunTable()
-    runs.claim("a")
-    runs.claim("b")
+    runs.start("a")
+    runs.start("b")
     runs.watch("a", ("message", "a"))
     runs.wake_watchers(("message", "b"))  # b sleeps: a message for it must not cut its sleep short
     woke = threading.Event()

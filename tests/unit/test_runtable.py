@@ -17,24 +17,24 @@ DONE = Outcome(WorkflowStatus.SUCCESS, 42)
 
 def test_a_workflow_runs_once_at_a_time():
     runs = RunTable()
-    future = runs.claim("a")
-    assert future is not None and runs.claim("a") is None and len(runs) == 1
-    assert runs.release("a", DONE) is None
-    assert future.result(0) == DONE and len(runs) == 0
-    assert runs.claim("a") is not None
+    assert runs.start("a") and not runs.start("a") and len(runs) == 1
+    future = runs.future("a")
+    assert future is not None and runs.release("a", DONE) is None
+    assert future.result(0) == DONE and len(runs) == 0 and runs.future("a") is None
+    assert runs.start("a")
 
 
 def test_a_rerun_waits_for_the_current_run_to_end():
     runs = RunTable()
     assert not runs.rerun_later("a", "again")
-    runs.claim("a")
+    runs.start("a")
     assert runs.rerun_later("a", "again")
     assert runs.release("a", PAUSED) == "again"
 
 
 def test_cancel_wakes_the_wait_and_unwinds():
     runs = RunTable()
-    runs.claim("a")
+    runs.start("a")
     threading.Timer(0.02, runs.cancel, ("a",)).start()
     started = time.monotonic()
     with pytest.raises(WorkflowCancelled):
@@ -44,7 +44,7 @@ def test_cancel_wakes_the_wait_and_unwinds():
 
 def test_wake_cuts_a_wait_short_without_cancelling():
     runs = RunTable()
-    runs.claim("a")
+    runs.start("a")
     threading.Timer(0.02, runs.wake, ("a",)).start()
     runs.wait("a", 10)
     assert not runs.cancelled("a")
@@ -52,7 +52,7 @@ def test_wake_cuts_a_wait_short_without_cancelling():
 
 def test_stopping_unwinds_every_run():
     runs = RunTable()
-    runs.claim("a")
+    runs.start("a")
     runs.stopping.set()
     with pytest.raises(WorkflowCancelled):
         runs.check("a")
@@ -60,7 +60,8 @@ def test_stopping_unwinds_every_run():
 
 def test_release_all_ends_runs_that_never_started_paused():
     runs = RunTable()
-    future = runs.claim("a")
+    runs.start("a")
+    future = runs.future("a")
     runs.release_all()
     assert future is not None and future.result(0) == PAUSED and len(runs) == 0
 
@@ -76,12 +77,12 @@ def test_recent_outcomes_are_kept_for_late_callers_and_bounded():
     runs = RunTable()
     runs.RECENT = 2
     for wid in ("a", "b", "c"):
-        runs.claim(wid)
+        runs.start(wid)
         runs.release(wid, DONE)
     assert runs.recent("a") is None and runs.recent("c") == DONE
-    runs.claim("c")
+    runs.start("c")
     assert runs.recent("c") is None
-    runs.claim("p")
+    runs.start("p")
     runs.release("p", PAUSED)
     assert runs.recent("p") is None
 
