@@ -308,8 +308,9 @@ FinishedRecord = tuple[str, str, str | None, str | None]
 class Finisher(Service):
     """Commits how workflows ended, in batches.
 
-    Many workflows end at once in a recovery burst or under load; one commit for all that are ready
-    halves the commits of a short workflow. A workflow thread hands its outcome over and is free at once;
+    Many workflows end at once in a recovery burst or under load; one statement for all that are ready, sent
+    through the group commit (it shares a commit with the checkpoints queued beside it), halves the commits of
+    a short workflow. A workflow thread hands its outcome over and is free at once;
     its `done(committed)` runs only after the commit, so `result()` never sees an unrecorded outcome.
     """
 

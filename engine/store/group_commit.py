@@ -2,9 +2,11 @@
 
 Up to `max_writers` threads write their own checkpoint at once, each on its own connection (no
 hand-off, so a single workflow's step costs exactly one round trip). A checkpoint that arrives while
-all writers are busy is queued; a writer that finishes its own write takes whatever queued meanwhile
-and commits it as one pipelined transaction. Under a burst (a recovery, a load test) hundreds of
-checkpoints then cost a handful of commits instead of one each.
+all writers are busy is queued; a writer that finishes takes whatever queued meanwhile and hands it, as
+one batch, to the thread of its first checkpoint, which commits it as one pipelined transaction and then
+passes on the writer's place the same way. No caller writes more than its own batch (a start call does
+not wait for others' checkpoints), and under a burst (a recovery, a load test, starts called in a loop
+while earlier workflows run) hundreds of checkpoints cost a handful of commits instead of one each.
 
 A batch that fails is re-sent one statement at a time only when the failure certainly rolled the whole
 transaction back (the server reported an error for a statement, or the rollback after a client-side
@@ -80,7 +82,7 @@ class _Done:
 
 
 class _Queued:
-    __slots__ = ("query", "params", "done", "result", "error")
+    __slots__ = ("query", "params", "done", "result", "error", "batch")
 
     def __init__(self, query: str, params: Any):
         self.query = query
@@ -88,10 +90,12 @@ class _Queued:
         self.done = _Done()
         self.result: Any = False
         self.error: BaseException | None = None
+        self.batch: list[_Queued] | None = None
+        """Set when this item's thread is to write the batch (this item first) as the writer."""
 
 
 class GroupCommit:
-    def __init__(self, pool: ConnectionPool, max_writers: int = 4, merges: dict[str, Merge] | None = None):
+    def __init__(self, pool: ConnectionPool, max_writers: int = 1, merges: dict[str, Merge] | None = None):
         self.pool = pool
         self.max_writers = max_writers
         self.merges = merges or {}
@@ -109,25 +113,32 @@ class GroupCommit:
             else:
                 mine = _Queued(query, params)
                 self._queued.append(mine)
-        if mine is not None:
-            mine.done.wait()
-            if mine.error is not None:
-                raise mine.error
-            return mine.result
-        try:
-            row = fetch_one(self.pool, query, params)
-            return row[0] if row else False
-        finally:
-            self._drain()
+        if mine is None:
+            try:
+                row = fetch_one(self.pool, query, params)
+                return row[0] if row else False
+            finally:
+                self._pass_on()
+        mine.done.wait()
+        if mine.batch is not None:
+            try:
+                self._write_batch(mine.batch)
+            finally:
+                self._pass_on()
+        if mine.error is not None:
+            raise mine.error
+        return mine.result
 
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                batch, self._queued = self._queued, []
-                if not batch:
-                    self._writers -= 1
-                    return
-            self._write_batch(batch)
+    def _pass_on(self) -> None:
+        """Give this writer's place to the first of what queued meanwhile, with all of it as its batch; with
+        nothing queued the place is free again."""
+        with self._lock:
+            batch, self._queued = self._queued, []
+            if not batch:
+                self._writers -= 1
+                return
+        batch[0].batch = batch
+        batch[0].done.set()
 
     def _write_batch(self, batch: list[_Queued]) -> None:
         committed = False
@@ -152,7 +163,7 @@ class GroupCommit:
                     item.error = exc
         finally:
             for item in batch:
-                item.done.set()
+                item.done.set()  # the first is set already: it woke this batch's writer
 
     def _plan(self, batch: list[_Queued]) -> list[tuple[list[_Queued], Merge | None, tuple[str, Any]]]:
         """The statements that write `batch`: one per merged group of two or more items, one per other item. The

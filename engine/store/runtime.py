@@ -257,21 +257,21 @@ class RuntimeStore:
             return dict(c.execute(self.sql["names_of_workflows"], (workflow_ids,)).fetchall())
 
     def finish_workflows(self, executor_id: str, outcomes: list[tuple[str, str, str | None, str | None]]) -> None:
-        """Record how workflows ended, (id, status, output, error) each, in one statement and one commit.
+        """Record how workflows ended, (id, status, output, error) each, in one statement, committed through the
+        group commit (with whatever checkpoints queued beside it).
 
         Only workflows still PENDING and owned by this executor change: a cancel or a takeover wins.
         """
         ids, statuses, outputs, errors = (list(column) for column in zip(*outcomes, strict=True))
-        with self.pool.connection() as c:
-            params = {
-                "ids": ids,
-                "statuses": statuses,
-                "outputs": outputs,
-                "errors": errors,
-                "me": executor_id,
-                "skew": self.skew(),
-            }
-            c.execute(self.sql["finish_workflows"], params)
+        params = {
+            "ids": ids,
+            "statuses": statuses,
+            "outputs": outputs,
+            "errors": errors,
+            "me": executor_id,
+            "skew": self.skew(),
+        }
+        self.group_commit.write(self.sql["finish_workflows"], params)
 
     def recorded_steps(self, workflow_ids: list[str]) -> dict[str, dict[int, RecordedStep]]:
         """Everything replay needs for these workflows, in two queries however many there are."""

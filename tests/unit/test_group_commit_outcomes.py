@@ -7,6 +7,8 @@ statement error before COMMIT) is re-sent one statement at a time, so only the b
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -147,3 +149,51 @@ def test_which_errors_prove_a_rollback() -> None:
     assert not certainly_rolled_back(psycopg.errors.SerializationFailure("could not serialize"))
     assert not certainly_rolled_back(psycopg.OperationalError("lost"))
     assert not certainly_rolled_back(ValueError("not psycopg's"))
+
+
+class GatedPool(FakePool):
+    """Records which thread sent each statement; the statement "first" blocks until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent_by: dict[str, str] = {}
+        self.first_sent = threading.Event()
+        self.release = threading.Event()
+
+    def getconn(self) -> FakeConnection:
+        pool = self
+
+        class Gated(FakeConnection):
+            def execute(self, query: str, params: Any = None, prepare: bool | None = None) -> FakeCursor:
+                pool.sent_by[query] = threading.current_thread().name
+                if query == "first":
+                    pool.first_sent.set()
+                    pool.release.wait(5)
+                return super().execute(query, params, prepare)
+
+        return Gated(self)
+
+    @contextmanager
+    def connection(self) -> Iterator[FakeConnection]:
+        with super().connection():
+            yield self.getconn()
+
+
+def test_the_writer_hands_what_queued_to_a_queued_caller_and_writes_only_its_own() -> None:
+    """A start called in a loop must not pay for the checkpoints that queued behind it: the batch goes to the
+    thread of its first item, which writes it and then frees the writer's place."""
+    pool = GatedPool()
+    group = GroupCommit(pool, max_writers=1)  # type: ignore[arg-type]
+    first = threading.Thread(target=group.write, args=("first", ()), name="first")
+    first.start()
+    assert pool.first_sent.wait(5)
+    queued = [threading.Thread(target=group.write, args=(q, ()), name=q) for q in ("b", "c")]
+    for thread in queued:
+        thread.start()
+    while len(group._queued) < 2:
+        time.sleep(0.001)
+    pool.release.set()
+    for thread in [first, *queued]:
+        thread.join(5)
+    assert pool.sent_by == {"first": "first", "b": "b", "c": "b"}  # b leads the batch of b and c
+    assert pool.transactions == 1 and group._writers == 0
