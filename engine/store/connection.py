@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -11,6 +12,8 @@ from engine.config import describe_url
 from engine.errors import DatabaseUnavailable
 
 CONNECT_TIMEOUT = 5
+
+T = TypeVar("T")
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -84,12 +87,21 @@ def fetch_one(pool: ConnectionPool, query: str, params: Any) -> tuple[Any, ...] 
     manager around the connection (its exit would only commit what autocommit already committed), a cursor kept
     with each connection instead of a new one per statement, and the statement prepared at its first use.
     """
+    return run_kept(pool, query, params, _first_row)
+
+
+def run_kept(pool: ConnectionPool, query: str, params: Any, read: Callable[[psycopg.Cursor[Any]], T]) -> T:
+    """What `read` takes from the cursor after one hot-path statement, run as `fetch_one` runs it."""
     conn = pool.getconn()
     try:
         cursor: psycopg.Cursor[Any] | None = getattr(conn, HOT_CURSOR, None)
         if cursor is None:
             cursor = conn.cursor()
             setattr(conn, HOT_CURSOR, cursor)
-        return cursor.execute(query, params, prepare=True).fetchone()
+        return read(cursor.execute(query, params, prepare=True))
     finally:
         pool.putconn(conn)
+
+
+def _first_row(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...] | None:
+    return cursor.fetchone()

@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from engine.store.connection import fetch_one
+from engine.store.connection import fetch_one, run_kept
 
 
 def certainly_rolled_back(exc: BaseException) -> bool:
@@ -105,7 +105,8 @@ class GroupCommit:
         self._queued: list[_Queued] = []
 
     def write(self, query: str, params: Any) -> Any:
-        """Run a checkpoint statement that returns at most one row: its first column, or False for no row."""
+        """Run a checkpoint statement that returns rows (one, for all but an outcomes statement): the first column of
+        its first row, or False for none."""
         with self._lock:
             if self._writers < self.max_writers:
                 self._writers += 1
@@ -141,20 +142,27 @@ class GroupCommit:
         batch[0].done.set()
 
     def _write_batch(self, batch: list[_Queued]) -> None:
+        """One transaction; a batch that is one statement (the commonest: first successes, merged) is sent alone
+        in autocommit, as atomic as in a transaction block and without the pipeline's client work."""
         committed = False
+
+        def rows_of(cursor: psycopg.Cursor[Any]) -> list[Any]:
+            nonlocal committed
+            committed = True  # the statement ran: in autocommit, it committed
+            return cursor.fetchall()
+
         try:
+            plan = self._plan(batch)
+            if len(plan) == 1:
+                items, merge, (query, params) = plan[0]
+                _deliver(items, merge, run_kept(self.pool, query, params, rows_of))
+                return
             with self.pool.connection() as conn:
                 with conn.pipeline(), conn.transaction():
-                    sent = [(items, merge, conn.execute(*statement)) for items, merge, statement in self._plan(batch)]
+                    sent = [(items, merge, conn.execute(*statement)) for items, merge, statement in plan]
                 committed = True
                 for items, merge, cursor in sent:
-                    if merge is None:
-                        row = cursor.fetchone()
-                        items[0].result = row[0] if row else False
-                        continue
-                    written = {merge.key_of_row(row): row[-1] for row in cursor.fetchall()}
-                    for item in items:
-                        item.result = written.get(merge.key_of_params(item.params), False)
+                    _deliver(items, merge, cursor.fetchall())
         except Exception as exc:
             if not committed and certainly_rolled_back(exc):
                 self._write_one_by_one(batch)
@@ -189,3 +197,13 @@ class GroupCommit:
                 item.result = row[0] if row else False
             except Exception as exc:
                 item.error = exc
+
+
+def _deliver(items: list[_Queued], merge: Merge | None, rows: list[Any]) -> None:
+    """Each item's result from the rows its statement returned (every statement sent here returns rows)."""
+    if merge is None:
+        items[0].result = rows[0][0] if rows else False
+        return
+    written = {merge.key_of_row(row): row[-1] for row in rows}
+    for item in items:
+        item.result = written.get(merge.key_of_params(item.params), False)

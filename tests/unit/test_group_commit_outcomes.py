@@ -29,6 +29,10 @@ class FakeCursor:
             raise self.error
         return self.row
 
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        row = self.fetchone()
+        return [row] if row is not None else []
+
 
 class FakeConnection:
     """Executes by looking each query up in `answers` (a row, or an exception to raise)."""
@@ -132,6 +136,14 @@ def test_an_error_after_the_commit_is_never_resent() -> None:
     GroupCommit(pool)._write_batch(batch)  # type: ignore[arg-type]
     assert pool.commits == 1 and pool.sent == ["a", "b"]
     assert all(isinstance(item.error, psycopg.ProgrammingError) for item in batch)
+
+
+def test_a_batch_of_one_statement_is_sent_in_autocommit_and_never_resent_after_it_ran() -> None:
+    pool = FakePool(fetch_error=psycopg.ProgrammingError("the last operation didn't produce a result"))
+    batch = batch_of("a")
+    GroupCommit(pool)._write_batch(batch)  # type: ignore[arg-type]
+    assert pool.sent == ["a"] and pool.transactions == 0
+    assert isinstance(batch[0].error, psycopg.ProgrammingError) and batch[0].done.is_set()
 
 
 def test_a_lone_write_is_one_statement_without_a_batch() -> None:
