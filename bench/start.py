@@ -6,7 +6,7 @@ Per system, in one run on the same Postgres: the start call's latency (row commi
 measured two ways: *alone* (one start, then its result, then the next: nothing else of ours runs beside
 the call) and *in burst* (while the workflows already started run beside it), and the wall time from the
 first start of the burst to its last result. The floor is a raw single-row INSERT+COMMIT on one connection,
-measured in the same run. `bulk` is ours starting them all with one `start_workflows` call (its "start
+measured in the same run: for the burst, as a run of its own; for *alone*, one timed just before each call. `bulk` is ours starting them all with one `start_workflows` call (its "start
 call" is that call's time per workflow).
 """
 
@@ -34,6 +34,8 @@ class Result:
     wall: float = float("nan")
     note: str = ""
     alone: list[float] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)
+    """Raw INSERT+COMMITs, each timed just before one of `alone`'s calls: the floor under the same load."""
 
     def row(self, workflows: int) -> list[object]:
         ms = [c * 1000 for c in self.calls]
@@ -61,15 +63,46 @@ def three(i: int) -> int:
 
 
 def one_at_a_time(
-    result: Result, count: int, start: Callable[[int], object], wait: Callable[[object], object]
+    result: Result,
+    count: int,
+    start: Callable[[int], object],
+    wait: Callable[[object], object],
+    floor: Callable[[], object] | None = None,
 ) -> Result:
-    """Time `count` start calls, each alone: the previous workflow has finished before the next starts."""
+    """Time `count` start calls, each alone: the previous workflow has finished before the next starts. With
+    `floor`, a raw INSERT+COMMIT is timed just before each call, so a ratio pairs samples taken under the same
+    load (this machine's load moves from second to second)."""
     for i in range(count):
+        if floor is not None:
+            t0 = time.perf_counter()
+            floor()
+            result.floor.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         handle = start(i)
         result.alone.append(time.perf_counter() - t0)
         wait(handle)
     return result
+
+
+class RawFloor:
+    """A raw single-row INSERT+COMMIT on its own connection and table: the floor of a start."""
+
+    def __init__(self, url: str):
+        drop_schemas(url, RAW_SCHEMA)
+        self.conn = psycopg.connect(url)
+        self.conn.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
+        self.conn.execute(f"CREATE TABLE {RAW_SCHEMA}.workflows (workflow_id text PRIMARY KEY, inputs jsonb)")
+        self.conn.commit()
+        self.insert = f"INSERT INTO {RAW_SCHEMA}.workflows VALUES (%s, %s::jsonb)"
+        self.url = url
+
+    def __call__(self) -> None:
+        self.conn.execute(self.insert, (uuid.uuid4().hex, '{"args": [1]}'), prepare=True)
+        self.conn.commit()
+
+    def close(self) -> None:
+        self.conn.close()
+        drop_schemas(self.url, RAW_SCHEMA)
 
 
 def together(
@@ -92,9 +125,17 @@ def bench_ours(url: str, workflows: int, alone: int = 0) -> Result:
     drop_schemas(url, SCHEMA)
     with Engine(url, f"bench-{uuid.uuid4().hex[:6]}", schema=SCHEMA) as eng:
         eng.run_workflow(three, -1)  # warm up: the pool's connections, prepared statements
-        result = one_at_a_time(
-            Result("durable-tui (ours)"), alone, lambda i: eng.start_workflow(three, -2 - i), lambda h: h.result()
-        )
+        floor = RawFloor(url)
+        try:
+            result = one_at_a_time(
+                Result("durable-tui (ours)"),
+                alone,
+                lambda i: eng.start_workflow(three, -2 - i),
+                lambda h: h.result(),
+                floor,
+            )
+        finally:
+            floor.close()
         result = together(result, workflows, lambda i: eng.start_workflow(three, i), lambda h: h.result())
     drop_schemas(url, SCHEMA)
     return result
@@ -142,19 +183,15 @@ def bench_dbos(url: str, workflows: int, alone: int = 0) -> Result:
 
 def bench_raw(url: str, workflows: int) -> Result:
     """The floor of a start: one single-row INSERT, committed, on one connection."""
-    drop_schemas(url, RAW_SCHEMA)
     result = Result("raw psycopg INSERT+COMMIT")
-    with psycopg.connect(url) as conn:
-        conn.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
-        conn.execute(f"CREATE TABLE {RAW_SCHEMA}.workflows (workflow_id text PRIMARY KEY, inputs jsonb)")
-        conn.commit()
-        insert = f"INSERT INTO {RAW_SCHEMA}.workflows VALUES (%s, %s::jsonb)"
-        for i in range(workflows):
+    floor = RawFloor(url)
+    try:
+        for _ in range(workflows):
             t0 = time.perf_counter()
-            conn.execute(insert, (uuid.uuid4().hex, f'{{"args": [{i}]}}'), prepare=True)
-            conn.commit()
+            floor()
             result.calls.append(time.perf_counter() - t0)
-    drop_schemas(url, RAW_SCHEMA)
+    finally:
+        floor.close()
     return result
 
 
@@ -202,7 +239,11 @@ def main() -> None:
     if ours and raw:
         floor = median(raw.calls)
         if ours.alone:
-            print(f"ratio start call, alone / raw INSERT+COMMIT: median {median(ours.alone) / floor:.2f}x")
+            paired = median(ours.floor) * 1000
+            print(
+                f"ratio start call, alone / raw INSERT+COMMIT timed beside each call ({paired:.3f} ms): "
+                f"median {median(ours.alone) * 1000 / paired:.2f}x"
+            )
         print(f"ratio start call, in burst / raw INSERT+COMMIT: median {median(ours.calls) / floor:.2f}x")
     if ours and dbos:
         print(f"ratio throughput ours / DBOS: {dbos.wall / ours.wall:.1f}x")
