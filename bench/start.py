@@ -6,8 +6,9 @@ Per system, in one run on the same Postgres: the start call's latency (row commi
 measured two ways: *alone* (one start, then its result, then the next: nothing else of ours runs beside
 the call) and *in burst* (while the workflows already started run beside it), and the wall time from the
 first start of the burst to its last result. The floor is a raw single-row INSERT+COMMIT on one connection,
-measured in the same run: for the burst, as a run of its own; for *alone*, one timed just before each call. `bulk` is ours starting them all with one `start_workflows` call (its "start
-call" is that call's time per workflow).
+measured in the same run: for the burst, as a run of its own; for *alone*, one timed just before each call;
+and a second burst times one just before each of its calls, so that they compare under the same load. `bulk`
+is ours starting them all with one `start_workflows` call (its "start call" is that call's time per workflow).
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class Result:
     alone: list[float] = field(default_factory=list)
     floor: list[float] = field(default_factory=list)
     """Raw INSERT+COMMITs, each timed just before one of `alone`'s calls: the floor under the same load."""
+    paired: list[float] = field(default_factory=list)
+    """Start calls of a second burst, each timed just after a raw INSERT+COMMIT (in `paired_floor`): the
+    burst's own contention, the same for both (that burst's wall time is not taken)."""
+    paired_floor: list[float] = field(default_factory=list)
 
     def row(self, workflows: int) -> list[object]:
         ms = [c * 1000 for c in self.calls]
@@ -121,6 +126,28 @@ def together(
     return result
 
 
+def paired_burst(
+    result: Result,
+    workflows: int,
+    start: Callable[[int], object],
+    wait: Callable[[object], object],
+    floor: Callable[[], object],
+) -> Result:
+    """Another burst, a raw INSERT+COMMIT timed just before each start call: how the call compares with a plain
+    commit made under the same load, that of the workflows already started running beside both."""
+    handles = []
+    for i in range(workflows):
+        t0 = time.perf_counter()
+        floor()
+        t1 = time.perf_counter()
+        handles.append(start(i))
+        result.paired.append(time.perf_counter() - t1)
+        result.paired_floor.append(t1 - t0)
+    for handle in handles:
+        wait(handle)
+    return result
+
+
 def bench_ours(url: str, workflows: int, alone: int = 0) -> Result:
     drop_schemas(url, SCHEMA)
     with Engine(url, f"bench-{uuid.uuid4().hex[:6]}", schema=SCHEMA) as eng:
@@ -134,9 +161,12 @@ def bench_ours(url: str, workflows: int, alone: int = 0) -> Result:
                 lambda h: h.result(),
                 floor,
             )
+            result = together(result, workflows, lambda i: eng.start_workflow(three, i), lambda h: h.result())
+            paired_burst(
+                result, workflows, lambda i: eng.start_workflow(three, workflows + i), lambda h: h.result(), floor
+            )
         finally:
             floor.close()
-        result = together(result, workflows, lambda i: eng.start_workflow(three, i), lambda h: h.result())
     drop_schemas(url, SCHEMA)
     return result
 
@@ -245,6 +275,12 @@ def main() -> None:
                 f"median {median(ours.alone) * 1000 / paired:.2f}x"
             )
         print(f"ratio start call, in burst / raw INSERT+COMMIT: median {median(ours.calls) / floor:.2f}x")
+        if ours.paired:
+            beside = median(ours.paired_floor) * 1000
+            print(
+                f"ratio start call, in a second burst / raw INSERT+COMMIT timed beside each call ({beside:.3f} ms): "
+                f"median {median(ours.paired) * 1000 / beside:.2f}x"
+            )
     if ours and dbos:
         print(f"ratio throughput ours / DBOS: {dbos.wall / ours.wall:.1f}x")
     bulk = next((r for r in measured if r.system == "durable-tui start_workflows"), None)

@@ -195,7 +195,17 @@ def part_start(ctx: Context) -> tuple[list[Line], Any]:
             together.unjudged = "the DBOS ratio"
     if ctx.dbos:
         call.dbos = lone.dbos = together.dbos = ctx.dbos
-    lines = [call, lone, together] if ours and ours.alone else [call, together]
+    beside = Line("start_workflow call in a burst, raw timed beside each (median)", "-", target="(context)")
+    if ours and ours.paired:
+        p, f = median(ours.paired) * 1000, median(ours.paired_floor) * 1000
+        beside.ours, beside.values["ours_ms"], beside.raw, beside.values["raw_ms"] = (
+            ms(p),
+            p,
+            f"{ms(f)} INSERT+COMMIT",
+            f,
+        )
+        beside.ratios = f"ours/raw {times(p / f)}"
+    lines = [call, beside, lone, together] if ours and ours.alone else [call, together]
     if bulk:
         bulk_rate = n / bulk.wall
         lines.append(
