@@ -11,7 +11,9 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from engine import Control, Engine
+from engine.store.names import control_channel, events_channel
 from engine.store.queries import for_schema
+from engine.store.queues import QueueStore
 from engine.store.runtime import RuntimeStore
 
 INPUTS = '{"args": [1], "kwargs": {}}'
@@ -99,3 +101,39 @@ def test_counts_stay_true_when_a_counted_start_shares_a_transaction_with_other_i
         )
         assert truth == {"PENDING": 2, "ENQUEUED": 1, "SUCCESS": 1}
         assert control.status_counts() == truth
+
+
+def test_a_queued_enqueue_notifies_after_its_commit(database_url: str, schema: str, engine: Engine) -> None:
+    """Its insert fires no notifying trigger (a commit that notifies holds a database-wide lock until durable, so
+    enqueues from many clients committed one at a time); its row's notification and the workers' wake still come."""
+    sql = for_schema(schema)
+    queued = {
+        "wid": "q-plain",
+        "name": "triggers.nowhere",
+        "inputs": INPUTS,
+        "queue": "triggers_q",
+        "priority": 0,
+        "dedup": None,
+        "partition": "",
+        "delay": None,
+        "timeout": None,
+        "later": "on",
+    }
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert "workflows_notify" not in fired(conn, sql["insert_queued"], queued)
+        conn.execute(f"LISTEN {events_channel(schema)}")
+        conn.execute(f"LISTEN {control_channel(schema)}")
+        store = QueueStore(engine.store.pool, schema)
+        assert store.insert(
+            "q-sent",
+            "triggers.nowhere",
+            INPUTS,
+            "triggers_q",
+            priority=0,
+            deduplication_id=None,
+            partition_key="",
+            delay_seconds=None,
+        )
+        got = [n.payload for n in conn.notifies(timeout=5, stop_after=2)]
+    assert any('"q-sent"' in p and "ENQUEUED" in p for p in got), got
+    assert any('"wake"' in p and "triggers_q" in p for p in got), got

@@ -14,7 +14,7 @@ import psycopg
 from psycopg.rows import class_row, dict_row
 from psycopg_pool import ConnectionPool
 
-from engine.store.names import control_channel
+from engine.store.names import control_channel, events_channel
 from engine.store.queries import for_schema
 from engine.store.runtime import ClaimedWorkflow
 
@@ -75,6 +75,7 @@ class QueueStore:
         self.schema = schema
         self.sql = for_schema(schema)
         self.channel = control_channel(schema)
+        self.events = events_channel(schema)
 
     def record_definitions(self, queues: list[QueueDefinition]) -> None:
         with self.pool.connection() as c:
@@ -117,8 +118,8 @@ class QueueStore:
         delay_seconds: float | None,
         timeout_seconds: float | None = None,
     ) -> bool:
-        """Queue a workflow and wake the workers, in one round trip; False when the id exists (no wake). Raises
-        `Duplicate` when its de-duplication id is live."""
+        """Queue a workflow, then wake the workers (two round trips: see `wake_for_queued`); False when the id
+        exists (no wake). Raises `Duplicate` when its de-duplication id is live."""
         params = {
             "wid": workflow_id,
             "name": name,
@@ -129,14 +130,19 @@ class QueueStore:
             "partition": partition_key,
             "delay": delay_seconds,
             "timeout": timeout_seconds,
-            "channel": self.channel,
+            "later": "on",
         }
         with self.pool.connection() as c:
             try:
-                return c.execute(self.sql["insert_queued"], params).fetchone() is not None
+                row = c.execute(self.sql["insert_queued"], params).fetchone()
             except psycopg.errors.UniqueViolation:
                 row = c.execute(self.sql["deduplicated_by"], (queue, deduplication_id)).fetchone()
                 raise Duplicate(row[0] if row else "(finished meanwhile)") from None
+            if row is None:
+                return False
+            wake = {"events": self.events, "note": row[0], "channel": self.channel, "queue": queue}
+            c.execute(self.sql["wake_for_queued"], wake)
+        return True
 
     def survey(self, executor_id: str, names: list[str], limit: int, queues: list[str]) -> Survey:
         """What a worker's wake-up starts with, sent as one pipeline (one round trip): claim due workflows of no

@@ -149,8 +149,9 @@ SELECT workflow_id, note FROM started
 SELECT workflow_id, name FROM {schema}.workflows WHERE workflow_id = ANY(%s)
 
 -- name: notify_many
--- Send the notifications of rows committed with their triggers silenced, one per payload, in one transaction.
+-- Send the notifications of rows committed with their triggers silenced, one per payload, in one transaction that does not wait for the WAL flush (it holds the database-wide notify lock until its commit is done; a payload lost in a crash only told a listener to read again).
 SELECT count(*) FROM (SELECT pg_notify(%s, note) FROM unnest(%b::text[]) AS note) sent
+WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL
 
 -- name: finish_workflows
 -- Outcomes of many workflows in one statement (ids of the rows changed: the group commit reads a row); only those still PENDING and owned by this executor change. Each row is found by id (a nested loop over `v` into an index on workflow_id) whatever the statistics and the table's age: status and owner are tested against columns of `v` at the join, the status with IS NOT DISTINCT FROM, so no index on status (the partial workflows_active_executor, workflows_status_created) serves them (with statistics taken while few rows were PENDING, those walked every active row of the executor at each finish) and the table keeps its full size in the estimate; the LIMIT, never reached, makes a generic plan count `v` as one row, so even on an empty table one probe costs less than a sequential scan (this holds up to random_page_cost 6; at 7 or more an empty table's generic plan is a sequential scan again) (tests/test_hot_plans.py).
