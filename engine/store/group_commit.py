@@ -1,12 +1,13 @@
-"""Group commit for checkpoints: concurrent workflows share commits, a lone workflow pays nothing.
+"""Group commit for checkpoints and outcomes: concurrent workflows share commits, a lone workflow pays nothing.
 
-Up to `max_writers` threads write their own checkpoint at once, each on its own connection (no
-hand-off, so a single workflow's step costs exactly one round trip). A checkpoint that arrives while
+Up to `max_writers` threads (one by default) write their own checkpoint at once, each on its own connection
+(no hand-off, so a single workflow's step costs exactly one round trip). A checkpoint that arrives while
 all writers are busy is queued; a writer that finishes takes whatever queued meanwhile and hands it, as
-one batch, to the thread of its first checkpoint, which commits it as one pipelined transaction and then
-passes on the writer's place the same way. No caller writes more than its own batch (a start call does
-not wait for others' checkpoints), and under a burst (a recovery, a load test, starts called in a loop
-while earlier workflows run) hundreds of checkpoints cost a handful of commits instead of one each.
+one batch, to the thread of its first checkpoint, which commits it as one transaction (one statement in
+autocommit, or several pipelined) and then passes on the writer's place the same way. No caller writes more
+than its own batch, and under a burst (a recovery, a load test, starts called in a loop while earlier
+workflows run) hundreds of checkpoints cost a handful of commits instead of one each. One writer, not four:
+with four, each checkpoint of workflows started one by one went alone in its commit (`bench/start.py`).
 
 A batch that fails is re-sent one statement at a time only when the failure certainly rolled the whole
 transaction back (the server reported an error for a statement, or the rollback after a client-side
