@@ -107,13 +107,22 @@ ON CONFLICT (workflow_id, step_id) DO UPDATE SET
 WHERE st.status NOT IN ('SUCCESS', 'ERROR')
   AND (st.attempts < excluded.attempts OR (st.attempts = excluded.attempts AND st.status = 'RUNNING'))
 
--- name: insert_workflow
--- A new workflow row; an existing id is left as it is (the id is the idempotency key). Triggers set its deadline and count it.
-INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, parent_workflow_id,
-                                parent_step_id, started_at, timeout_seconds)
-VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END, %s)
-ON CONFLICT (workflow_id) DO NOTHING
-RETURNING workflow_id
+-- name: enqueue_workflow
+-- A new ENQUEUED workflow for any worker that has its name; an existing id is left as it is (the id is the idempotency key). Counts itself, as a start does (no trigger function runs). Its row trigger stays silent: the caller sends the returned notification right after the commit (`notify_enqueued`), so the commit does not queue behind other notifying commits.
+WITH queued AS (
+    INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, timeout_seconds)
+    SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(timeout)s
+    WHERE {notify_later} AND {counted_here}
+    ON CONFLICT (workflow_id) DO NOTHING
+    RETURNING {workflow_note} AS note
+), counted AS (
+    INSERT INTO {schema}.workflow_counts (status, n) SELECT 'ENQUEUED', count(*) FROM queued HAVING count(*) > 0
+)
+SELECT note FROM queued
+
+-- name: notify_enqueued
+-- After an enqueue's commit: its row's notification (%(events)s, the dashboard's channel) and a wake for the workers (%(control)s), in one short transaction that changes no row.
+SELECT pg_notify(%(events)s, %(note)s), pg_notify(%(control)s, %(wake)s)
 
 -- name: start_workflow
 -- A new PENDING workflow of this executor, started now; an existing id is left as it is (the id is the idempotency key). Counts itself (no trigger function runs for a plain start). Returns its notification, sent after the commit.
