@@ -323,8 +323,12 @@ class WorkflowsScreen(WorkflowActions):
         )
 
     def _counts_later(self) -> None:
+        """The trailing read that ends a burst on exact counts, unless a re-read since (a burst's flushes come every
+        50 ms) has taken the counts already: under a burst it would be one more reload and repaint of the whole list
+        four times a second."""
         self.counts_timer = False
-        self.refresher.request()
+        if self.counts_due:
+            self.refresher.request()
 
     def _failed(self, exc: BaseException) -> None:
         self.counts_due = True
