@@ -112,15 +112,13 @@ def test_counts_stay_true_when_a_counted_start_shares_a_transaction_with_other_i
         assert control.status_counts() == truth
 
 
-def test_an_enqueue_notifies_after_its_commit_and_an_existing_id_sends_nothing(
-    database_url: str, schema: str, engine: Engine
-) -> None:
+def test_an_enqueue_notifies_after_its_commit_and_an_existing_id_sends_nothing(database_url: str, schema: str) -> None:
     """The dashboard hears the new row and the workers a wake, both sent right after the row committed (the commit
     itself notifies nothing, so concurrent enqueues share WAL flushes); a second enqueue of the id changes nothing
     and says nothing."""
     with (
+        Control(database_url, schema=schema) as control,  # no worker: nothing else notifies
         psycopg.connect(database_url, autocommit=True) as listener,
-        Control(database_url, schema=schema) as control,
     ):
         listener.execute(f"LISTEN {schema}_events")
         listener.execute(f"LISTEN {schema}_control")
