@@ -72,9 +72,9 @@ def _statements(schema: str, names: list[str], wid: str) -> Iterator[tuple[str, 
         },
     )
     yield (
-        "insert_workflow",
-        sql["insert_workflow"],
-        ("new-wf", "orders.checkout", "PENDING", "{}", ME, None, None, True, None),
+        "enqueue_workflow",
+        sql["enqueue_workflow"],
+        {"wid": "new-wf", "name": "orders.checkout", "inputs": "{}", "timeout": None, "later": "on"},
     )
     yield (
         "finish_workflows",

@@ -272,12 +272,7 @@ class Control(ScheduleControl, RetentionControl):
         wid = check_workflow_id(workflow_id) if workflow_id is not None else str(uuid.uuid4())
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
         timeout = check_timeout(timeout_seconds)
-        created = bool(
-            self._store.runtime.insert_workflow(wid, name, WorkflowStatus.ENQUEUED, inputs, None, timeout=timeout)
-        )
-        if created:
-            self._ops.wake()
-        return wid, created
+        return wid, self._store.runtime.enqueue_workflow(wid, name, inputs, timeout)
 
     def _state(self, workflow_id: str) -> WorkflowOwner:
         check_workflow_id(workflow_id)

@@ -1,8 +1,10 @@
-"""A plain start or finish runs no trigger function (migration 10), and what the triggers kept stays true: the
-counts per status and the deadlines of workflows with a timeout or a parent."""
+"""A plain start, enqueue or finish runs no trigger function (migration 10), and what the triggers kept stays true:
+the counts per status and the deadlines of workflows with a timeout or a parent. An enqueue's notifications follow
+its commit."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,10 +49,15 @@ def start_params(wid: str, timeout: float | None = None, parent: str | None = No
     }
 
 
+def enqueue_params(wid: str) -> dict[str, Any]:
+    return {"wid": wid, "name": "triggers.nowhere", "inputs": INPUTS, "timeout": None, "later": "on"}
+
+
 def test_a_plain_start_and_finish_call_no_trigger_function(database_url: str, schema: str, engine: Engine) -> None:
     sql = for_schema(schema)
     with psycopg.connect(database_url, autocommit=True) as conn:
         assert fired(conn, sql["start_workflow"], start_params("plain")) == set()
+        assert fired(conn, sql["enqueue_workflow"], enqueue_params("queued")) == set()
         bulk = {"ids": ["b1", "b2"], "name": "n", "inputs": [INPUTS] * 2, "me": "me", "timeout": None, "later": "on"}
         assert fired(conn, sql["start_workflows"], bulk) == set()
         conn.execute(sql["start_workflow"], start_params("done")).fetchone()
@@ -91,10 +98,14 @@ def test_counts_stay_true_when_a_counted_start_shares_a_transaction_with_other_i
     with store.pool.connection() as conn, conn.transaction():
         assert conn.execute(sql["start_workflow"], start_params("a")).fetchone()
         assert conn.execute(sql["start_workflow"], start_params("a")).fetchone() is None  # exists: not counted
-        conn.execute(sql["insert_workflow"], ("q", "triggers.nowhere", "ENQUEUED", "{}", None, None, None, False, None))
+        assert conn.execute(sql["enqueue_workflow"], enqueue_params("q")).fetchone()
+        assert conn.execute(sql["enqueue_workflow"], enqueue_params("q")).fetchone() is None  # exists: not counted
         bulk = {"ids": ["a", "b", "b"], "name": "n", "inputs": [INPUTS] * 3, "me": "me", "timeout": None, "later": "on"}
         assert [r[0] for r in conn.execute(sql["start_workflows"], bulk).fetchall()] == ["b"]
-        conn.execute(sql["insert_workflow"], ("s", "triggers.nowhere", "SUCCESS", "{}", None, None, None, False, None))
+        # any other insert, even in the same transaction: its trigger counts it
+        conn.execute(
+            f"INSERT INTO {schema}.workflows (workflow_id, name, status, inputs) VALUES ('s', 'n', 'SUCCESS', '1')"
+        )
     with Control(database_url, schema=schema) as control, psycopg.connect(database_url) as conn:
         truth: dict[str, int] = dict(
             conn.execute(f"SELECT status, count(*) FROM {schema}.workflows GROUP BY status").fetchall()
@@ -137,3 +148,28 @@ def test_a_queued_enqueue_notifies_after_its_commit(database_url: str, schema: s
         got = [n.payload for n in conn.notifies(timeout=5, stop_after=2)]
     assert any('"q-sent"' in p and "ENQUEUED" in p for p in got), got
     assert any('"wake"' in p and "triggers_q" in p for p in got), got
+
+
+def test_an_enqueue_notifies_after_its_commit_and_an_existing_id_sends_nothing(database_url: str, schema: str) -> None:
+    """The dashboard hears the new row and the workers a wake, both sent right after the row committed (the commit
+    itself notifies nothing, so concurrent enqueues share WAL flushes); a second enqueue of the id changes nothing
+    and says nothing."""
+    with (
+        Control(database_url, schema=schema) as control,  # no worker: nothing else notifies
+        psycopg.connect(database_url, autocommit=True) as listener,
+    ):
+        listener.execute(f"LISTEN {schema}_events")
+        listener.execute(f"LISTEN {schema}_control")
+        assert control.enqueue_workflow("triggers.nowhere", workflow_id="e1") == "e1"
+        assert control.enqueue_workflow("triggers.nowhere", workflow_id="e1") == "e1"
+        listener.execute(f"NOTIFY {schema}_control, 'end'")
+        heard = []
+        for note in listener.notifies(timeout=5):
+            if note.payload == "end":
+                break
+            heard.append((note.channel, json.loads(note.payload)))
+        assert heard == [
+            (f"{schema}_events", {"t": "w", "id": "e1", "s": "ENQUEUED"}),
+            (f"{schema}_control", {"op": "wake"}),
+        ]
+        assert control.status_counts() == {"ENQUEUED": 1}

@@ -19,6 +19,7 @@ from tui.faults import FaultsScreen
 from tui.help import HelpScreen
 from tui.keys import DashFooter
 from tui.workers import WorkersScreen
+from tui.workflows import WorkflowsScreen
 
 
 def footer_keys(app) -> dict[str, str]:
@@ -258,7 +259,8 @@ def test_search_on_an_empty_database_leaves_the_box(control: Control) -> None:
         async with app.run_test(size=(150, 40)) as pilot:
             await settle(pilot)
             await pilot.press("slash", *"x", "enter")
-            assert app.focused is None
+            screen = app.screen
+            assert isinstance(screen, WorkflowsScreen) and app.focused is screen.table  # empty, it says so itself
             await pilot.press("2")
             await until(pilot, lambda: isinstance(app.screen, WorkersScreen))
 

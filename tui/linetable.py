@@ -14,6 +14,8 @@ Here:
   (`Recent`): a value pushed down a row by an arrival, a status or a name seen before costs a dict look-up.
   A line of cached cells takes ~40 µs, a line of new ones ~100 µs (a DataTable: ~2.5 ms).
 - no style meta names a row, so a cell drawn on one row is valid on any row (clicks read `event.y`).
+- what it says while it has no rows (`set_placeholder`) is drawn in its own lines, not by a widget shown in its
+  place: the first rows of a burst then repaint the table without a layout of the screen (~13 ms of the UI loop).
 
 It draws exactly what a DataTable with `cursor_type="row"` draws (its component classes renamed, its CSS,
 the same segments apart from the row in the style meta): `tests/unit/test_line_table.py` compares them.
@@ -46,6 +48,8 @@ V = TypeVar("V")
 
 PADDING = 1
 """Cells of padding on each side of a cell, as a DataTable's `cell_padding`."""
+PLACEHOLDER_MARGIN = (2, 4)
+"""Blank lines above and below, and cells left and right, that the placeholder keeps from the table's edges."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,7 @@ class LineTable(Widget, can_focus=True):
         "linetable--header",
         "linetable--odd-row",
         "linetable--even-row",
+        "linetable--placeholder",
     }
 
     # DataTable's own rules (Textual 8.2.8), for the components this table has: the same look.
@@ -218,6 +223,9 @@ class LineTable(Widget, can_focus=True):
         & > .linetable--hover {
             background: $block-hover-background;
         }
+        & > .linetable--placeholder {
+            color: $text-muted;
+        }
     }
     """
 
@@ -246,6 +254,8 @@ class LineTable(Widget, can_focus=True):
         self._styles: dict[Hashable, dict[str, Style]] = {}
         self._pres: dict[tuple[Style, Style], list[Style]] = {}
         """Per row style and cursor style: each column's style under its cells."""
+        self._placeholder: Text | None = None
+        self._placeholder_lines: tuple[Hashable, list[Strip]] | None = None
         self.lines_drawn = 0
         """Data lines drawn since the table was made (Textual asks only for the lines marked dirty): what
         tests and benchmarks read."""
@@ -267,14 +277,30 @@ class LineTable(Widget, can_focus=True):
         self._pres.clear()
         self.refresh()
 
+    def set_placeholder(self, text: Text | None) -> None:
+        """What the table says, centred in its area and without its header, while it has no rows (None: the
+        header alone). A change repaints the table when it shows no rows; nothing is laid out again."""
+        if (None if text is None else look(text)) == (None if self._placeholder is None else look(self._placeholder)):
+            return
+        self._placeholder = text
+        self._placeholder_lines = None
+        if not self._rows:
+            self.refresh()
+
+    @property
+    def placeholder_shown(self) -> bool:
+        return self._placeholder is not None and not self._rows
+
     def show_rows(self, rows: Sequence[Sequence[object]], cursor: int | None = None) -> int:
         """Show `rows` (cells in column order); only the lines whose look changed are repainted. The cursor
         stays on its line (clamped to the rows) unless `cursor` (a row index) is given. Returns the number
         of data lines marked for repaint."""
         new_looks = [tuple(look(c) for c in row) for row in rows]
-        old_looks, old_cursor = self._looks, self._cursor
+        old_looks, old_cursor, placeholder = self._looks, self._cursor, self.placeholder_shown
         self._rows = [list(row) for row in rows]
         self._looks = new_looks
+        if placeholder != self.placeholder_shown:
+            self.refresh()  # the placeholder's lines, the header's: the whole table, and still no layout
         dirty = [i for i, key in enumerate(new_looks) if i >= len(old_looks) or old_looks[i] != key]
         dirty += range(len(new_looks), len(old_looks))  # lines that lost their row
         if len(new_looks) != len(old_looks) and self.styles.height is not None and self.styles.height.is_auto:
@@ -411,6 +437,7 @@ class LineTable(Widget, can_focus=True):
             self.refresh(*regions)
 
     def notify_style_update(self) -> None:
+        self._placeholder_lines = None
         self._styles.clear()
         self._pres.clear()
         self._header_line = None
@@ -429,7 +456,8 @@ class LineTable(Widget, can_focus=True):
         if styles is None:
             get = self.get_component_rich_style
             styles = self._styles[self._pseudo] = {
-                name: get(f"linetable--{name}") for name in ("header", "even-row", "odd-row", "cursor", "hover")
+                name: get(f"linetable--{name}")
+                for name in ("header", "even-row", "odd-row", "cursor", "hover", "placeholder")
             }
         return styles
 
@@ -439,6 +467,13 @@ class LineTable(Widget, can_focus=True):
         width = self.size.width
         top = self.header_height if self.show_header else 0
         base = self._base or self.rich_style
+        if self._placeholder is not None and not self._rows:
+            drawn_for = (width, self.size.height, base, self._pseudo)
+            if self._placeholder_lines is None or self._placeholder_lines[0] != drawn_for:
+                strips = self._placeholder_strips(self._placeholder, width, self.size.height, base)
+                self._placeholder_lines = (drawn_for, strips)
+            lines = self._placeholder_lines[1]
+            return lines[y] if y < len(lines) else Strip.blank(width, base)
         if y < top:
             key = (width, base, self._pseudo)
             if self._header_line is None or self._header_line[0] != key:
@@ -450,6 +485,25 @@ class LineTable(Widget, can_focus=True):
         self.lines_drawn += 1
         parity = index % 2 if self.zebra_stripes else -1
         return self._row(index, parity, index == self._cursor and self.show_cursor, index == self._hover, width, base)
+
+    def _placeholder_strips(self, text: Text, width: int, height: int, base: Style) -> list[Strip]:
+        """The placeholder's lines from the top of the table: its text wrapped to the width inside the margins,
+        left-aligned in a block that is centred both ways (as a Static with `content-align: center middle`)."""
+        top, side = PLACEHOLDER_MARGIN
+        room = max(1, width - 2 * side)
+        console = self.app.console
+        options = console.options.update_width(room)
+        style = base + self._style()["placeholder"]
+        lines = console.render_lines(text, options, style=style, pad=False)
+        block = max((Segment.get_line_length(line) for line in lines), default=0)
+        left = side + max(0, room - block) // 2
+        above = top + max(0, height - 2 * top - len(lines)) // 2
+        strips = [Strip.blank(width, base)] * above
+        for line in lines:
+            right = max(0, width - left - Segment.get_line_length(line))
+            segments = [Segment(" " * left, base), *line, Segment(" " * right, base)]
+            strips.append(Strip(segments).crop(0, width).simplify())
+        return strips
 
     def _cell(self, value: object, key: Hashable, width: int, pre: Style, post: Style) -> list[Segment]:
         """A cell's segments at `width` (padding included) styled as a DataTable styles them (`pre` under

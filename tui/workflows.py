@@ -64,6 +64,8 @@ Start the demo in another terminal:
 
 or run your own application with an Engine on this database.
 Workflows appear here the moment they start: nothing to refresh."""
+EMPTY = Text.from_markup(EMPTY_TEXT)
+"""What the list says while the database has no workflow at all (one that the filter hides shows the header)."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,6 @@ class WorkflowsScreen(WorkflowActions):
         self.columns = layout(self.app.size.width)
         table.set_columns(self._table_columns())
         yield table
-        yield Static(EMPTY_TEXT, id="empty")
 
     @property
     def table(self) -> WindowTable:
@@ -211,7 +212,6 @@ class WorkflowsScreen(WorkflowActions):
         super().on_mount()
         self.refresher = Refresher(self, self._load, self._apply, self._failed)
         self.query_one("#search").display = False
-        self.query_one("#empty").display = False
         self.table.focus()
         self.apply_changes(Changes.all())
 
@@ -291,9 +291,7 @@ class WorkflowsScreen(WorkflowActions):
                 # the held workflow left the list (filtered out, deleted): hold what the cursor is on now
                 self.held = self.page[table.cursor_row].workflow_id if self.page and table.row_count else None
         self.hold_after_move = False
-        empty = sum(self.counts.values()) == 0
-        self.query_one("#empty").display = empty
-        table.display = not empty
+        table.set_placeholder(EMPTY if sum(self.counts.values()) == 0 else None)
         self._show_counts()
         self.sync_bindings()
 
@@ -325,8 +323,12 @@ class WorkflowsScreen(WorkflowActions):
         )
 
     def _counts_later(self) -> None:
+        """The trailing read that ends a burst on exact counts, unless a re-read since (a burst's flushes come every
+        50 ms) has taken the counts already: under a burst it would be one more reload and repaint of the whole list
+        four times a second."""
         self.counts_timer = False
-        self.refresher.request()
+        if self.counts_due:
+            self.refresher.request()
 
     def _failed(self, exc: BaseException) -> None:
         self.counts_due = True
@@ -343,7 +345,9 @@ class WorkflowsScreen(WorkflowActions):
         first = self.table.window_offset + 1 if self.page else 0
         text.append(f" {self.filters.describe()} · sort: {SORT_LABELS[self.sort]} · ", style="dim")
         if self.page:
-            text.append(f"rows {first:,}–{self.table.window_offset + len(self.page):,} of {self.total:,}", style="dim")
+            last = self.table.window_offset + len(self.page)
+            # the total comes from the counts, read apart from the page: a row just started may be in one only
+            text.append(f"rows {first:,}–{last:,} of {max(self.total, last):,}", style="dim")
         else:
             text.append("no workflow matches", style="dim")
         self.query_one("#counts", Static).update(text, layout=False)  # its size is fixed: no screen reflow
@@ -543,12 +547,8 @@ class WorkflowsScreen(WorkflowActions):
             self._leave_search()
 
     def _leave_search(self) -> None:
-        """The next keys act on the list: the table takes the focus (or nothing does, when the table is
-        hidden by the empty state), never the search box."""
-        if self.table.display:
-            self.table.focus()
-        else:
-            self.set_focus(None)
+        """The next keys act on the list (empty or not): the table takes the focus, never the search box."""
+        self.table.focus()
 
     # bulk ----------------------------------------------------------------------------------------
 

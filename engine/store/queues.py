@@ -7,6 +7,7 @@ the one before it committed, and `concurrency` and the limiter hold across all w
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,7 +119,7 @@ class QueueStore:
         delay_seconds: float | None,
         timeout_seconds: float | None = None,
     ) -> bool:
-        """Queue a workflow, then wake the workers (two round trips: see `wake_for_queued`); False when the id
+        """Queue a workflow, then wake the workers (two round trips: see `notify_enqueued`); False when the id
         exists (no wake). Raises `Duplicate` when its de-duplication id is live."""
         params = {
             "wid": workflow_id,
@@ -140,8 +141,11 @@ class QueueStore:
                 raise Duplicate(row[0] if row else "(finished meanwhile)") from None
             if row is None:
                 return False
-            wake = {"events": self.events, "note": row[0], "channel": self.channel, "queue": queue}
-            c.execute(self.sql["wake_for_queued"], wake)
+            wake = json.dumps({"op": "wake", "queue": queue})
+            c.execute(
+                self.sql["notify_enqueued"],
+                {"events": self.events, "note": row[0], "control": self.channel, "wake": wake},
+            )
         return True
 
     def survey(self, executor_id: str, names: list[str], limit: int, queues: list[str]) -> Survey:

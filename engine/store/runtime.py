@@ -9,6 +9,7 @@ presents it as attempt 1.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -22,7 +23,7 @@ from engine.records import FaultRecord, WorkflowOutcome, WorkflowState
 from engine.states import StepKind, StepStatus, WorkflowStatus
 from engine.store.connection import fetch_one
 from engine.store.group_commit import GroupCommit, Merge
-from engine.store.names import events_channel
+from engine.store.names import control_channel, events_channel
 from engine.store.notes import LaterNotes
 from engine.store.queries import for_schema
 
@@ -82,6 +83,13 @@ class RuntimeStore:
         self._record_first_success = self.sql["record_first_success"]
         self._record_step = self.sql["record_step"]
         self._start_workflow = self.sql["start_workflow"]
+        self._enqueue_workflow = self.sql["enqueue_workflow"]
+        self._notify_enqueued = self.sql["notify_enqueued"]
+        self._enqueue_channels = {
+            "events": events_channel(schema),
+            "control": control_channel(schema),
+            "wake": json.dumps({"op": "wake"}),
+        }
         first_successes = Merge(self.sql["record_first_successes"], _first_successes, _step_of_params, _step_of_row)
         self.group_commit = GroupCommit(pool, merges={self._record_first_success: first_successes})
         self.skew: Callable[[], float] = _no_skew
@@ -187,24 +195,20 @@ class RuntimeStore:
                 (workflow_id, step_id, name, kind, status, attempt, max_attempts, child_workflow_id, started, policy),
             )
 
-    def insert_workflow(
-        self,
-        workflow_id: str,
-        name: str,
-        status: str,
-        inputs: str,
-        executor_id: str | None,
-        parent: tuple[str, int] | None = None,
-        timeout: float | None = None,
-    ) -> bool:
-        parent_id, parent_step = parent or (None, None)
-        started = status == WorkflowStatus.PENDING
+    def enqueue_workflow(self, workflow_id: str, name: str, inputs: str, timeout: float | None = None) -> bool:
+        """Commit a new ENQUEUED workflow, then send its notification and a wake to the workers; False when the
+        id exists (nothing is sent).
+
+        The notifications follow the commit in a transaction of their own (see engine/store/notes.py): a commit
+        that notifies holds a database-wide lock until it is durable, so many clients enqueueing at once would
+        commit one at a time, where plain commits share a WAL flush. Both are sent before this returns."""
+        params = {"wid": workflow_id, "name": name, "inputs": inputs, "timeout": timeout, "later": "on"}
         with self.pool.connection() as c:
-            row = c.execute(
-                self.sql["insert_workflow"],
-                (workflow_id, name, status, inputs, executor_id, parent_id, parent_step, started, timeout),
-            )
-            return row.fetchone() is not None
+            row = c.execute(self._enqueue_workflow, params).fetchone()
+            if row is None:
+                return False
+            c.execute(self._notify_enqueued, {**self._enqueue_channels, "note": row[0]})
+        return True
 
     def start_workflow(
         self,

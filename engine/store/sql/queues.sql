@@ -47,7 +47,7 @@ WHERE w.dequeued_at IS NOT NULL AND w.dequeued_at >= statement_timestamp() - mak
 GROUP BY 1, 2
 
 -- name: insert_queued
--- A new ENQUEUED workflow in a queue, its row trigger silent; returns its notification, which `wake_for_queued` sends after the commit (an existing id is left as it is: no row, no wake). A live duplicate raises a unique violation.
+-- A new ENQUEUED workflow in a queue, its row trigger silent; returns its notification, which `notify_enqueued` sends after the commit with the workers' wake (an existing id is left as it is: no row, no wake). A live duplicate raises a unique violation.
 INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, queue_name, priority, deduplication_id,
                                 partition_key, not_before, wait_reason, timeout_seconds)
 SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s, %(dedup)s, %(partition)s, t.at,
@@ -57,11 +57,6 @@ FROM (SELECT CASE WHEN %(delay)s::float8 IS NOT NULL
 WHERE {notify_later}
 ON CONFLICT (workflow_id) DO NOTHING
 RETURNING {workflow_note}
-
--- name: wake_for_queued
--- After a queued workflow's commit: its row's notification and the workers' wake (naming the queue), in a transaction that does not wait for the WAL flush. A transaction that notifies holds a database-wide lock until its commit is done, so enqueues from many clients, notifying in their own commits, committed one at a time; a wake lost in a crash is made up by the workers' claim at every heartbeat.
-SELECT set_config('synchronous_commit', 'off', true), pg_notify(%(events)s::text, %(note)s::text),
-       pg_notify(%(channel)s::text, json_build_object('op', 'wake', 'queue', %(queue)s::text)::text)
 
 -- name: deduplicated_by
 -- The live workflow that holds a de-duplication id in a queue.

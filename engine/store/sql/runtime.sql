@@ -107,13 +107,22 @@ ON CONFLICT (workflow_id, step_id) DO UPDATE SET
 WHERE st.status NOT IN ('SUCCESS', 'ERROR')
   AND (st.attempts < excluded.attempts OR (st.attempts = excluded.attempts AND st.status = 'RUNNING'))
 
--- name: insert_workflow
--- A new workflow row; an existing id is left as it is (the id is the idempotency key). Triggers set its deadline and count it.
-INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, parent_workflow_id,
-                                parent_step_id, started_at, timeout_seconds)
-VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, CASE WHEN %s THEN clock_timestamp() END, %s)
-ON CONFLICT (workflow_id) DO NOTHING
-RETURNING workflow_id
+-- name: enqueue_workflow
+-- A new ENQUEUED workflow for any worker that has its name; an existing id is left as it is (the id is the idempotency key). Counts itself, as a start does (no trigger function runs). Its row trigger stays silent: the caller sends the returned notification right after the commit (`notify_enqueued`), so the commit does not queue behind other notifying commits.
+WITH queued AS (
+    INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, timeout_seconds)
+    SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(timeout)s
+    WHERE {notify_later} AND {counted_here}
+    ON CONFLICT (workflow_id) DO NOTHING
+    RETURNING {workflow_note} AS note
+), counted AS (
+    INSERT INTO {schema}.workflow_counts (status, n) SELECT 'ENQUEUED', count(*) FROM queued HAVING count(*) > 0
+)
+SELECT note FROM queued
+
+-- name: notify_enqueued
+-- After an enqueue's commit (into a queue or not): its row's notification (%(events)s, the dashboard's channel) and a wake for the workers (%(control)s), in one short transaction that changes no row (and so waits for no WAL flush: it writes nothing before its commit record).
+SELECT pg_notify(%(events)s, %(note)s), pg_notify(%(control)s, %(wake)s)
 
 -- name: start_workflow
 -- A new PENDING workflow of this executor, started now; an existing id is left as it is (the id is the idempotency key). Counts itself (no trigger function runs for a plain start). Returns its notification, sent after the commit.
@@ -149,9 +158,8 @@ SELECT workflow_id, note FROM started
 SELECT workflow_id, name FROM {schema}.workflows WHERE workflow_id = ANY(%s)
 
 -- name: notify_many
--- Send the notifications of rows committed with their triggers silenced, one per payload, in one transaction that does not wait for the WAL flush (it holds the database-wide notify lock until its commit is done; a payload lost in a crash only told a listener to read again).
+-- Send the notifications of rows committed with their triggers silenced, one per payload, in one transaction.
 SELECT count(*) FROM (SELECT pg_notify(%s, note) FROM unnest(%b::text[]) AS note) sent
-WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL
 
 -- name: finish_workflows
 -- Outcomes of many workflows in one statement (ids of the rows changed: the group commit reads a row); only those still PENDING and owned by this executor change. Each row is found by id (a nested loop over `v` into an index on workflow_id) whatever the statistics and the table's age: status and owner are tested against columns of `v` at the join, the status with IS NOT DISTINCT FROM, so no index on status (the partial workflows_active_executor, workflows_status_created) serves them (with statistics taken while few rows were PENDING, those walked every active row of the executor at each finish) and the table keeps its full size in the estimate; the LIMIT, never reached, makes a generic plan count `v` as one row, so even on an empty table one probe costs less than a sequential scan (this holds up to random_page_cost 6; at 7 or more an empty table's generic plan is a sequential scan again) (tests/test_hot_plans.py).
