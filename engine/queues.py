@@ -99,7 +99,9 @@ class Queue:
             timeout_seconds=timeout,
             # this engine recorded this very definition: no need to read it back
             definition=self.definition if engine.recorded_queues.get(self.name) == self.definition else None,
+            later=engine.runtime_store.notes,
         )
+        engine.heartbeat.wake(self.name)  # this worker claims at once; the others hear the wake from its notifier
         return WorkflowHandle(engine, wid)
 
     def __repr__(self) -> str:

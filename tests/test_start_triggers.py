@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -14,6 +15,7 @@ from psycopg_pool import ConnectionPool
 
 from engine import Control, Engine
 from engine.store.names import control_channel, events_channel
+from engine.store.notes import LaterNotes
 from engine.store.queries import for_schema
 from engine.store.queues import QueueStore
 from engine.store.runtime import RuntimeStore
@@ -114,9 +116,20 @@ def test_counts_stay_true_when_a_counted_start_shares_a_transaction_with_other_i
         assert control.status_counts() == truth
 
 
+def heard(conn: psycopg.Connection[Any], *wanted: str) -> list[str]:
+    """Payloads heard until each of `wanted` is in one of them (a live engine's own notifications come too)."""
+    got: list[str] = []
+    for n in conn.notifies(timeout=5):
+        got.append(n.payload)
+        if all(any(w in p for p in got) for w in wanted):
+            break
+    return got
+
+
 def test_a_queued_enqueue_notifies_after_its_commit(database_url: str, schema: str, engine: Engine) -> None:
-    """Its insert fires no notifying trigger (a commit that notifies holds a database-wide lock until durable, so
-    enqueues from many clients committed one at a time); its row's notification and the workers' wake still come."""
+    """Its insert runs no trigger function (a commit that notifies holds a database-wide lock until durable, so
+    enqueues from many clients committed one at a time; it counts itself as a start does); its row's notification
+    and the workers' wake still come: sent at once, or by a worker's notifier for the worker's own enqueue."""
     sql = for_schema(schema)
     queued = {
         "wid": "q-plain",
@@ -130,24 +143,25 @@ def test_a_queued_enqueue_notifies_after_its_commit(database_url: str, schema: s
         "timeout": None,
         "later": "on",
     }
+    store = QueueStore(engine.store.pool, schema)
+    enqueue = partial(store.insert, priority=0, deduplication_id=None, partition_key="", delay_seconds=None)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        assert "workflows_notify" not in fired(conn, sql["insert_queued"], queued)
+        assert fired(conn, sql["insert_queued"], queued) == set()
         conn.execute(f"LISTEN {events_channel(schema)}")
         conn.execute(f"LISTEN {control_channel(schema)}")
-        store = QueueStore(engine.store.pool, schema)
-        assert store.insert(
-            "q-sent",
-            "triggers.nowhere",
-            INPUTS,
-            "triggers_q",
-            priority=0,
-            deduplication_id=None,
-            partition_key="",
-            delay_seconds=None,
-        )
-        got = [n.payload for n in conn.notifies(timeout=5, stop_after=2)]
-    assert any('"q-sent"' in p and "ENQUEUED" in p for p in got), got
-    assert any('"wake"' in p and "triggers_q" in p for p in got), got
+        assert enqueue("q-sent", "triggers.nowhere", INPUTS, "triggers_q")
+        got = heard(conn, '"q-sent"', '"wake"')
+        assert any('"q-sent"' in p and "ENQUEUED" in p for p in got), got
+        assert any('"wake"' in p and "triggers_q" in p for p in got), got
+
+        later = LaterNotes(engine.store.pool, sql, events_channel(schema), control_channel(schema))
+        assert enqueue("q-later", "triggers.nowhere", INPUTS, "triggers_q", later=later)
+        assert not any('"q-later"' in n.payload for n in conn.notifies(timeout=0.05))  # nothing sent yet
+        assert later.send() == 2
+        got = heard(conn, '"q-later"', "triggers_q")
+        assert any('"q-later"' in p for p in got) and any("triggers_q" in p and '"wake"' in p for p in got), got
+    with Control(database_url, schema=schema) as control:
+        assert control.status_counts().get("ENQUEUED") == 2  # each counted itself
 
 
 def test_an_enqueue_notifies_after_its_commit_and_an_existing_id_sends_nothing(database_url: str, schema: str) -> None:

@@ -23,12 +23,15 @@ MAX_BATCH = 2000
 
 
 class LaterNotes:
-    def __init__(self, pool: ConnectionPool, sql: Statements, channel: str):
+    def __init__(self, pool: ConnectionPool, sql: Statements, channel: str, wake_channel: str):
         self.pool = pool
         self.channel = channel
+        self.wake_channel = wake_channel
+        """The workers' channel, where a worker's own enqueues send their `wake`."""
         self._send = sql["notify_many"]
         self._lock = threading.Lock()
         self._pending: list[str] = []
+        self._wakes: list[str] = []
         self.ready = threading.Event()
         """Set when a payload waits: what the notifier sleeps on."""
 
@@ -45,6 +48,13 @@ class LaterNotes:
         if payloads and not self.ready.is_set():
             self.ready.set()
 
+    def wake(self, payload: str) -> None:
+        """A payload for the workers' channel (a queue's `wake` after an enqueue committed)."""
+        with self._lock:
+            self._wakes.append(payload)
+        if not self.ready.is_set():
+            self.ready.set()
+
     def send(self) -> int:
         """Send what waits, in statements of up to MAX_BATCH payloads; returns how many were sent.
 
@@ -53,10 +63,12 @@ class LaterNotes:
         """
         with self._lock:
             pending, self._pending = self._pending, []
+            wakes, self._wakes = self._wakes, []
             self.ready.clear()
-        if not pending:
+        if not pending and not wakes:
             return 0
         with self.pool.connection() as conn:  # Postgres delivers identical payloads of one transaction once
-            for first in range(0, len(pending), MAX_BATCH):
-                conn.execute(self._send, (self.channel, pending[first : first + MAX_BATCH]))
-        return len(pending)
+            for channel, payloads in ((self.channel, pending), (self.wake_channel, wakes)):
+                for first in range(0, len(payloads), MAX_BATCH):
+                    conn.execute(self._send, (channel, payloads[first : first + MAX_BATCH]))
+        return len(pending) + len(wakes)

@@ -16,6 +16,7 @@ from psycopg.rows import class_row, dict_row
 from psycopg_pool import ConnectionPool
 
 from engine.store.names import control_channel, events_channel
+from engine.store.notes import LaterNotes
 from engine.store.queries import for_schema
 from engine.store.runtime import ClaimedWorkflow
 
@@ -118,9 +119,11 @@ class QueueStore:
         partition_key: str,
         delay_seconds: float | None,
         timeout_seconds: float | None = None,
+        later: LaterNotes | None = None,
     ) -> bool:
-        """Queue a workflow, then wake the workers (two round trips: see `notify_enqueued`); False when the id
-        exists (no wake). Raises `Duplicate` when its de-duplication id is live."""
+        """Queue a workflow, then wake the workers: with `later` (a worker's own enqueue), its notifier sends the
+        row's notification and the wake after the commit; else a second round trip does (`notify_enqueued`).
+        False when the id exists (no wake). Raises `Duplicate` when its de-duplication id is live."""
         params = {
             "wid": workflow_id,
             "name": name,
@@ -142,6 +145,10 @@ class QueueStore:
             if row is None:
                 return False
             wake = json.dumps({"op": "wake", "queue": queue})
+            if later is not None:
+                later.add(row[0])
+                later.wake(wake)
+                return True
             c.execute(
                 self.sql["notify_enqueued"],
                 {"events": self.events, "note": row[0], "control": self.channel, "wake": wake},

@@ -77,7 +77,7 @@ class RuntimeStore:
     def __init__(self, pool: ConnectionPool, schema: str):
         self.pool = pool
         self.sql = for_schema(schema)
-        self.notes = LaterNotes(pool, self.sql, events_channel(schema))
+        self.notes = LaterNotes(pool, self.sql, events_channel(schema), control_channel(schema))
         """The notifications of this store's starts and checkpoints, sent after their commit by the notifier."""
         # the hot path's statements, looked up once rather than at every call
         self._record_first_success = self.sql["record_first_success"]

@@ -47,16 +47,21 @@ WHERE w.dequeued_at IS NOT NULL AND w.dequeued_at >= statement_timestamp() - mak
 GROUP BY 1, 2
 
 -- name: insert_queued
--- A new ENQUEUED workflow in a queue, its row trigger silent; returns its notification, which `notify_enqueued` sends after the commit with the workers' wake (an existing id is left as it is: no row, no wake). A live duplicate raises a unique violation.
-INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, queue_name, priority, deduplication_id,
-                                partition_key, not_before, wait_reason, timeout_seconds)
-SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s, %(dedup)s, %(partition)s, t.at,
-       'starts at ' || to_char(t.at, 'YYYY-MM-DD HH24:MI:SS.MS TZ'), %(timeout)s
-FROM (SELECT CASE WHEN %(delay)s::float8 IS NOT NULL
-                  THEN clock_timestamp() + make_interval(secs => %(delay)s::float8) END AS at) t
-WHERE {notify_later}
-ON CONFLICT (workflow_id) DO NOTHING
-RETURNING {workflow_note}
+-- A new ENQUEUED workflow in a queue, its row trigger silent and counting itself (no trigger function runs); returns its notification, sent after the commit with the workers' wake (`notify_enqueued`, or a worker's notifier). An existing id is left as it is: no row, no wake. A live duplicate raises a unique violation.
+WITH queued AS (
+    INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, queue_name, priority, deduplication_id,
+                                    partition_key, not_before, wait_reason, timeout_seconds)
+    SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s, %(dedup)s, %(partition)s,
+           t.at, 'starts at ' || to_char(t.at, 'YYYY-MM-DD HH24:MI:SS.MS TZ'), %(timeout)s
+    FROM (SELECT CASE WHEN %(delay)s::float8 IS NOT NULL
+                      THEN clock_timestamp() + make_interval(secs => %(delay)s::float8) END AS at) t
+    WHERE {notify_later} AND {counted_here}
+    ON CONFLICT (workflow_id) DO NOTHING
+    RETURNING {workflow_note} AS note
+), counted AS (
+    INSERT INTO {schema}.workflow_counts (status, n) SELECT 'ENQUEUED', count(*) FROM queued HAVING count(*) > 0
+)
+SELECT note FROM queued
 
 -- name: deduplicated_by
 -- The live workflow that holds a de-duplication id in a queue.
