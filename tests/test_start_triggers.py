@@ -117,16 +117,17 @@ def test_counts_stay_true_when_a_counted_start_shares_a_transaction_with_other_i
 
 
 def heard(conn: psycopg.Connection[Any], *wanted: str) -> list[str]:
-    """Payloads heard until each of `wanted` is in one of them (a live engine's own notifications come too)."""
+    """Payloads heard until each of `wanted` is in one of them."""
     got: list[str] = []
-    for n in conn.notifies(timeout=5):
+    notes = conn.notifies(timeout=5)
+    for n in notes:
         got.append(n.payload)
         if all(any(w in p for p in got) for w in wanted):
-            break
+            notes.close()  # a generator left open holds the connection's lock
     return got
 
 
-def test_a_queued_enqueue_notifies_after_its_commit(database_url: str, schema: str, engine: Engine) -> None:
+def test_a_queued_enqueue_notifies_after_its_commit(database_url: str, schema: str) -> None:
     """Its insert runs no trigger function (a commit that notifies holds a database-wide lock until durable, so
     enqueues from many clients committed one at a time; it counts itself as a start does); its row's notification
     and the workers' wake still come: sent at once, or by a worker's notifier for the worker's own enqueue."""
@@ -143,9 +144,13 @@ def test_a_queued_enqueue_notifies_after_its_commit(database_url: str, schema: s
         "timeout": None,
         "later": "on",
     }
-    store = QueueStore(engine.store.pool, schema)
-    enqueue = partial(store.insert, priority=0, deduplication_id=None, partition_key="", delay_seconds=None)
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with (
+        Control(database_url, schema=schema) as control,  # no worker: no heartbeat explains the rows meanwhile
+        psycopg.connect(database_url, autocommit=True) as conn,
+    ):
+        pool = control._store.pool
+        store = QueueStore(pool, schema)
+        enqueue = partial(store.insert, priority=0, deduplication_id=None, partition_key="", delay_seconds=None)
         assert fired(conn, sql["insert_queued"], queued) == set()
         conn.execute(f"LISTEN {events_channel(schema)}")
         conn.execute(f"LISTEN {control_channel(schema)}")
@@ -154,13 +159,13 @@ def test_a_queued_enqueue_notifies_after_its_commit(database_url: str, schema: s
         assert any('"q-sent"' in p and "ENQUEUED" in p for p in got), got
         assert any('"wake"' in p and "triggers_q" in p for p in got), got
 
-        later = LaterNotes(engine.store.pool, sql, events_channel(schema), control_channel(schema))
+        later = LaterNotes(pool, sql, events_channel(schema), control_channel(schema))
         assert enqueue("q-later", "triggers.nowhere", INPUTS, "triggers_q", later=later)
-        assert not any('"q-later"' in n.payload for n in conn.notifies(timeout=0.05))  # nothing sent yet
+        early = [n.payload for n in conn.notifies(timeout=0.05)]
+        assert not [p for p in early if '"q-later"' in p], early  # nothing sent yet
         assert later.send() == 2
         got = heard(conn, '"q-later"', "triggers_q")
         assert any('"q-later"' in p for p in got) and any("triggers_q" in p and '"wake"' in p for p in got), got
-    with Control(database_url, schema=schema) as control:
         assert control.status_counts().get("ENQUEUED") == 2  # each counted itself
 
 
