@@ -114,6 +114,7 @@ class Engine:
         self.runtime_store.skew = self.runs.clock.skew
         self.slow_steps = SlowStepMarker()
         self.finisher = Finisher(self.runtime_store, self.executor_id, self.runs.strand)
+        self.runtime_store.notes.origin = self.executor_id
         self.notifier = Notifier(self.runtime_store.notes)
         self.heartbeat = Heartbeat(self)
         self.listener = ControlListener(self, conn)

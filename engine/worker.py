@@ -135,6 +135,8 @@ class ControlListener(Service):
             for wid in engine.runtime_store.due_among(self._local(msg)):
                 engine.runs.wake(wid)
         elif op == "wake":
+            if msg.get("by") == engine.executor_id:
+                return  # this worker's own enqueue, which poked its claim at once
             queue = msg.get("queue")
             engine.heartbeat.wake(queue if isinstance(queue, str) else None)
         elif op in ("message", "event"):

@@ -121,6 +121,19 @@ def test_resume_gives_up_a_deduplication_id_another_live_workflow_took(engine, c
     assert [h.result(timeout=10) for h in (blocker, first, second)] == ["blocker", "first", "second"]
 
 
+def test_a_workers_own_enqueue_costs_one_claim_not_a_second_for_its_own_wake(slow_beat, control, runs_dir):
+    """The enqueue pokes this worker's claim at once; the wake its notifier then sends for the other workers
+    carries this worker's id, and its own listener skips it."""
+    (runs_dir / "hold").touch()
+    wait_for(lambda: _claims_settled(slow_beat))
+    claims = slow_beat.heartbeat.claims
+    handle = queue_app.OPEN.enqueue(queue_app.record, 0.0)
+    wait_for(lambda: control.get_workflow(handle.workflow_id).status == "PENDING")
+    slow_beat.notifier.notes.ready.set()
+    wait_for(lambda: not slow_beat.notifier.notes.ready.is_set() and _claims_settled(slow_beat))
+    assert slow_beat.heartbeat.claims - claims == 1
+
+
 def test_a_burst_into_a_full_queue_costs_no_claims_and_freed_slots_still_wake(slow_beat, control, runs_dir):
     time.sleep(0.1)
     (runs_dir / "hold").touch()

@@ -12,6 +12,7 @@ waiter for certain (a message, an event, a stream value, a workflow's end) still
 
 from __future__ import annotations
 
+import json
 import threading
 
 from psycopg_pool import ConnectionPool
@@ -28,6 +29,9 @@ class LaterNotes:
         self.channel = channel
         self.wake_channel = wake_channel
         """The workers' channel, where a worker's own enqueues send their `wake`."""
+        self.origin: str | None = None
+        """The executor id of the worker that sends these (set at its launch): its own listener skips its wakes,
+        since the enqueue poked its claim directly."""
         self._send = sql["notify_many"]
         self._lock = threading.Lock()
         self._pending: list[str] = []
@@ -48,8 +52,9 @@ class LaterNotes:
         if payloads and not self.ready.is_set():
             self.ready.set()
 
-    def wake(self, payload: str) -> None:
-        """A payload for the workers' channel (a queue's `wake` after an enqueue committed)."""
+    def wake(self, queue: str) -> None:
+        """A `wake` for the workers' channel: an enqueue into `queue` committed."""
+        payload = json.dumps({"op": "wake", "queue": queue, "by": self.origin})
         with self._lock:
             self._wakes.append(payload)
         if not self.ready.is_set():

@@ -144,14 +144,18 @@ class QueueStore:
                 raise Duplicate(row[0] if row else "(finished meanwhile)") from None
             if row is None:
                 return False
-            wake = json.dumps({"op": "wake", "queue": queue})
             if later is not None:
                 later.add(row[0])
-                later.wake(wake)
+                later.wake(queue)
                 return True
             c.execute(
                 self.sql["notify_enqueued"],
-                {"events": self.events, "note": row[0], "control": self.channel, "wake": wake},
+                {
+                    "events": self.events,
+                    "note": row[0],
+                    "control": self.channel,
+                    "wake": json.dumps({"op": "wake", "queue": queue}),
+                },
             )
         return True
 
