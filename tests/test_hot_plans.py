@@ -19,8 +19,16 @@ ME = "me"
 BY_ID = {"workflows_pkey", "workflows_id_pattern"}
 """The indexes whose only column is workflow_id (the second is the pkey's column for LIKE prefixes)."""
 
-FINISH_TYPES = {"ids": "text[]", "statuses": "text[]", "outputs": "text[]", "errors": "text[]", "me": "text"}
-FINISH_TYPES["skew"] = "float8"
+FINISH_TYPES = {
+    "ids": "text[]",
+    "statuses": "text[]",
+    "outputs": "text[]",
+    "errors": "text[]",
+    "me": "text",
+    "skew": "float8",
+    "later": "text",
+    "events": "text",
+}
 
 
 @pytest.fixture
@@ -77,7 +85,16 @@ def assert_finds_by_id(plan: Any) -> None:
 
 def finish_params(ids: list[str], me: str = ME) -> dict[str, Any]:
     n = len(ids)
-    return {"ids": ids, "statuses": ["SUCCESS"] * n, "outputs": ["1"] * n, "errors": [None] * n, "me": me, "skew": 0.0}
+    return {
+        "ids": ids,
+        "statuses": ["SUCCESS"] * n,
+        "outputs": ["1"] * n,
+        "errors": [None] * n,
+        "me": me,
+        "skew": 0.0,
+        "later": "on",
+        "events": "nobody_listens",
+    }
 
 
 def test_finish_finds_its_rows_by_id_on_a_young_table(conn: psycopg.Connection[Any], schema: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
@@ -51,6 +52,19 @@ def start_params(wid: str, timeout: float | None = None, parent: str | None = No
     }
 
 
+def finish_params(wid: str, channel: str = "nobody_listens") -> dict[str, Any]:
+    return {
+        "ids": [wid],
+        "statuses": ["SUCCESS"],
+        "outputs": ["1"],
+        "errors": [None],
+        "me": "me",
+        "skew": 0.0,
+        "later": "on",
+        "events": channel,
+    }
+
+
 def enqueue_params(wid: str) -> dict[str, Any]:
     return {"wid": wid, "name": "triggers.nowhere", "inputs": INPUTS, "timeout": None, "later": "on"}
 
@@ -63,9 +77,8 @@ def test_a_plain_start_and_finish_call_no_trigger_function(database_url: str, sc
         bulk = {"ids": ["b1", "b2"], "name": "n", "inputs": [INPUTS] * 2, "me": "me", "timeout": None, "later": "on"}
         assert fired(conn, sql["start_workflows"], bulk) == set()
         conn.execute(sql["start_workflow"], start_params("done")).fetchone()
-        finish = {"ids": ["done"], "statuses": ["SUCCESS"], "outputs": ["1"], "errors": [None], "me": "me", "skew": 0.0}
-        # the finish notifies in its own commit and counts the change of status; no deadline work
-        assert fired(conn, sql["finish_workflows"], finish) == {"workflows_notify", "workflows_count_status"}
+        # the finish counts the change of status (its statement sends its notification); no deadline work
+        assert fired(conn, sql["finish_workflows"], finish_params("done")) == {"workflows_count_status"}
         # a start with a timeout, or of a child, still gets its deadline from the trigger
         assert fired(conn, sql["start_workflow"], start_params("timed", timeout=30)) == {"workflows_deadline_insert"}
 
@@ -192,3 +205,37 @@ def test_an_enqueue_notifies_after_its_commit_and_an_existing_id_sends_nothing(d
             (f"{schema}_control", {"op": "wake"}),
         ]
         assert control.status_counts() == {"ENQUEUED": 1}
+
+
+def test_a_finish_notifies_in_its_commit_after_a_checkpoint_silenced_the_transaction(
+    store: RuntimeStore, database_url: str, schema: str
+) -> None:
+    """The group commit may write a finish in one transaction after checkpoints whose statements silence the row
+    triggers until the commit: the finish still notifies, in that commit (a waiter on the end relies on it)."""
+    sql = for_schema(schema)
+    assert store.start_workflow("stepping", "triggers.nowhere", INPUTS, "me")
+    assert store.start_workflow("ending", "triggers.nowhere", INPUTS, "me")
+    checkpoint = {
+        "wid": "stepping",
+        "sid": 1,
+        "name": "s",
+        "kind": "step",
+        "max": 1,
+        "output": "1",
+        "child": None,
+        "started": datetime.now(timezone.utc),
+        "skew": 0.0,
+        "me": "me",
+        "later": "on",
+    }
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {events_channel(schema)}")
+        with store.pool.connection() as conn, conn.transaction():
+            assert conn.execute(sql["record_first_success"], checkpoint).fetchone()
+            finished = conn.execute(sql["finish_workflows"], finish_params("ending", events_channel(schema)))
+            assert finished.fetchall() == [("ending",)]
+            early = [json.loads(n.payload) for n in listener.notifies(timeout=0.05)]
+            assert not [n for n in early if n.get("s") == "SUCCESS"], early  # nothing before the commit
+        got = [json.loads(p) for p in heard(listener, '"SUCCESS"')]
+        assert {"t": "w", "id": "ending", "s": "SUCCESS"} in got, got
+        assert not [n for n in got if n["t"] == "s"], got  # the checkpoint's note is its worker's to send

@@ -85,8 +85,9 @@ class RuntimeStore:
         self._start_workflow = self.sql["start_workflow"]
         self._enqueue_workflow = self.sql["enqueue_workflow"]
         self._notify_enqueued = self.sql["notify_enqueued"]
+        self._events = events_channel(schema)
         self._enqueue_channels = {
-            "events": events_channel(schema),
+            "events": self._events,
             "control": control_channel(schema),
             "wake": json.dumps({"op": "wake"}),
         }
@@ -274,6 +275,8 @@ class RuntimeStore:
             "errors": errors,
             "me": executor_id,
             "skew": self.skew(),
+            "later": "on",
+            "events": self._events,
         }
         self.group_commit.write(self.sql["finish_workflows"], params)
 

@@ -162,15 +162,19 @@ SELECT workflow_id, name FROM {schema}.workflows WHERE workflow_id = ANY(%s)
 SELECT count(*) FROM (SELECT pg_notify(%s, note) FROM unnest(%b::text[]) AS note) sent
 
 -- name: finish_workflows
--- Outcomes of many workflows in one statement (ids of the rows changed: the group commit reads a row); only those still PENDING and owned by this executor change. Each row is found by id (a nested loop over `v` into an index on workflow_id) whatever the statistics and the table's age: status and owner are tested against columns of `v` at the join, the status with IS NOT DISTINCT FROM, so no index on status (the partial workflows_active_executor, workflows_status_created) serves them (with statistics taken while few rows were PENDING, those walked every active row of the executor at each finish) and the table keeps its full size in the estimate; the LIMIT, never reached, makes a generic plan count `v` as one row, so even on an empty table one probe costs less than a sequential scan (this holds up to random_page_cost 6; at 7 or more an empty table's generic plan is a sequential scan again) (tests/test_hot_plans.py).
-UPDATE {schema}.workflows w SET status = v.status, output = v.output::jsonb, error = v.error::jsonb,
-       finished_at = {now}, updated_at = clock_timestamp()
-FROM (SELECT u.*, 'PENDING'::text AS was, %(me)s::text AS owner
-      FROM unnest(%(ids)b::text[], %(statuses)b::text[], %(outputs)b::text[], %(errors)b::text[])
-           AS u(workflow_id, status, output, error)
-      LIMIT cardinality(%(ids)b::text[])) AS v
-WHERE w.workflow_id = v.workflow_id AND w.status IS NOT DISTINCT FROM v.was AND w.executor_id = v.owner
-RETURNING w.workflow_id
+-- Outcomes of many workflows in one statement (ids of the rows changed: the group commit reads a row); only those still PENDING and owned by this executor change. Each row is found by id (a nested loop over `v` into an index on workflow_id) whatever the statistics and the table's age: status and owner are tested against columns of `v` at the join, the status with IS NOT DISTINCT FROM, so no index on status (the partial workflows_active_executor, workflows_status_created) serves them (with statistics taken while few rows were PENDING, those walked every active row of the executor at each finish) and the table keeps its full size in the estimate; the LIMIT, never reached, makes a generic plan count `v` as one row, so even on an empty table one probe costs less than a sequential scan (this holds up to random_page_cost 6; at 7 or more an empty table's generic plan is a sequential scan again) (tests/test_hot_plans.py). Its row trigger stays silent and the statement sends the rows' notifications itself, so they go with its own commit whatever else the transaction holds: a workflow's end must wake its waiters for certain, and the group commit may write it in one transaction with checkpoints that silenced the triggers (`notify_later`) for the rest of it.
+WITH finished AS (
+    UPDATE {schema}.workflows w SET status = v.status, output = v.output::jsonb, error = v.error::jsonb,
+           finished_at = {now}, updated_at = clock_timestamp()
+    FROM (SELECT u.*, 'PENDING'::text AS was, %(me)s::text AS owner
+          FROM unnest(%(ids)b::text[], %(statuses)b::text[], %(outputs)b::text[], %(errors)b::text[])
+               AS u(workflow_id, status, output, error)
+          LIMIT cardinality(%(ids)b::text[])) AS v
+    WHERE w.workflow_id = v.workflow_id AND w.status IS NOT DISTINCT FROM v.was AND w.executor_id = v.owner
+      AND {notify_later}
+    RETURNING w.workflow_id, json_build_object('t', 'w', 'id', w.workflow_id, 's', w.status)::text AS note
+)
+SELECT f.workflow_id FROM finished f, pg_notify(%(events)s, f.note) AS sent
 
 -- name: steps_for_run
 -- Every recorded step of these workflows, with what is left of each one's wait, for replay.
