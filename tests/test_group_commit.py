@@ -111,3 +111,44 @@ def test_one_step_twice_in_a_merged_batch_is_written_once(engine):
     batch = _first_successes(store, engine.executor_id, [("twice", 1), ("twice", 1)])
     store.group_commit._write_batch(batch)
     assert [bool(b.result) for b in batch] == [True, False] and all(b.error is None for b in batch)
+
+
+def _finish(store, owner: str, wids: list[str]) -> _Queued:
+    """The queued outcome statement that `finish_workflows` makes (captured, not written)."""
+    captured: list[_Queued] = []
+    store.group_commit.write = lambda query, params: captured.append(_Queued(query, params)) or False
+    try:
+        store.finish_workflows(owner, [(wid, "SUCCESS", '"done"', None) for wid in wids])
+    finally:
+        del store.group_commit.write
+    return captured[0]
+
+
+def test_first_successes_and_a_finish_are_one_statement_and_the_finish_is_heard(engine, database_url, schema):
+    """The commonest batch of two kinds: both written by one statement, each item gets its own answer, and the
+    finish notifies in that statement's commit."""
+    store, me = engine.runtime_store, engine.executor_id
+    for wid in ("s1", "s2", "ends", "ended"):
+        assert store.start_workflow(wid, "x", "{}", me)
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {schema}_events")
+        store.group_commit._write_batch([_finish(store, me, ["ended"])])
+        batch = [*_first_successes(store, me, [("s1", 1), ("s2", 1)]), _finish(store, me, ["ends", "ended"])]
+        [(items, _, (query, _))] = store.group_commit._plan(batch)
+        assert query == store.sql["record_first_successes_and_finish"] and len(items) == 3
+        store.group_commit._write_batch(batch)
+        assert all(b.error is None for b in batch)
+        assert [json.loads(b.result)["id"] for b in batch[:2]] == ["s1", "s2"]
+        assert batch[2].result == "ends"  # "ended" had ended already: only "ends" changed
+        heard = set()
+        for note in listener.notifies(timeout=5):
+            message = json.loads(note.payload)
+            if message == {"t": "w", "id": "ends", "s": "SUCCESS"}:
+                break
+            heard.add(message.get("t"))
+        assert "s" not in heard  # the steps' notes are the notifier's to send
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        steps = conn.execute(f"SELECT workflow_id, step_id FROM {schema}.steps ORDER BY 1").fetchall()
+        ended = conn.execute(f"SELECT workflow_id, status FROM {schema}.workflows WHERE workflow_id LIKE 'end%%'")
+        assert steps == [("s1", 1), ("s2", 1)]
+        assert sorted(ended.fetchall()) == [("ended", "SUCCESS"), ("ends", "SUCCESS")]

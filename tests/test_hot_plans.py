@@ -22,12 +22,27 @@ BY_ID = {"workflows_pkey", "workflows_id_pattern"}
 FINISH_TYPES = {
     "ids": "text[]",
     "statuses": "text[]",
-    "outputs": "text[]",
+    "results": "text[]",
     "errors": "text[]",
     "me": "text",
     "skew": "float8",
     "later": "text",
     "events": "text",
+}
+
+
+FIRST_SUCCESS_TYPES = {
+    "wids": "text[]",
+    "sids": "int[]",
+    "names": "text[]",
+    "kinds": "text[]",
+    "maxes": "int[]",
+    "outputs": "text[]",
+    "children": "text[]",
+    "starteds": "timestamptz[]",
+    "skews": "float8[]",
+    "owners": "text[]",
+    "later": "text",
 }
 
 
@@ -74,13 +89,13 @@ def scans_of(plan: Any, relation: str) -> list[dict[str, Any]]:
     return found
 
 
-def assert_finds_by_id(plan: Any) -> None:
-    scans = scans_of(plan, "workflows")
-    assert len(scans) == 1, plan
-    scan = scans[0]
-    assert scan["Node Type"] == "Index Scan", plan  # never a Seq Scan, nor a bitmap over a status index
-    assert scan["Index Name"] in BY_ID, plan  # never workflows_active_executor nor workflows_status_created
-    assert "workflow_id" in scan["Index Cond"], plan
+def assert_finds_by_id(plan: Any, scans: int = 1) -> None:
+    found = scans_of(plan, "workflows")
+    assert len(found) == scans, plan
+    for scan in found:
+        assert scan["Node Type"] == "Index Scan", plan  # never a Seq Scan, nor a bitmap over a status index
+        assert scan["Index Name"] in BY_ID, plan  # never workflows_active_executor nor workflows_status_created
+        assert "workflow_id" in scan["Index Cond"], plan
 
 
 def finish_params(ids: list[str], me: str = ME) -> dict[str, Any]:
@@ -88,7 +103,7 @@ def finish_params(ids: list[str], me: str = ME) -> dict[str, Any]:
     return {
         "ids": ids,
         "statuses": ["SUCCESS"] * n,
-        "outputs": ["1"] * n,
+        "results": ["1"] * n,
         "errors": [None] * n,
         "me": me,
         "skew": 0.0,
@@ -134,3 +149,34 @@ def test_finish_changes_only_pending_rows_of_this_executor(conn: psycopg.Connect
     conn.execute(for_schema(schema)["finish_workflows"], params)
     rows = dict(conn.execute(f"SELECT workflow_id, status FROM {schema}.workflows").fetchall())
     assert rows == {"mine": "ERROR", "done": "SUCCESS", "cancelled": "CANCELLED", "theirs": "PENDING"}
+
+
+def first_success_params(ids: list[str]) -> dict[str, Any]:
+    n = len(ids)
+    return {
+        "wids": ids,
+        "sids": [1] * n,
+        "names": ["s"] * n,
+        "kinds": ["step"] * n,
+        "maxes": [1] * n,
+        "outputs": ["1"] * n,
+        "children": [None] * n,
+        "starteds": ["2026-12-01T00:00:00Z"] * n,
+        "skews": [0.0] * n,
+        "owners": [ME] * n,
+        "later": "on",
+    }
+
+
+def test_merged_checkpoints_find_their_owners_by_id_on_a_young_table(
+    conn: psycopg.Connection[Any], schema: str
+) -> None:
+    """The owner check of merged first successes, alone and joint with a finish: with the array counted as ten rows,
+    a young table's generic plan hashed it and read every workflow at every merged checkpoint."""
+    sql = for_schema(schema)
+    start(conn, schema, [f"p{i}" for i in range(2000)])
+    steps = first_success_params([f"p{i}" for i in range(10)])
+    assert_finds_by_id(generic_plan(conn, sql["record_first_successes"], FIRST_SUCCESS_TYPES, steps))
+    joint = steps | finish_params([f"p{i}" for i in range(10, 20)])
+    types = FIRST_SUCCESS_TYPES | FINISH_TYPES
+    assert_finds_by_id(generic_plan(conn, sql["record_first_successes_and_finish"], types, joint), scans=2)

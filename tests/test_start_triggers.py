@@ -56,7 +56,7 @@ def finish_params(wid: str, channel: str = "nobody_listens") -> dict[str, Any]:
     return {
         "ids": [wid],
         "statuses": ["SUCCESS"],
-        "outputs": ["1"],
+        "results": ["1"],
         "errors": [None],
         "me": "me",
         "skew": 0.0,

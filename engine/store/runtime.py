@@ -22,7 +22,7 @@ from psycopg_pool import ConnectionPool
 from engine.records import FaultRecord, WorkflowOutcome, WorkflowState
 from engine.states import StepKind, StepStatus, WorkflowStatus
 from engine.store.connection import fetch_one
-from engine.store.group_commit import GroupCommit, Merge
+from engine.store.group_commit import GroupCommit, Joint, Merge
 from engine.store.names import control_channel, events_channel
 from engine.store.notes import LaterNotes
 from engine.store.queries import for_schema
@@ -92,7 +92,16 @@ class RuntimeStore:
             "wake": json.dumps({"op": "wake"}),
         }
         first_successes = Merge(self.sql["record_first_successes"], _first_successes, _step_of_params, _step_of_row)
-        self.group_commit = GroupCommit(pool, merges={self._record_first_success: first_successes})
+        with_finish = Joint(
+            self._record_first_success,
+            first_successes,
+            self.sql["finish_workflows"],
+            self.sql["record_first_successes_and_finish"],
+            _is_finished_row,
+        )
+        self.group_commit = GroupCommit(
+            pool, merges={self._record_first_success: first_successes}, joints=[with_finish]
+        )
         self.skew: Callable[[], float] = _no_skew
         """Seconds a virtual clock (the test harness's) is ahead of the database's; recorded times follow it."""
 
@@ -267,11 +276,11 @@ class RuntimeStore:
 
         Only workflows still PENDING and owned by this executor change: a cancel or a takeover wins.
         """
-        ids, statuses, outputs, errors = (list(column) for column in zip(*outcomes, strict=True))
+        ids, statuses, results, errors = (list(column) for column in zip(*outcomes, strict=True))
         params = {
             "ids": ids,
             "statuses": statuses,
-            "outputs": outputs,
+            "results": results,
             "errors": errors,
             "me": executor_id,
             "skew": self.skew(),
@@ -419,3 +428,8 @@ def _step_of_params(params: dict[str, Any]) -> tuple[str, int]:
 
 def _step_of_row(row: tuple[Any, ...]) -> tuple[str, int]:
     return row[0], row[1]
+
+
+def _is_finished_row(row: tuple[Any, ...]) -> bool:
+    """A row of `record_first_successes_and_finish` that is a finished workflow's (no step id), not a step's."""
+    return row[1] is None

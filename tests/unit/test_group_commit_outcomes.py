@@ -16,22 +16,21 @@ from typing import Any
 import psycopg
 import pytest
 
-from engine.store.group_commit import GroupCommit, _Queued, certainly_rolled_back
+from engine.store.group_commit import GroupCommit, Joint, Merge, _Queued, certainly_rolled_back
 
 
 class FakeCursor:
-    def __init__(self, row: tuple[Any, ...] | None, error: BaseException | None = None):
-        self.row = row
+    def __init__(self, answer: tuple[Any, ...] | list[tuple[Any, ...]] | None, error: BaseException | None = None):
+        self.rows = answer if isinstance(answer, list) else [] if answer is None else [answer]
         self.error = error
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        if self.error is not None:
-            raise self.error
-        return self.row
+        return (self.fetchall() or [None])[0]
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        row = self.fetchone()
-        return [row] if row is not None else []
+        if self.error is not None:
+            raise self.error
+        return self.rows
 
 
 class FakeConnection:
@@ -152,6 +151,23 @@ def test_a_lone_write_is_one_statement_without_a_batch() -> None:
     assert group.write("x", ()) == 1  # the statement's first column
     assert group.write("y", ()) == 0
     assert pool.sent == ["x", "y"] and pool.transactions == 0
+
+
+def test_merged_checkpoints_and_their_joint_statement_go_as_one_statement_in_autocommit() -> None:
+    """A batch of first successes and a finish is one statement (no transaction block, no pipeline); each item gets
+    its own row's result, and an item without a row gets False. Two statements of the other kind do not fit the
+    joint statement: they are pipelined in a transaction as before."""
+    merge = Merge("merged", lambda ps: {"keys": [p["k"] for p in ps]}, lambda p: p["k"], lambda row: row[0])
+    joint = Joint("single", merge, "other", "joint", lambda row: row[1] is None)
+    pool = FakePool(answers={"joint": [("a", 1, "note-a"), ("c", 1, "note-c"), ("ended", None, None)]})
+    group = GroupCommit(pool, merges={"single": merge}, joints=[joint])  # type: ignore[arg-type]
+    batch = [_Queued("single", {"k": "a"}), _Queued("other", {}), _Queued("single", {"k": "b"})]
+    batch.append(_Queued("single", {"k": "c"}))
+    group._write_batch(batch)
+    assert pool.sent == ["joint"] and pool.transactions == 0
+    assert [item.result for item in batch] == ["note-a", "ended", False, "note-c"]
+    group._write_batch([_Queued("single", {"k": "a"}), _Queued("other", {}), _Queued("other", {})])
+    assert pool.sent[1:] == ["single", "other", "other"] and pool.transactions == 1
 
 
 def test_which_errors_prove_a_rollback() -> None:

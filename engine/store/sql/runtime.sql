@@ -78,15 +78,17 @@ ON CONFLICT (workflow_id, step_id) DO UPDATE SET
 WHERE st.status NOT IN ('SUCCESS', 'ERROR') AND st.name = excluded.name
 RETURNING {step_note}
 
--- name: record_first_successes
--- Group commit: many first-attempt successes (of different workflows) in one statement, each written as `record_first_success` writes it, if its workflow is still its owner's; returns the id, step id and notification of each step written.
+-- name: first_successes
+-- Fragment: the insert of `record_first_successes` (parameters wids, sids, names, kinds, maxes, outputs, children, starteds, skews, owners, later). Each owner is checked by id (a nested loop into the primary key): the LIMIT, never reached, makes a generic plan count `v` as one row, where ten made a young table's plan a hash join over a sequential scan of every workflow, at every merged checkpoint (tests/test_hot_plans.py).
 INSERT INTO {schema}.steps AS st (workflow_id, step_id, name, kind, status, attempts, max_attempts, output,
                                   child_workflow_id, started_at, finished_at)
 SELECT v.wid, v.sid, v.name, v.kind, 'SUCCESS', 1, v.max, v.output::jsonb, v.child, v.started,
        clock_timestamp() + make_interval(secs => v.skew)
-FROM unnest(%(wids)b::text[], %(sids)b::int[], %(names)b::text[], %(kinds)b::text[], %(maxes)b::int[],
-            %(outputs)b::text[], %(children)b::text[], %(starteds)b::timestamptz[], %(skews)b::float8[],
-            %(owners)b::text[]) AS v(wid, sid, name, kind, max, output, child, started, skew, owner)
+FROM (SELECT * FROM unnest(%(wids)b::text[], %(sids)b::int[], %(names)b::text[], %(kinds)b::text[],
+                           %(maxes)b::int[], %(outputs)b::text[], %(children)b::text[], %(starteds)b::timestamptz[],
+                           %(skews)b::float8[], %(owners)b::text[])
+                    AS u(wid, sid, name, kind, max, output, child, started, skew, owner)
+      LIMIT cardinality(%(wids)b::text[])) AS v
 WHERE EXISTS (SELECT 1 FROM {schema}.workflows fw WHERE fw.workflow_id = v.wid AND fw.executor_id = v.owner)
   AND {notify_later}
 ON CONFLICT (workflow_id, step_id) DO UPDATE SET
@@ -94,6 +96,10 @@ ON CONFLICT (workflow_id, step_id) DO UPDATE SET
     next_attempt_at = NULL, child_workflow_id = coalesce(excluded.child_workflow_id, st.child_workflow_id)
 WHERE st.status NOT IN ('SUCCESS', 'ERROR') AND st.name = excluded.name
 RETURNING st.workflow_id, st.step_id, {step_note}
+
+-- name: record_first_successes
+-- Group commit: many first-attempt successes (of different workflows) in one statement, each written as `record_first_success` writes it, if its workflow is still its owner's; returns the id, step id and notification of each step written.
+{first_successes}
 
 -- name: mark_step
 -- A step in progress made visible; never moves a step backwards (only a later attempt, or the same running one).
@@ -161,20 +167,35 @@ SELECT workflow_id, name FROM {schema}.workflows WHERE workflow_id = ANY(%s)
 -- Send the notifications of rows committed with their triggers silenced, one per payload, in one transaction.
 SELECT count(*) FROM (SELECT pg_notify(%s, note) FROM unnest(%b::text[]) AS note) sent
 
+-- name: finishes
+-- Fragment: the update of `finish_workflows` (parameters ids, statuses, results, errors, me, skew, later), returning each changed row's id and notification.
+UPDATE {schema}.workflows w SET status = v.status, output = v.output::jsonb, error = v.error::jsonb,
+       finished_at = {now}, updated_at = clock_timestamp()
+FROM (SELECT u.*, 'PENDING'::text AS was, %(me)s::text AS owner
+      FROM unnest(%(ids)b::text[], %(statuses)b::text[], %(results)b::text[], %(errors)b::text[])
+           AS u(workflow_id, status, output, error)
+      LIMIT cardinality(%(ids)b::text[])) AS v
+WHERE w.workflow_id = v.workflow_id AND w.status IS NOT DISTINCT FROM v.was AND w.executor_id = v.owner
+  AND {notify_later}
+RETURNING w.workflow_id, json_build_object('t', 'w', 'id', w.workflow_id, 's', w.status)::text AS note
+
 -- name: finish_workflows
 -- Outcomes of many workflows in one statement (ids of the rows changed: the group commit reads a row); only those still PENDING and owned by this executor change. Each row is found by id (a nested loop over `v` into an index on workflow_id) whatever the statistics and the table's age: status and owner are tested against columns of `v` at the join, the status with IS NOT DISTINCT FROM, so no index on status (the partial workflows_active_executor, workflows_status_created) serves them (with statistics taken while few rows were PENDING, those walked every active row of the executor at each finish) and the table keeps its full size in the estimate; the LIMIT, never reached, makes a generic plan count `v` as one row, so even on an empty table one probe costs less than a sequential scan (this holds up to random_page_cost 6; at 7 or more an empty table's generic plan is a sequential scan again) (tests/test_hot_plans.py). Its row trigger stays silent and the statement sends the rows' notifications itself, so they go with its own commit whatever else the transaction holds: a workflow's end must wake its waiters for certain, and the group commit may write it in one transaction with checkpoints that silenced the triggers (`notify_later`) for the rest of it.
 WITH finished AS (
-    UPDATE {schema}.workflows w SET status = v.status, output = v.output::jsonb, error = v.error::jsonb,
-           finished_at = {now}, updated_at = clock_timestamp()
-    FROM (SELECT u.*, 'PENDING'::text AS was, %(me)s::text AS owner
-          FROM unnest(%(ids)b::text[], %(statuses)b::text[], %(outputs)b::text[], %(errors)b::text[])
-               AS u(workflow_id, status, output, error)
-          LIMIT cardinality(%(ids)b::text[])) AS v
-    WHERE w.workflow_id = v.workflow_id AND w.status IS NOT DISTINCT FROM v.was AND w.executor_id = v.owner
-      AND {notify_later}
-    RETURNING w.workflow_id, json_build_object('t', 'w', 'id', w.workflow_id, 's', w.status)::text AS note
+{finishes}
 )
 SELECT f.workflow_id FROM finished f, pg_notify(%(events)s, f.note) AS sent
+
+-- name: record_first_successes_and_finish
+-- Group commit: the commonest batch of two statements, first successes and a finish, as one statement sent in autocommit (one round trip, no transaction block: a pipelined BEGIN, two statements and COMMIT cost this process four times the client work of one statement); the rows of `record_first_successes`, then the finished ids with NULL step ids. The two touch different workflows (a workflow ends only after its last checkpoint returned).
+WITH written AS (
+{first_successes}
+), finished AS (
+{finishes}
+)
+SELECT * FROM written
+UNION ALL
+SELECT f.workflow_id, NULL, NULL FROM finished f, pg_notify(%(events)s, f.note) AS sent
 
 -- name: steps_for_run
 -- Every recorded step of these workflows, with what is left of each one's wait, for replay.
