@@ -76,10 +76,35 @@ def _statements(schema: str, names: list[str], wid: str) -> Iterator[tuple[str, 
         sql["enqueue_workflow"],
         {"wid": "new-wf", "name": "orders.checkout", "inputs": "{}", "timeout": None, "later": "on"},
     )
+    finish = {
+        "ids": [wid],
+        "statuses": ["SUCCESS"],
+        "results": ["1"],
+        "errors": [None],
+        "me": ME,
+        "skew": 0.0,
+        "later": "on",
+        "events": f"{schema}_events",
+    }
+    yield "finish_workflows", sql["finish_workflows"], finish
+    first_successes = {
+        "wids": [wid],
+        "sids": [7],
+        "names": ["s"],
+        "kinds": ["step"],
+        "maxes": [1],
+        "outputs": ["1"],
+        "children": [None],
+        "starteds": [None],
+        "skews": [0.0],
+        "owners": [ME],
+        "later": "on",
+    }
+    yield "record_first_successes", sql["record_first_successes"], first_successes
     yield (
-        "finish_workflows",
-        sql["finish_workflows"],
-        {"ids": [wid], "statuses": ["SUCCESS"], "outputs": ["1"], "errors": [None], "me": ME, "skew": 0.0},
+        "record_first_successes_and_finish",
+        sql["record_first_successes_and_finish"],
+        first_successes | finish,
     )
     yield "steps_for_run", sql["steps_for_run"], {"ids": [wid], "skew": 0.0}
     yield "heartbeat", sql["heartbeat"], (0, ME)
