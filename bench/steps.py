@@ -2,8 +2,9 @@
 
     python bench/steps.py [--runs 20] [--systems ours,dbos,raw] [--profile FILE]
 
-All on the same Postgres ($DURABLE_DATABASE_URL, default postgresql://root@127.0.0.1:5432/test), one
-after another in this process, each in a schema of its own. Per system it prints the latency of one
+All on the same Postgres ($DURABLE_DATABASE_URL, default postgresql://root@127.0.0.1:5432/test), in this
+process, each in a schema of its own, taking turns run by run (each system in turn first), so that the machine's
+load of the moment falls on all of them alike. Per system it prints the latency of one
 step call as the workflow sees it (median, p90, p99 over every step of every run) and the wall time
 of a whole workflow divided by its steps (start, 100 checkpoints, finish). The target for ours is
 at most 0.5 ms per step, attempt record and notifications included.
@@ -19,7 +20,8 @@ import cProfile
 import pstats
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import psycopg
@@ -67,32 +69,42 @@ def hundred_steps(n: int) -> int:
     return n
 
 
-def timed_runs(result: Result, runs: int, run_one: Callable[[], object]) -> Result:
-    """WARMUP untimed runs, then `runs` timed ones; LATENCIES collects the step calls of the timed ones."""
+Run = Callable[[], object]
+"""One workflow of STEPS steps on one system; the step calls it makes are appended to LATENCIES."""
+
+
+def timed_runs(systems: list[tuple[Result, Run]], runs: int) -> None:
+    """WARMUP untimed runs of each system, then `runs` timed ones, the systems taking turns (each in turn first),
+    so that the load of the moment falls on all alike: a ratio compares runs made within a second of each other."""
     for _ in range(WARMUP):
-        run_one()
-    LATENCIES.clear()
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        run_one()
-        result.run_seconds.append(time.perf_counter() - t0)
-    result.step_seconds = list(LATENCIES)
-    return result
+        for _, run_one in systems:
+            run_one()
+    for i in range(runs):
+        shift = i % len(systems)
+        for result, run_one in systems[shift:] + systems[:shift]:
+            LATENCIES.clear()
+            t0 = time.perf_counter()
+            run_one()
+            result.run_seconds.append(time.perf_counter() - t0)
+            result.step_seconds += LATENCIES
 
 
-def bench_ours(url: str, runs: int) -> Result:
+@contextmanager
+def ours(url: str) -> Iterator[tuple[Result, Run]]:
     drop_schemas(url, SCHEMA)
     with Engine(url, f"bench-{uuid.uuid4().hex[:6]}", schema=SCHEMA) as eng:
-        result = timed_runs(Result("durable-tui (ours)"), runs, lambda: eng.run_workflow(hundred_steps, STEPS))
+        yield Result("durable-tui (ours)"), lambda: eng.run_workflow(hundred_steps, STEPS)
     drop_schemas(url, SCHEMA)
-    return result
 
 
-def bench_dbos(url: str, runs: int) -> Result:
+@contextmanager
+def dbos(url: str, notes: list[Result]) -> Iterator[list[tuple[Result, Run]]]:
     try:
         from dbos import DBOS
     except ImportError:
-        return Result("DBOS", note="not installed (pip install 'durable-tui[bench]')")
+        notes.append(Result("DBOS", note="not installed (pip install 'durable-tui[bench]')"))
+        yield []
+        return
 
     @DBOS.step()
     def dbos_noop(i: int) -> int:
@@ -108,19 +120,19 @@ def bench_dbos(url: str, runs: int) -> Result:
 
     version = launch_dbos("bench-steps", url, DBOS_SCHEMA)
     try:
-        return timed_runs(Result(f"DBOS {version}"), runs, lambda: dbos_hundred_steps(STEPS))
+        yield [(Result(f"DBOS {version}"), lambda: dbos_hundred_steps(STEPS))]
     finally:
         DBOS.destroy()
         drop_schemas(url, DBOS_SCHEMA)
 
 
-def bench_raw(url: str, runs: int) -> list[Result]:
+@contextmanager
+def raw(url: str) -> Iterator[list[tuple[Result, Run]]]:
     """The floor: one INSERT per step, committed, on one connection (autocommit and explicit COMMIT)."""
     drop_schemas(url, RAW_SCHEMA)
-    results = []
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
-        conn.execute(
+    with psycopg.connect(url, autocommit=True) as auto, psycopg.connect(url) as conn:
+        auto.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
+        auto.execute(
             f"CREATE TABLE {RAW_SCHEMA}.steps (workflow_id text, step_id int, output jsonb, "
             "PRIMARY KEY (workflow_id, step_id))"
         )
@@ -130,11 +142,8 @@ def bench_raw(url: str, runs: int) -> list[Result]:
             wid = uuid.uuid4().hex
             for i in range(STEPS):
                 t0 = time.perf_counter()
-                conn.execute(insert, (wid, i, str(i)), prepare=True)
+                auto.execute(insert, (wid, i, str(i)), prepare=True)
                 LATENCIES.append(time.perf_counter() - t0)
-
-        results.append(timed_runs(Result("raw psycopg INSERT (autocommit)"), runs, autocommit_run))
-    with psycopg.connect(url) as conn:
 
         def commit_run() -> None:
             wid = uuid.uuid4().hex
@@ -144,17 +153,20 @@ def bench_raw(url: str, runs: int) -> list[Result]:
                 conn.commit()
                 LATENCIES.append(time.perf_counter() - t0)
 
-        results.append(timed_runs(Result("raw psycopg INSERT+COMMIT"), runs, commit_run))
+        yield [
+            (Result("raw psycopg INSERT (autocommit)"), autocommit_run),
+            (Result("raw psycopg INSERT+COMMIT"), commit_run),
+        ]
     drop_schemas(url, RAW_SCHEMA)
-    return results
 
 
 def profile_ours(url: str, runs: int, path: str) -> None:
     PROFILER.append(cProfile.Profile())
-    result = bench_ours(url, runs)
+    with ours(url) as system:
+        timed_runs([system], runs)
     PROFILER[0].dump_stats(path)
     print(
-        f"profiled {runs + WARMUP} runs of {STEPS} steps (median {result.row()[1]:.3f} ms/step under the "
+        f"profiled {runs + WARMUP} runs of {STEPS} steps (median {system[0].row()[1]:.3f} ms/step under the "
         f"profiler); stats in {path}"
     )
     stats = pstats.Stats(path)
@@ -163,15 +175,19 @@ def profile_ours(url: str, runs: int, path: str) -> None:
 
 
 def measure(url: str, runs: int, systems: list[str]) -> list[Result]:
-    """Every system asked for, one after another; DBOS absent gives a Result with a note and no figures."""
-    results: list[Result] = []
-    if "raw" in systems:
-        results += bench_raw(url, runs)
-    if "ours" in systems:
-        results.append(bench_ours(url, runs))
-    if "dbos" in systems:
-        results.append(bench_dbos(url, runs))
-    return results
+    """Every system asked for, all open at once and run in turns; DBOS absent gives a Result with a note and no
+    figures."""
+    notes: list[Result] = []
+    with ExitStack() as stack:
+        chosen: list[tuple[Result, Run]] = []
+        if "raw" in systems:
+            chosen += stack.enter_context(raw(url))
+        if "ours" in systems:
+            chosen.append(stack.enter_context(ours(url)))
+        if "dbos" in systems:
+            chosen += stack.enter_context(dbos(url, notes))
+        timed_runs(chosen, runs)
+    return [result for result, _ in chosen] + notes
 
 
 def main() -> None:

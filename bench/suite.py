@@ -166,7 +166,7 @@ def part_start(ctx: Context) -> tuple[list[Line], Any]:
     by = {r.system.split(" ")[0]: r for r in results if r.calls and r.system != start.BULK}
     ours, raw, dbos = by.get("durable-tui"), by.get("raw"), by.get("DBOS")
     bulk = next((r for r in results if r.calls and r.system == start.BULK), None)
-    call = Line("start_workflow call (median)", "-", target="<= 1.5x raw floor")
+    call = Line("start_workflow call in a burst, vs raw alone (median)", "-", target="(context)")
     lone = Line("start_workflow call, alone (median)", "-", target="<= 1.5x raw floor")
     together = Line(f"{n} three-step workflows started together", "-", target=">= 10x DBOS, >= 1000 wf/s")
     if ours:
@@ -177,7 +177,7 @@ def part_start(ctx: Context) -> tuple[list[Line], Any]:
         together.met = rate >= 1000
         if raw:
             r = median(raw.calls) * 1000
-            call.raw, call.values["raw_ms"], call.met = f"{ms(r)} INSERT+COMMIT", r, o <= 1.5 * r
+            call.raw, call.values["raw_ms"] = f"{ms(r)} INSERT+COMMIT, in a run of its own", r
             call.ratios = f"ours/raw {times(o / r)}"
             if ours.alone:
                 a, f = median(ours.alone) * 1000, median(ours.floor) * 1000
@@ -197,7 +197,7 @@ def part_start(ctx: Context) -> tuple[list[Line], Any]:
             together.unjudged = "the DBOS ratio"
     if ctx.dbos:
         call.dbos = lone.dbos = together.dbos = ctx.dbos
-    beside = Line("start_workflow call in a burst, raw timed beside each (median)", "-", target="(context)")
+    beside = Line("start_workflow call in a burst, raw timed beside each (median)", "-", target="<= 1.5x raw floor")
     if ours and ours.paired:
         p, f = median(ours.paired) * 1000, median(ours.paired_floor) * 1000
         beside.ours, beside.values["ours_ms"], beside.raw, beside.values["raw_ms"] = (
@@ -206,8 +206,8 @@ def part_start(ctx: Context) -> tuple[list[Line], Any]:
             f"{ms(f)} INSERT+COMMIT",
             f,
         )
-        beside.ratios = f"ours/raw {times(p / f)}"
-    lines = [call, beside, lone, together] if ours and ours.alone else [call, together]
+        beside.ratios, beside.met = f"ours/raw {times(p / f)}", p <= 1.5 * f
+    lines = [beside, lone, call, together] if ours and ours.alone else [call, together]
     if bulk:
         bulk_rate = n / bulk.wall
         lines.append(
