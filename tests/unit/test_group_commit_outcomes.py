@@ -225,3 +225,28 @@ def test_the_writer_hands_what_queued_to_a_queued_caller_and_writes_only_its_own
         thread.join(5)
     assert pool.sent_by == {"first": "first", "b": "b", "c": "b"}  # b leads the batch of b and c
     assert pool.transactions == 1 and group._writers == 0
+
+
+def test_a_handed_over_batch_of_two_gathers_what_arrives_during_its_window() -> None:
+    """Checkpoints arriving faster than commits go wait a moment for more to join: "d", queued while the batch of b
+    and c gathers, goes in that batch (sent by b's thread), not in a commit of its own."""
+    pool = GatedPool()
+    group = GroupCommit(pool, max_writers=1)  # type: ignore[arg-type]
+    group.GATHER_SECONDS = 0.3  # far above what starting a thread takes on a loaded machine
+    first = threading.Thread(target=group.write, args=("first", ()), name="first")
+    first.start()
+    assert pool.first_sent.wait(5)
+    queued = [threading.Thread(target=group.write, args=(q, ()), name=q) for q in ("b", "c")]
+    for thread in queued:
+        thread.start()
+    while len(group._queued) < 2:
+        time.sleep(0.001)
+    pool.release.set()
+    while group._queued:  # handed over to b, which is gathering now
+        time.sleep(0.001)
+    late = threading.Thread(target=group.write, args=("d", ()), name="d")
+    late.start()
+    for thread in [first, *queued, late]:
+        thread.join(5)
+    assert pool.sent_by == {"first": "first", "b": "b", "c": "b", "d": "b"}
+    assert pool.transactions == 1 and group._writers == 0
