@@ -538,6 +538,8 @@ class LineTable(Widget, can_focus=True):
         return segments
 
     def _kind(self, row_style: Style, component: Style) -> RowKind:
+        """The styles of a line of `row_style` under `component`, made once (with new slots: its cells are cached
+        apart from those of any other styles, or of the columns before `set_columns`)."""
         kind = self._kinds.get((row_style, component))
         if kind is None:
             pres = [(row_style + column_meta(i) + component, next(self._slots)) for i in range(len(self.columns))]
