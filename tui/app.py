@@ -39,6 +39,7 @@ from tui.live import Changes, Coalescer, Refresher
 from tui.queues import QueuesScreen
 from tui.schedules import SchedulesScreen
 from tui.start_dialog import StartWorkflowScreen
+from tui.strip_cycles import install as uncycle_strips
 from tui.throughput import Throughput
 from tui.workers import WorkersScreen
 from tui.workflows import WorkflowsScreen
@@ -90,6 +91,7 @@ class DashboardApp(App[int]):
         freeze_startup: bool = False,
     ):
         super().__init__()
+        uncycle_strips()  # each frame's lines freed when dropped, not by the cyclic collector (a stall)
         self.freeze_startup = freeze_startup
         self.control = control
         self.read_only = read_only

@@ -25,6 +25,7 @@ Cells are plain text, never markup (a DataTable would read "[b]" in a workflow i
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -135,6 +136,19 @@ class Recent(Generic[K, V]):
 
     def clear(self) -> None:
         self.young, self.old = {}, {}
+
+
+@dataclass(frozen=True)
+class RowKind:
+    """How a line of one row style and component (hover, cursor) is styled, as a DataTable styles it."""
+
+    pres: list[tuple[Style, int]]
+    """Each column's style under its cells, and its slot: a number no other (column, width, styles) is given, so
+    a styled cell is cached by (look, slot) and its key hashes no style."""
+    post: Style
+    """Over the cells' own styles: the component's colour."""
+    rest: Style
+    """The rest of the line, past the last column."""
 
 
 class RowMessage(Message):
@@ -249,11 +263,17 @@ class LineTable(Widget, can_focus=True):
         self._hover: int | None = None
         self._pseudo: Hashable = None
         self._header_line: tuple[Hashable, Strip] | None = None
-        self._styled: Recent[tuple[Hashable, int, Style, Style], list[Segment]] = Recent(self.CELL_CACHE)
+        self._styled: Recent[tuple[Hashable, int], list[Segment]] = Recent(self.CELL_CACHE)
+        """Styled cells by (look, slot): the slot is the number of a column under one row style and component."""
+        self._slots = itertools.count()
         self._base: Style | None = None
         self._styles: dict[Hashable, dict[str, Style]] = {}
-        self._pres: dict[tuple[Style, Style], list[Style]] = {}
-        """Per row style and cursor style: each column's style under its cells."""
+        self._kinds: dict[tuple[Style, Style], RowKind] = {}
+        """How a line of each row style and component (hover, cursor) is styled (see `RowKind`)."""
+        self._row_kinds: dict[Hashable, RowKind] = {}
+        """The same by what decides a row's styles (pseudo-classes, base style, parity, cursor, hover): a line looks
+        its styles up with one hash of a style, not ~30 (rich hashes and adds styles in Python: a tenth of a
+        burst's frames went into it)."""
         self._placeholder: Text | None = None
         self._placeholder_lines: tuple[Hashable, list[Strip]] | None = None
         self.lines_drawn = 0
@@ -274,7 +294,8 @@ class LineTable(Widget, can_focus=True):
         """Show these columns (every line is drawn again)."""
         self.columns = list(columns)
         self._header_line = None
-        self._pres.clear()
+        self._kinds.clear()
+        self._row_kinds.clear()
         self.refresh()
 
     def set_placeholder(self, text: Text | None) -> None:
@@ -439,7 +460,8 @@ class LineTable(Widget, can_focus=True):
     def notify_style_update(self) -> None:
         self._placeholder_lines = None
         self._styles.clear()
-        self._pres.clear()
+        self._kinds.clear()
+        self._row_kinds.clear()
         self._header_line = None
         self._styled.clear()
         self._base = None
@@ -477,7 +499,7 @@ class LineTable(Widget, can_focus=True):
         if y < top:
             key = (width, base, self._pseudo)
             if self._header_line is None or self._header_line[0] != key:
-                self._header_line = (key, self._header(width, base))
+                self._header_line = (key, self._header(width))
             return self._header_line[1]
         index = y - top
         if index >= len(self._rows):
@@ -505,61 +527,59 @@ class LineTable(Widget, can_focus=True):
             strips.append(Strip(segments).crop(0, width).simplify())
         return strips
 
-    def _cell(self, value: object, key: Hashable, width: int, pre: Style, post: Style) -> list[Segment]:
+    def _cell(self, value: object, key: Hashable, width: int, pre: Style, slot: int, post: Style) -> list[Segment]:
         """A cell's segments at `width` (padding included) styled as a DataTable styles them (`pre` under
-        the cell's own styles, `post` over them), once per look and style."""
-        cache_key = (key, width, pre, post)
+        the cell's own styles, `post` over them), once per look and slot (`slot` stands for the width and styles)."""
+        cache_key = (key, slot)
         segments = self._styled.get(cache_key)
         if segments is None:
             plain = cell_segments(value, width, self.app)
             segments = self._styled[cache_key] = list(Segment.simplify(Segment.apply_style(plain, pre, post)))
         return segments
 
-    def _segments(
-        self,
-        values: Sequence[object],
-        looks: Sequence[Hashable],
-        row_style: Style,
-        component: Style,
-        post: Style,
-        extend: Style,
-        width: int,
-        base: Style,
-    ) -> Strip:
+    def _kind(self, row_style: Style, component: Style) -> RowKind:
+        """The styles of a line of `row_style` under `component`, made once (with new slots: its cells are cached
+        apart from those of any other styles, or of the columns before `set_columns`)."""
+        kind = self._kinds.get((row_style, component))
+        if kind is None:
+            pres = [(row_style + column_meta(i) + component, next(self._slots)) for i in range(len(self.columns))]
+            post = Style.from_color(color=component.color)  # the cursor's colour wins over the cell's (as "css")
+            kind = self._kinds[(row_style, component)] = RowKind(pres, post, row_style + component + OUT_OF_BOUNDS)
+        return kind
+
+    def _segments(self, values: Sequence[object], looks: Sequence[Hashable], kind: RowKind, width: int) -> Strip:
         """A DataTable's line: each cell padded and styled (the row's style, the column in the meta so that
         neighbouring cells stay separate segments, the cursor's), then the rest of the width. Each cell is
         already simplified, and no two neighbours share a style: the line is as `Strip.simplify` makes it."""
-        pres = self._pres.get((row_style, component))
-        if pres is None:
-            pres = self._pres[(row_style, component)] = [
-                row_style + column_meta(i) + component for i in range(len(self.columns))
-            ]
         segments: list[Segment] = []
         used = 0
+        pres, post = kind.pres, kind.post
         for column_index, column in enumerate(self.columns[: len(values)]):
             cell_width = column.width + 2 * PADDING
-            cell = self._cell(values[column_index], looks[column_index], cell_width, pres[column_index], post)
+            pre, slot = pres[column_index]
+            cell = self._cell(values[column_index], looks[column_index], cell_width, pre, slot, post)
             segments.extend(cell)
             used += cell_width
         if used <= width:
-            segments.append(Segment(" " * (width - used), extend + OUT_OF_BOUNDS))
+            segments.append(Segment(" " * (width - used), kind.rest))
             return Strip(segments, width)
         return Strip(segments, used).crop(0, width).simplify()
 
-    def _header(self, width: int, base: Style) -> Strip:
-        header = self._style()["header"]
+    def _header(self, width: int) -> Strip:
         labels = [Text.from_markup(c.label) for c in self.columns]
         looks = [look(label) for label in labels]
-        return self._segments(labels, looks, header, Style(), Style.from_color(None), header, width, base)
+        return self._segments(labels, looks, self._kind(self._style()["header"], Style()), width)
 
     def _row(self, index: int, parity: int, cursor: bool, hover: bool, width: int, base: Style) -> Strip:
-        styles = self._style()
-        row_style = base if parity < 0 else styles["odd-row" if parity else "even-row"]
-        component = Style()
-        if hover:
-            component += styles["hover"]
-        if cursor:
-            component += styles["cursor"]
-        post = Style.from_color(color=component.color)  # the cursor's colour wins over the cell's (as "css")
-        row, looks = self._rows[index], self._looks[index]
-        return self._segments(row, looks, row_style, component, post, row_style + component, width, base)
+        key = (self._pseudo, base, parity, cursor, hover)
+        kind = self._row_kinds.get(key)
+        if kind is None:
+            styles = self._style()
+            row_style = base if parity < 0 else styles["odd-row" if parity else "even-row"]
+            component = Style()
+            if hover:
+                component += styles["hover"]
+            if cursor:
+                component += styles["cursor"]
+            kind = self._row_kinds[key] = self._kind(row_style, component)
+        return self._segments(self._rows[index], self._looks[index], kind, width)

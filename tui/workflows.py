@@ -172,6 +172,7 @@ class WorkflowsScreen(WorkflowActions):
         self.second = -1
         self.spark_second = -1
         self.throughput_width = -1
+        self.counts_shown: Text | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="list-header"):
@@ -350,6 +351,9 @@ class WorkflowsScreen(WorkflowActions):
             text.append(f"rows {first:,}–{last:,} of {max(self.total, last):,}", style="dim")
         else:
             text.append("no workflow matches", style="dim")
+        if text == self.counts_shown:  # most re-reads of a burst leave the figures as they were: no redraw
+            return
+        self.counts_shown = text
         self.query_one("#counts", Static).update(text, layout=False)  # its size is fixed: no screen reflow
 
     def _show_throughput(self) -> None:
