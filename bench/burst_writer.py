@@ -22,7 +22,7 @@ from engine import Control
 def write(control: Control, first: int, stride: int, rate: int, start: float, seconds: float) -> int:
     n, made = first, 0
     while time.time() - start < seconds:
-        target = int((time.time() - start) * rate)
+        target = int((time.time() - start) * rate) + 1  # commit n is due at n / rate: the first at the start
         while n < target:
             control.enqueue_workflow("bench.none", workflow_id=f"burst-{n:06d}")
             n += stride
