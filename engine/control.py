@@ -16,6 +16,7 @@ from engine.config import DEFAULT_SCHEMA, describe_url
 from engine.database import resolve_database_url
 from engine.deadlines import check_timeout
 from engine.errors import InvalidInput, InvalidState, QueueDeduplicated, WorkflowNotFound
+from engine.ids import make_workflow_id
 from engine.messaging import Messaging
 from engine.records import (
     EventRecord,
@@ -238,7 +239,7 @@ class Control(ScheduleControl, RetentionControl):
         if delay_seconds is not None:
             check_number(delay_seconds, "delay_seconds", 0, MAX_DELAY_SECONDS)
         dedup = check_name(deduplication_id, "a deduplication id") if deduplication_id is not None else None
-        wid = check_workflow_id(workflow_id) if workflow_id is not None else str(uuid.uuid4())
+        wid = check_workflow_id(workflow_id) if workflow_id is not None else make_workflow_id()
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
         try:
             self._store.queues.insert(
@@ -274,7 +275,7 @@ class Control(ScheduleControl, RetentionControl):
         """`enqueue_workflow` with the inputs as values (so no keyword of the workflow can clash with
         `workflow_id`): returns the id and whether a new workflow was queued (False: the id existed)."""
         check_name(name, "a workflow name")
-        wid = check_workflow_id(workflow_id) if workflow_id is not None else str(uuid.uuid4())
+        wid = check_workflow_id(workflow_id) if workflow_id is not None else make_workflow_id()
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({name}) inputs")
         timeout = check_timeout(timeout_seconds)
         return wid, self._store.runtime.enqueue_workflow(wid, name, inputs, timeout)

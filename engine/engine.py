@@ -12,7 +12,6 @@ import inspect
 import logging
 import os
 import socket
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,6 +30,7 @@ from engine.errors import DurableError, InvalidInput, WorkflowConflict, Workflow
 from engine.execution import execute
 from engine.faults import FaultCache
 from engine.handle import WorkflowHandle
+from engine.ids import make_workflow_id
 from engine.outcome import PAUSED
 from engine.queues import QUEUES
 from engine.records import WorkflowRecord
@@ -241,7 +241,7 @@ class Engine:
         """
         self._require_launched()
         spec = spec_of(fn)
-        wid = check_workflow_id(workflow_id) if workflow_id is not None else str(uuid.uuid4())
+        wid = check_workflow_id(workflow_id) if workflow_id is not None else make_workflow_id()
         timeout = check_timeout(timeout_seconds) if timeout_seconds is not None else spec.timeout_seconds
         inputs = {"args": list(args), "kwargs": kwargs}
         encoded = dumps(inputs, f"workflow {wid!r} ({spec.name}) inputs")
@@ -276,7 +276,7 @@ class Engine:
         spec = spec_of(fn)
         inputs = [_inputs_of(call) for call in calls]
         if workflow_ids is None:
-            wids = [str(uuid.uuid4()) for _ in inputs]
+            wids = [make_workflow_id() for _ in inputs]
         else:
             wids = [check_workflow_id(wid) for wid in workflow_ids]
             if len(wids) != len(inputs):

@@ -8,13 +8,13 @@ partition, so they hold across any number of workers.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.context import default_engine
 from engine.errors import DurableError, InvalidInput
 from engine.handle import WorkflowHandle
+from engine.ids import make_workflow_id
 from engine.serialization import dumps
 from engine.specs import name_and_timeout, spec_of
 from engine.store.queues import QueueDefinition
@@ -124,7 +124,7 @@ class Debouncer:
         engine = _engine()
         check_name(key, "a debounce key")
         period = check_number(period_seconds, "a debounce period", 0, MAX_SECONDS)
-        wid = str(uuid.uuid4())
+        wid = make_workflow_id()
         inputs = dumps({"args": list(args), "kwargs": kwargs}, f"workflow {wid!r} ({self.name}) inputs")
         queue = self.queue.name if self.queue is not None else None
         found = engine.store.queues.debounce(wid, self.name, key, inputs, period, self.timeout_seconds, queue)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -136,3 +137,13 @@ def test_a_checkpoint_notifies_after_its_commit_unless_a_transaction_records_it(
         assert [(n["step"], n["s"], n["n"]) for n in notes_of(listener, 1, "s")] == [(1, "SUCCESS", 1)]
         assert not store.record_step(workflow_id="ckpt", step_id=3, status="SUCCESS", attempt=1, owner="x", **step_row)
         assert store.notes.send() == 0  # the fence wrote nothing: nothing to tell
+
+
+def test_ids_made_for_starts_and_enqueues_are_time_ordered(engine: Engine) -> None:
+    """Every id the engine makes is a version-7 UUID, so new rows go to the end of the id indexes (engine/ids.py)."""
+    alone = engine.start_workflow(total, 1)
+    bulk = engine.start_workflows(total, [(2,), (3,)])
+    queued = engine.control.enqueue_workflow("fast.sum", 4)
+    ids = [alone.workflow_id, *(h.workflow_id for h in bulk), queued]
+    assert [uuid.UUID(wid).version for wid in ids] == [7, 7, 7, 7]
+    assert [alone.result(timeout=10), *(h.result(timeout=10) for h in bulk)] == [2, 4, 6]
