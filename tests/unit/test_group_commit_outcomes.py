@@ -207,11 +207,8 @@ class GatedPool(FakePool):
             yield self.getconn()
 
 
-def test_the_writer_hands_what_queued_to_a_queued_caller_and_writes_only_its_own() -> None:
-    """A start called in a loop must not pay for the checkpoints that queued behind it: the batch goes to the
-    thread of its first item, which writes it and then frees the writer's place."""
-    pool = GatedPool()
-    group = GroupCommit(pool, max_writers=1)  # type: ignore[arg-type]
+def _b_and_c_behind_a_writer(group: GroupCommit, pool: GatedPool) -> list[threading.Thread]:
+    """Threads writing "first" (held by `pool` until its release), then "b" and "c", queued behind it."""
     first = threading.Thread(target=group.write, args=("first", ()), name="first")
     first.start()
     assert pool.first_sent.wait(5)
@@ -220,8 +217,17 @@ def test_the_writer_hands_what_queued_to_a_queued_caller_and_writes_only_its_own
         thread.start()
     while len(group._queued) < 2:
         time.sleep(0.001)
+    return [first, *queued]
+
+
+def test_the_writer_hands_what_queued_to_a_queued_caller_and_writes_only_its_own() -> None:
+    """A start called in a loop must not pay for the checkpoints that queued behind it: the batch goes to the
+    thread of its first item, which writes it and then frees the writer's place."""
+    pool = GatedPool()
+    group = GroupCommit(pool, max_writers=1)  # type: ignore[arg-type]
+    threads = _b_and_c_behind_a_writer(group, pool)
     pool.release.set()
-    for thread in [first, *queued]:
+    for thread in threads:
         thread.join(5)
     assert pool.sent_by == {"first": "first", "b": "b", "c": "b"}  # b leads the batch of b and c
     assert pool.transactions == 1 and group._writers == 0
@@ -233,20 +239,13 @@ def test_a_handed_over_batch_of_two_gathers_what_arrives_during_its_window() -> 
     pool = GatedPool()
     group = GroupCommit(pool, max_writers=1)  # type: ignore[arg-type]
     group.GATHER_SECONDS = 0.3  # far above what starting a thread takes on a loaded machine
-    first = threading.Thread(target=group.write, args=("first", ()), name="first")
-    first.start()
-    assert pool.first_sent.wait(5)
-    queued = [threading.Thread(target=group.write, args=(q, ()), name=q) for q in ("b", "c")]
-    for thread in queued:
-        thread.start()
-    while len(group._queued) < 2:
-        time.sleep(0.001)
+    threads = _b_and_c_behind_a_writer(group, pool)
     pool.release.set()
     while group._queued:  # handed over to b, which is gathering now
         time.sleep(0.001)
     late = threading.Thread(target=group.write, args=("d", ()), name="d")
     late.start()
-    for thread in [first, *queued, late]:
+    for thread in [*threads, late]:
         thread.join(5)
     assert pool.sent_by == {"first": "first", "b": "b", "c": "b", "d": "b"}
     assert pool.transactions == 1 and group._writers == 0
