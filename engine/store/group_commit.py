@@ -201,15 +201,15 @@ class GroupCommit:
         try:
             plan = self._plan(batch)
             if len(plan) == 1:
-                items, merge, (query, params) = plan[0]
-                _deliver(items, merge, run_kept(self.pool, query, params, rows_of))
+                items, how, (query, params) = plan[0]
+                _deliver(items, how, run_kept(self.pool, query, params, rows_of))
                 return
             with self.pool.connection() as conn:
                 with conn.pipeline(), conn.transaction():
-                    sent = [(items, merge, conn.execute(*statement)) for items, merge, statement in plan]
+                    sent = [(items, how, conn.execute(*statement)) for items, how, statement in plan]
                 committed = True
-                for items, merge, cursor in sent:
-                    _deliver(items, merge, cursor.fetchall())
+                for items, how, cursor in sent:
+                    _deliver(items, how, cursor.fetchall())
         except Exception as exc:
             if not committed and certainly_rolled_back(exc):
                 self._write_one_by_one(batch)
@@ -252,15 +252,16 @@ class GroupCommit:
                 item.error = exc
 
 
-def _deliver(items: list[_Queued], merge: Merge | Joint | None, rows: list[Any]) -> None:
-    """Each item's result from the rows its statement returned (every statement sent here returns rows)."""
-    if isinstance(merge, Joint):
-        _deliver(items[:-1], merge.merge, [row for row in rows if not merge.is_other_row(row)])
-        _deliver(items[-1:], None, [row for row in rows if merge.is_other_row(row)])
+def _deliver(items: list[_Queued], how: Merge | Joint | None, rows: list[Any]) -> None:
+    """Each item's result from the rows its statement returned (every statement sent here returns rows); `how`
+    the statement was made of the items (None: one item's own)."""
+    if isinstance(how, Joint):
+        _deliver(items[:-1], how.merge, [row for row in rows if not how.is_other_row(row)])
+        _deliver(items[-1:], None, [row for row in rows if how.is_other_row(row)])
         return
-    if merge is None:
+    if how is None:
         items[0].result = rows[0][0] if rows else False
         return
-    written = {merge.key_of_row(row): row[-1] for row in rows}
+    written = {how.key_of_row(row): row[-1] for row in rows}
     for item in items:
-        item.result = written.get(merge.key_of_params(item.params), False)
+        item.result = written.get(how.key_of_params(item.params), False)

@@ -48,7 +48,7 @@ GROUP BY 1, 2
 
 -- name: insert_queued
 -- A new ENQUEUED workflow in a queue, its row trigger silent and counting itself (no trigger function runs); returns its notification, sent after the commit with the workers' wake (`notify_enqueued`, or a worker's notifier). An existing id is left as it is: no row, no wake. A live duplicate raises a unique violation.
-WITH queued AS (
+WITH added AS (
     INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, queue_name, priority, deduplication_id,
                                     partition_key, not_before, wait_reason, timeout_seconds)
     SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(queue)s, %(priority)s, %(dedup)s, %(partition)s,
@@ -57,11 +57,9 @@ WITH queued AS (
                       THEN clock_timestamp() + make_interval(secs => %(delay)s::float8) END AS at) t
     WHERE {notify_later} AND {counted_here}
     ON CONFLICT (workflow_id) DO NOTHING
-    RETURNING {workflow_note} AS note
-), counted AS (
-    INSERT INTO {schema}.workflow_counts (status, n) SELECT 'ENQUEUED', count(*) FROM queued HAVING count(*) > 0
-)
-SELECT note FROM queued
+    RETURNING status, {workflow_note} AS note
+), {count_added}
+SELECT note FROM added
 
 -- name: deduplicated_by
 -- The live workflow that holds a de-duplication id in a queue.

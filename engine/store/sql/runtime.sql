@@ -27,6 +27,12 @@ EXISTS (SELECT 1 FROM {schema}.workflows fw WHERE fw.workflow_id = %(wid)s AND f
 -- Fragment: this statement appends its own count delta to `workflow_counts`; the insert trigger skips the statement whose statement_timestamp() is the mark (migration 10), never another one of the same transaction.
 (set_config('durable.counted', statement_timestamp()::text, true) IS NOT NULL)
 
+-- name: count_added
+-- Fragment: a CTE appending the count delta of the rows the statement's `added` CTE inserted (it returns their status); with `counted_here` in that insert, the statement counts itself and the insert trigger skips it.
+counted AS (
+    INSERT INTO {schema}.workflow_counts (status, n) SELECT status, count(*) FROM added GROUP BY status
+)
+
 -- name: step_note
 -- Fragment: the notification of step row `st`, as its trigger sends it.
 json_build_object('t', 's', 'id', st.workflow_id, 'step', st.step_id, 's', st.status, 'n', st.attempts)::text
@@ -115,16 +121,14 @@ WHERE st.status NOT IN ('SUCCESS', 'ERROR')
 
 -- name: enqueue_workflow
 -- A new ENQUEUED workflow for any worker that has its name; an existing id is left as it is (the id is the idempotency key). Counts itself, as a start does (no trigger function runs). Its row trigger stays silent: the caller sends the returned notification right after the commit (`notify_enqueued`), so the commit does not queue behind other notifying commits.
-WITH queued AS (
+WITH added AS (
     INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, timeout_seconds)
     SELECT %(wid)s, %(name)s, 'ENQUEUED', %(inputs)s::jsonb, %(timeout)s
     WHERE {notify_later} AND {counted_here}
     ON CONFLICT (workflow_id) DO NOTHING
-    RETURNING {workflow_note} AS note
-), counted AS (
-    INSERT INTO {schema}.workflow_counts (status, n) SELECT 'ENQUEUED', count(*) FROM queued HAVING count(*) > 0
-)
-SELECT note FROM queued
+    RETURNING status, {workflow_note} AS note
+), {count_added}
+SELECT note FROM added
 
 -- name: notify_enqueued
 -- After an enqueue's commit (into a queue or not): its row's notification (%(events)s, the dashboard's channel) and a wake for the workers (%(control)s), in one short transaction that changes no row (and so waits for no WAL flush: it writes nothing before its commit record).
@@ -132,32 +136,28 @@ SELECT pg_notify(%(events)s, %(note)s), pg_notify(%(control)s, %(wake)s)
 
 -- name: start_workflow
 -- A new PENDING workflow of this executor, started now; an existing id is left as it is (the id is the idempotency key). Counts itself (no trigger function runs for a plain start). Returns its notification, sent after the commit.
-WITH started AS (
+WITH added AS (
     INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, parent_workflow_id,
                                     parent_step_id, started_at, timeout_seconds)
     SELECT %(wid)s, %(name)s, 'PENDING', %(inputs)s::jsonb, %(me)s, %(parent)s, %(parent_step)s, clock_timestamp(),
            %(timeout)s
     WHERE {notify_later} AND {counted_here}
     ON CONFLICT (workflow_id) DO NOTHING
-    RETURNING {workflow_note} AS note
-), counted AS (
-    INSERT INTO {schema}.workflow_counts (status, n) SELECT 'PENDING', count(*) FROM started HAVING count(*) > 0
-)
-SELECT note FROM started
+    RETURNING status, {workflow_note} AS note
+), {count_added}
+SELECT note FROM added
 
 -- name: start_workflows
 -- New PENDING workflows of this executor, one per id, in one statement; existing ids are left as they are. Counts them itself. Returns the new ones' ids and notifications.
-WITH started AS (
+WITH added AS (
     INSERT INTO {schema}.workflows (workflow_id, name, status, inputs, executor_id, started_at, timeout_seconds)
     SELECT v.workflow_id, %(name)s, 'PENDING', v.inputs::jsonb, %(me)s, clock_timestamp(), %(timeout)s
     FROM unnest(%(ids)b::text[], %(inputs)b::text[]) AS v(workflow_id, inputs)
     WHERE {notify_later} AND {counted_here}
     ON CONFLICT (workflow_id) DO NOTHING
-    RETURNING workflow_id, {workflow_note} AS note
-), counted AS (
-    INSERT INTO {schema}.workflow_counts (status, n) SELECT 'PENDING', count(*) FROM started HAVING count(*) > 0
-)
-SELECT workflow_id, note FROM started
+    RETURNING workflow_id, status, {workflow_note} AS note
+), {count_added}
+SELECT workflow_id, note FROM added
 
 -- name: names_of_workflows
 -- The names of these workflows, by id.
