@@ -379,7 +379,8 @@ def part_tui(ctx: Context) -> tuple[list[Line], Any]:
             ms(stall),
             ratios=f"{rate:.1f} commits/s, {found['burst_events']:.0f} notifications -> "
             f"{found['burst_reloads']:.0f} reloads; p99 {found['burst_lag_p99']:.0f} ms; longest loop callback "
-            f"{found['burst_callback_cpu_max']:.0f} ms CPU",
+            f"{found['burst_callback_cpu_max']:.0f} ms CPU; the longest stall waited "
+            f"{found['burst_queued_in_longest']:.0f} ms for a core",
             target="<= 50 ms at 1500 commits/s",
             met=stall <= 50 and rate >= KEPT_PACE * 1500,
             values={
@@ -387,6 +388,7 @@ def part_tui(ctx: Context) -> tuple[list[Line], Any]:
                 "lag_p99_ms": found["burst_lag_p99"],
                 "commits_per_s": rate,
                 "callback_cpu_max_ms": found["burst_callback_cpu_max"],
+                "longest_stall_waiting_for_a_core_ms": found["burst_queued_in_longest"],
             },
         ),
         Line(
