@@ -44,7 +44,7 @@ from engine.store import Store
 from engine.store.queues import QueueDefinition
 from engine.store.runtime import ClaimedWorkflow, RuntimeStore
 from engine.validation import check_workflow_id
-from engine.worker import ControlListener, Finisher, Heartbeat, Notifier, SlowStepMarker, claim_identity
+from engine.worker import ControlListener, Finisher, Heartbeat, Lease, Notifier, SlowStepMarker, claim_identity
 
 log = logging.getLogger("durable")
 
@@ -116,6 +116,7 @@ class Engine:
         self.finisher = Finisher(self.runtime_store, self.executor_id, self.runs.strand)
         self.runtime_store.notes.origin = self.executor_id
         self.notifier = Notifier(self.runtime_store.notes)
+        self.lease = Lease(self)
         self.heartbeat = Heartbeat(self)
         self.listener = ControlListener(self, conn)
         self.deadlines = Deadlines(self.store.deadlines, self._runs_here, self.runs.cancel)
@@ -151,6 +152,7 @@ class Engine:
         self.finisher.start()
         self.notifier.start()
         self.deadlines.start()
+        self.lease.start()
         self.heartbeat.start()
         self.scheduler.start()
         if self.retention is not None:
@@ -173,6 +175,7 @@ class Engine:
         if self.retention is not None:
             self.retention.stop()
         self.heartbeat.stop()
+        self.lease.stop()
         self._threads.shutdown(wait=wait, cancel_futures=True)
         self.finisher.stop()
         self.notifier.stop()

@@ -47,11 +47,11 @@ class RunTable:
         self._watching: dict[tuple[str, str], set[str]] = {}
         self.stopping = threading.Event()
         self.lease_until = float("inf")
+        """Monotonic time until which no other worker can take this one for dead (half a lease after the
+        start of its last heartbeat that went through); past it, a run confirms it still owns its workflow."""
         self.lease_epoch = 0
         """Counts the heartbeats that went through after a lapse: a run that started before the last one
         confirms once that it still owns its workflow (another worker may have adopted it meanwhile)."""
-        """Monotonic time until which no other worker can take this one for dead (half a lease after the
-        start of its last heartbeat that went through); past it, a run confirms it still owns its workflow."""
 
     def start(self, workflow_id: str) -> bool:
         """Start a run here; False when one is running already."""

@@ -9,6 +9,7 @@ counts as alive whatever its heartbeat says.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -288,5 +289,29 @@ def test_a_heartbeat_slower_than_a_quarter_lease_still_beats_four_times_a_lease(
     workflow's owner before every step for half of each beat (and other workers could take the worker for dead)."""
     eng = make_engine(heartbeat_seconds=60.0, lease_seconds=0.4)
     assert eng.beat_seconds == pytest.approx(0.1)
-    beats = eng.heartbeat.beats
-    wait_for(lambda: eng.heartbeat.beats >= beats + 3, timeout=5)
+    beats = eng.lease.beats
+    wait_for(lambda: eng.lease.beats >= beats + 3, timeout=5)
+
+
+def test_the_lease_beats_on_while_the_heartbeat_is_busy(make_engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Taking over a dead executor's thousand workflows kept the heartbeat's thread busy for most of a second; the
+    lease beats on its own thread, so this executor's runs stay vouched for (no lapse, no reading of their
+    workflow's owner before each step) while that thread works."""
+    eng = make_engine(heartbeat_seconds=0.05, lease_seconds=0.2)
+    busy, release = threading.Event(), threading.Event()
+    claim_work = eng.heartbeat.claim_work
+
+    def stuck() -> float | None:
+        busy.set()
+        release.wait(10)
+        return claim_work()
+
+    monkeypatch.setattr(eng.heartbeat, "claim_work", stuck)
+    try:
+        assert busy.wait(5)
+        beats = eng.lease.beats
+        wait_for(lambda: eng.lease.beats >= beats + 5, timeout=5)  # longer than half a lease, and more
+        assert time.monotonic() < eng.runs.lease_until
+        assert eng.runs.lease_epoch == 0
+    finally:
+        release.set()
