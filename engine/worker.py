@@ -202,7 +202,7 @@ class Heartbeat(Service):
     process's CPU). The first enqueue after a quiet spell, and room freed in a full queue, claim at once."""
 
     def __init__(self, engine: Engine):
-        # Retried at least once a beat: a worker whose beats stop for a lease is taken for dead.
+        # Retried at least once a beat: the adoptions, sweeps and claims a beat owes resume within one.
         super().__init__("durable-heartbeat", longest_pause=engine.beat_seconds)
         self.engine = engine
         self._poke = threading.Event()

@@ -297,7 +297,7 @@ def test_the_lease_beats_on_while_the_heartbeat_is_busy(make_engine, monkeypatch
     """Taking over a dead executor's thousand workflows kept the heartbeat's thread busy for most of a second; the
     lease beats on its own thread, so this executor's runs stay vouched for (no lapse, no reading of their
     workflow's owner before each step) while that thread works."""
-    eng = make_engine(heartbeat_seconds=0.05, lease_seconds=0.2)
+    eng = make_engine(heartbeat_seconds=0.05, lease_seconds=1.0)  # beats 50 ms apart, each vouching for 0.5 s
     busy, release = threading.Event(), threading.Event()
     claim_work = eng.heartbeat.claim_work
 
@@ -310,7 +310,7 @@ def test_the_lease_beats_on_while_the_heartbeat_is_busy(make_engine, monkeypatch
     try:
         assert busy.wait(5)
         beats = eng.lease.beats
-        wait_for(lambda: eng.lease.beats >= beats + 5, timeout=5)  # longer than half a lease, and more
+        wait_for(lambda: eng.lease.beats >= beats + 12, timeout=5)  # 0.6 s busy: longer than half a lease
         assert time.monotonic() < eng.runs.lease_until
         assert eng.runs.lease_epoch == 0
     finally:
